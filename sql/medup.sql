@@ -611,3 +611,752 @@ BEGIN
     END LOOP;
 END
 $$;
+
+------------------------------------------------------------------------
+-- Inspection: reading Medplum's state, read-only and without waiting
+--
+-- Every function that reads Medplum's tables or other sessions' activity
+-- is SECURITY DEFINER with a fixed search_path, so that medup_reader needs
+-- no privilege on Medplum's tables, and it exposes only migration fields:
+-- never AsyncJob contents beyond them, never query texts.  Each one sets a
+-- short lock_timeout: a lock held on a Medplum table is reported, not
+-- waited for, so medup can never queue behind (and then block) a
+-- migration.
+------------------------------------------------------------------------
+
+CREATE TYPE medup.version_range AS RANGE (subtype = medup.version);
+COMMENT ON TYPE medup.version_range IS 'A range of Medplum server versions';
+
+/* The schema that holds Medplum's tables (setting medup.medplum_schema). */
+CREATE FUNCTION medup.medplum_schema()
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT coalesce(nullif(current_setting('medup.medplum_schema', true), ''), 'public') $$;
+
+/* Which Medplum tables and columns exist: Medplum's schema changed over time. */
+CREATE FUNCTION medup.medplum_tables(OUT schema_name text, OUT migration_table regclass,
+                                     OUT job_table regclass, OUT job_has_type boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT s, to_regclass(format('%I.%I', s, 'DatabaseMigration')),
+           to_regclass(format('%I.%I', s, 'AsyncJob')),
+           EXISTS (SELECT FROM pg_attribute
+                    WHERE attrelid = to_regclass(format('%I.%I', s, 'AsyncJob'))
+                      AND attname = 'type' AND NOT attisdropped)
+      FROM (SELECT medup.medplum_schema() AS s) x
+$$;
+
+/*
+ * Every data-migration AsyncJob, parsed.  Only the migration fields leave
+ * this function.  A row whose content is not valid JSON, or whose
+ * dataVersion is not a number, is returned with parse_error set rather
+ * than failing the whole answer.
+ */
+CREATE TYPE medup.job AS (job_id uuid, data_version integer, status text,
+    requested_at timestamptz, finished_at timestamptz,
+    last_updated timestamptz, min_server_version text,
+    steps_done integer, steps_running integer, steps_failed integer,
+    rows_done bigint, running_step text, error text, parse_error text);
+
+CREATE FUNCTION medup.read_jobs()
+RETURNS SETOF medup.job
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, medup
+SET lock_timeout = '200ms'
+SET statement_timeout = '10s'
+AS $$
+DECLARE
+    t      record;
+    source text;
+    raw    record;
+    parsed medup.job[];
+    bad    medup.job;
+BEGIN
+    SELECT * INTO t FROM medplum_tables();
+    IF t.job_table IS NULL THEN
+        RETURN;
+    END IF;
+    -- Since Medplum 3.2.26 "type" is a column with an index; before, the
+    -- JSON is all there is.
+    source := format('SELECT id, content, "lastUpdated" FROM %s WHERE NOT deleted AND %s',
+                     t.job_table,
+                     CASE WHEN t.job_has_type THEN $q$type = 'data-migration'$q$
+                          ELSE $q$content LIKE '%"data-migration"%'$q$ END);
+    BEGIN
+        -- Fast path: every row parses.  Collected first, so that a failure
+        -- half-way leaves nothing behind in the result.
+        EXECUTE format('SELECT array_agg(p) FROM (%s) j, LATERAL medup.parse_job(j.id, j.content::jsonb, j."lastUpdated") p', source)
+           INTO parsed;
+        RETURN QUERY SELECT (x).* FROM unnest(parsed) x;
+        RETURN;
+    EXCEPTION WHEN data_exception THEN
+        NULL;   -- some row is malformed: go row by row below
+    END;
+    FOR raw IN EXECUTE source LOOP
+        BEGIN
+            RETURN QUERY SELECT * FROM parse_job(raw.id, raw.content::jsonb, raw."lastUpdated");
+        EXCEPTION WHEN data_exception THEN
+            bad.job_id := raw.id;
+            bad.last_updated := raw."lastUpdated";
+            bad.parse_error := SQLERRM;
+            RETURN NEXT bad;
+        END;
+    END LOOP;
+END
+$$;
+
+/*
+ * One job's migration fields.  Progress lives in output.parameter[]:
+ * reindex steps are "result" entries whose parts carry resourceType, count
+ * and elapsedTime (done), nextTimestamp (running) or error; custom SQL
+ * steps are entries with a durationMs part.
+ */
+CREATE FUNCTION medup.parse_job(id uuid, job jsonb, last_updated timestamptz)
+RETURNS SETOF medup.job
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$
+    WITH params AS (
+        SELECT p ->> 'name' AS name,
+               (SELECT jsonb_object_agg(part ->> 'name',
+                        coalesce(part -> 'valueInteger', part -> 'valueDecimal',
+                                 part -> 'valueQuantity' -> 'value', part -> 'valueCode',
+                                 part -> 'valueString', part -> 'valueDateTime'))
+                  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p -> 'part') = 'array'
+                                                 THEN p -> 'part' ELSE '[]' END) part) AS parts,
+               p ->> 'valueString' AS value_string
+          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(job -> 'output' -> 'parameter') = 'array'
+                                         THEN job -> 'output' -> 'parameter' ELSE '[]' END) p
+    )
+    SELECT id,
+           (job ->> 'dataVersion')::integer,
+           job ->> 'status',
+           (job ->> 'requestTime')::timestamptz,
+           (job ->> 'transactionTime')::timestamptz,
+           last_updated,
+           job ->> 'minServerVersion',
+           (SELECT count(*) FROM params WHERE parts ? 'elapsedTime' OR parts ? 'durationMs')::integer,
+           (SELECT count(*) FROM params WHERE parts ? 'nextTimestamp')::integer,
+           (SELECT count(*) FROM params WHERE parts ? 'error' OR name = 'error')::integer,
+           (SELECT sum((parts ->> 'count')::bigint) FROM params
+             WHERE parts ? 'count' AND jsonb_typeof(parts -> 'count') = 'number'),
+           (SELECT string_agg(format('%s (%s rows so far)', parts ->> 'resourceType',
+                                     coalesce(parts ->> 'count', '?')), ', ')
+              FROM params WHERE parts ? 'nextTimestamp'),
+           (SELECT string_agg(DISTINCT coalesce(value_string, parts ->> 'error'), '; ')
+              FROM params WHERE parts ? 'error' OR name = 'error'),
+           NULL::text
+     WHERE job ->> 'type' = 'data-migration'
+$$;
+
+/* The "DatabaseMigration" row, or why it cannot be read. */
+CREATE FUNCTION medup.read_migration_row(OUT schema_version integer, OUT data_version integer,
+                                         OUT first_boot boolean, OUT problem text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, medup
+SET lock_timeout = '200ms'
+SET statement_timeout = '10s'
+AS $$
+DECLARE
+    t record;
+BEGIN
+    SELECT * INTO t FROM medplum_tables();
+    IF t.migration_table IS NULL THEN
+        problem := 'no "DatabaseMigration" table';
+        RETURN;
+    END IF;
+    EXECUTE format('SELECT version, "dataVersion", "firstBoot" FROM %s ORDER BY id LIMIT 1',
+                   t.migration_table)
+       INTO schema_version, data_version, first_boot;
+    IF schema_version IS NULL THEN
+        problem := '"DatabaseMigration" is empty';
+    END IF;
+EXCEPTION
+    WHEN lock_not_available THEN
+        problem := '"DatabaseMigration" is locked by another session';
+    WHEN undefined_column THEN
+        problem := '"DatabaseMigration" lacks the columns medup knows';
+END
+$$;
+
+/*
+ * What PostgreSQL is doing for Medplum right now: index builds, vacuum and
+ * analyze run by Medplum's sessions or on Medplum's tables.  "fraction" is
+ * phase-weighted: PostgreSQL restarts its counters at every phase, so a
+ * plain done/total would jump back to zero.  No query text is shown.
+ */
+CREATE FUNCTION medup.read_progress()
+RETURNS TABLE (pid integer, command text, phase text, relation text, index_name text,
+               fraction double precision, blocks_done bigint, blocks_total bigint,
+               tuples_done bigint, tuples_total bigint, wait_event text,
+               blocked_by integer[], application_name text, started_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog
+AS $$
+    WITH work AS (
+        SELECT p.pid, p.command, p.phase, p.relid, p.index_relid,
+               -- [start, weight] of each phase of CREATE INDEX [CONCURRENTLY]
+               -- and REINDEX: the build and the validation scan are the
+               -- long ones.
+               CASE
+                 WHEN p.phase = 'initializing' THEN 0.0
+                 WHEN p.phase LIKE 'waiting for writers before build' THEN 0.02
+                 WHEN p.phase LIKE 'building index%' THEN 0.05
+                 WHEN p.phase LIKE 'waiting for writers before validation' THEN 0.60
+                 WHEN p.phase LIKE 'index validation: scanning index' THEN 0.62
+                 WHEN p.phase LIKE 'index validation: sorting tuples' THEN 0.70
+                 WHEN p.phase LIKE 'index validation: scanning table' THEN 0.75
+                 ELSE 0.97 END AS phase_start,
+               CASE
+                 WHEN p.phase LIKE 'building index%' THEN 0.55
+                 WHEN p.phase LIKE 'index validation: scanning index' THEN 0.08
+                 WHEN p.phase LIKE 'index validation: sorting tuples' THEN 0.05
+                 WHEN p.phase LIKE 'index validation: scanning table' THEN 0.22
+                 ELSE 0.0 END AS phase_weight,
+               p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
+          FROM pg_stat_progress_create_index p
+         WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        UNION ALL
+        SELECT v.pid, 'VACUUM', v.phase, v.relid, NULL,
+               CASE v.phase WHEN 'scanning heap' THEN 0.0 WHEN 'vacuuming indexes' THEN 0.60
+                            WHEN 'vacuuming heap' THEN 0.70 WHEN 'initializing' THEN 0.0
+                            ELSE 0.95 END,
+               CASE v.phase WHEN 'scanning heap' THEN 0.60 WHEN 'vacuuming heap' THEN 0.25
+                            ELSE 0.0 END,
+               CASE v.phase WHEN 'vacuuming heap' THEN v.heap_blks_vacuumed ELSE v.heap_blks_scanned END,
+               v.heap_blks_total, NULL, NULL
+          FROM pg_stat_progress_vacuum v
+         WHERE v.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        UNION ALL
+        SELECT a.pid, 'ANALYZE', a.phase, a.relid, NULL,
+               CASE a.phase WHEN 'acquiring sample rows' THEN 0.0 WHEN 'initializing' THEN 0.0
+                            ELSE 0.80 END,
+               CASE a.phase WHEN 'acquiring sample rows' THEN 0.80 ELSE 0.0 END,
+               a.sample_blks_scanned, a.sample_blks_total, NULL, NULL
+          FROM pg_stat_progress_analyze a
+         WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    )
+    SELECT w.pid, w.command, w.phase, w.relid::regclass::text, w.index_relid::regclass::text,
+           least(1.0, w.phase_start + w.phase_weight *
+                 CASE WHEN coalesce(w.blocks_total, 0) > 0 THEN w.blocks_done::float8 / w.blocks_total
+                      WHEN coalesce(w.tuples_total, 0) > 0 THEN w.tuples_done::float8 / w.tuples_total
+                      ELSE 0 END),
+           w.blocks_done, w.blocks_total, w.tuples_done, w.tuples_total,
+           s.wait_event_type || ': ' || s.wait_event,
+           pg_blocking_pids(w.pid), s.application_name, s.query_start
+      FROM work w
+      LEFT JOIN pg_stat_activity s ON s.pid = w.pid
+      LEFT JOIN pg_class c ON c.oid = w.relid
+     WHERE s.application_name = 'medplum-server'
+        OR c.relnamespace = to_regnamespace(medup.medplum_schema())
+$$;
+
+/*
+ * Indexes on Medplum's tables left invalid by a failed concurrent build,
+ * with the statement that would rebuild them.  medup never runs it.
+ * Indexes being built right now are invalid too, and are left out.
+ */
+CREATE FUNCTION medup.read_invalid_indexes()
+RETURNS TABLE (table_name text, index_name text, definition text, size bigint, fix text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog
+AS $$
+    SELECT t.relname::text, c.relname::text, pg_get_indexdef(i.indexrelid),
+           pg_relation_size(i.indexrelid),
+           format('REINDEX INDEX CONCURRENTLY %I.%I;', n.nspname, c.relname)
+      FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indexrelid
+      JOIN pg_class t ON t.oid = i.indrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE NOT i.indisvalid
+       AND n.nspname = medup.medplum_schema()
+       AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
+                        WHERE p.index_relid = i.indexrelid OR p.relid = i.indrelid)
+     ORDER BY 1, 2
+$$;
+
+/* The session holding Medplum's pre-deploy migration lock (advisory lock 1). */
+CREATE FUNCTION medup.migration_lock_holder()
+RETURNS integer
+LANGUAGE sql STABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT pid FROM pg_locks
+     WHERE locktype = 'advisory' AND classid = 0 AND objid = 1 AND objsubid = 1
+       AND granted
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     LIMIT 1
+$$;
+
+/*
+ * One row per data migration the catalog knows, like Medplum's admin
+ * "Post-deploy Migrations" tab, from the "DatabaseMigration" row and the
+ * jobs.  Migrations the database has but the catalog lacks are shown too.
+ */
+CREATE FUNCTION medup.read_migrations(db_data_version integer)
+RETURNS TABLE (data_version integer, server_version medup.version,
+               required_before medup.version, state text, job_id uuid,
+               attempts integer, requested_at timestamptz, last_updated timestamptz,
+               duration interval, steps_done integer, rows_done bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, medup
+AS $$
+    WITH jobs AS (
+        SELECT j.*, row_number() OVER (PARTITION BY j.data_version
+                                       ORDER BY j.requested_at DESC NULLS LAST,
+                                                j.last_updated DESC) AS newest_first,
+               count(*) OVER (PARTITION BY j.data_version) AS attempts
+          FROM medup.read_jobs() j
+         WHERE j.data_version IS NOT NULL
+    ),
+    known AS (
+        SELECT d.data_version, d.server_version, d.required_before FROM data_migration d
+        UNION
+        SELECT j.data_version, NULL, NULL FROM jobs j
+         WHERE NOT EXISTS (SELECT FROM data_migration d WHERE d.data_version = j.data_version)
+    )
+    SELECT k.data_version, k.server_version, k.required_before,
+           CASE
+             WHEN k.data_version <= db_data_version THEN 'completed'
+             WHEN j.status IN ('active', 'accepted') THEN 'running'
+             WHEN j.status = 'error' THEN 'failed'
+             WHEN j.status = 'cancelled' THEN 'cancelled'
+             WHEN k.data_version = db_data_version + 1 THEN 'next'
+             ELSE 'pending'
+           END,
+           j.job_id, coalesce(j.attempts, 0)::integer, j.requested_at, j.last_updated,
+           CASE WHEN j.status IN ('active', 'accepted') THEN now() - j.requested_at
+                ELSE coalesce(j.finished_at, j.last_updated) - j.requested_at END,
+           j.steps_done, j.rows_done,
+           concat_ws('; ',
+             CASE WHEN j.running_step IS NOT NULL THEN 'running: ' || j.running_step END,
+             CASE WHEN j.error IS NOT NULL THEN 'error: ' || j.error END,
+             CASE WHEN k.server_version IS NULL THEN 'not in medup''s manifest: load a newer one with medup.load_data_migrations()' END)
+      FROM known k
+      LEFT JOIN jobs j ON j.data_version = k.data_version AND j.newest_first = 1
+     ORDER BY k.data_version
+$$;
+
+CREATE FUNCTION medup.status(
+    OUT state text, OUT schema_version integer, OUT data_version integer,
+    OUT latest_data_version integer, OUT first_boot boolean,
+    OUT pending_migrations integer[], OUT running_migration integer,
+    OUT running_job uuid, OUT running_since timestamptz, OUT progress double precision,
+    OUT running_step text, OUT failed_migration integer, OUT last_error text,
+    OUT migration_lock_held boolean, OUT migration_lock_pid integer,
+    OUT blocked_by integer[], OUT invalid_indexes integer,
+    OUT malformed_jobs integer, OUT server_version_range medup.version_range,
+    OUT next_step medup.version, OUT advice text, OUT medplum_schema text,
+    OUT problem text, OUT on_standby boolean, OUT checked_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, medup
+SET lock_timeout = '200ms'
+SET statement_timeout = '10s'
+AS $$
+DECLARE
+    row_state  record;
+    next_job   record;
+    lower_ver  medup.version;
+    upper_ver  medup.version;
+BEGIN
+    medplum_schema := medup.medplum_schema();
+    checked_at := now();
+    -- Stays empty when the jobs cannot be read.
+    SELECT NULL::text AS state, NULL::integer AS data_version, NULL::uuid AS job_id,
+           NULL::timestamptz AS requested_at INTO next_job;
+    on_standby := pg_is_in_recovery();
+    latest_data_version := (SELECT max(d.data_version) FROM data_migration d);
+    migration_lock_pid := migration_lock_holder();
+    migration_lock_held := migration_lock_pid IS NOT NULL;
+
+    SELECT * INTO row_state FROM read_migration_row();
+    IF row_state.problem IS NOT NULL AND row_state.problem NOT LIKE '%locked%' THEN
+        state := 'not_medplum';
+        problem := format('schema "%s": %s', medplum_schema, row_state.problem);
+        advice := format('No Medplum database in schema "%s": set medup.medplum_schema to the schema that holds "DatabaseMigration" and "AsyncJob".',
+                         medplum_schema);
+        RETURN;
+    END IF;
+    problem := row_state.problem;
+    schema_version := row_state.schema_version;
+    data_version := row_state.data_version;
+    first_boot := row_state.first_boot;
+
+    IF data_version IS NOT NULL THEN
+        pending_migrations := coalesce((SELECT array_agg(d.data_version ORDER BY d.data_version)
+                                          FROM data_migration d
+                                         WHERE d.data_version > status.data_version), '{}');
+        lower_ver := (SELECT d.server_version FROM data_migration d
+                       WHERE d.data_version = status.data_version);
+        upper_ver := (SELECT d.required_before FROM data_migration d
+                       WHERE d.data_version = status.data_version + 1);
+        server_version_range := version_range(lower_ver, upper_ver, '[)');
+        BEGIN
+            SELECT * INTO next_job FROM read_migrations(data_version) m
+             WHERE m.data_version = status.data_version + 1;
+            malformed_jobs := (SELECT count(*) FROM read_jobs() j WHERE j.parse_error IS NOT NULL);
+        EXCEPTION WHEN lock_not_available OR query_canceled THEN
+            problem := concat_ws('; ', problem, '"AsyncJob" is locked by another session: job details are missing');
+        END;
+    END IF;
+
+    IF next_job.state = 'running' THEN
+        running_migration := next_job.data_version;
+        running_job := next_job.job_id;
+        running_since := next_job.requested_at;
+        SELECT j.running_step INTO running_step FROM read_jobs() j WHERE j.job_id = next_job.job_id;
+        SELECT max(p.fraction), array_agg(DISTINCT b) FILTER (WHERE b IS NOT NULL)
+          INTO progress, blocked_by
+          FROM read_progress() p LEFT JOIN LATERAL unnest(p.blocked_by) b ON true;
+        IF blocked_by IS NULL THEN
+            blocked_by := (SELECT array_agg(DISTINCT b ORDER BY b)
+                             FROM pg_stat_activity a, unnest(pg_blocking_pids(a.pid)) b
+                            WHERE a.application_name = 'medplum-server'
+                              AND a.datname = current_database());
+        END IF;
+    ELSIF next_job.state = 'failed' THEN
+        failed_migration := next_job.data_version;
+        last_error := (SELECT j.error FROM read_jobs() j WHERE j.job_id = next_job.job_id);
+    END IF;
+    invalid_indexes := (SELECT count(*) FROM read_invalid_indexes());
+    IF malformed_jobs > 0 THEN
+        problem := concat_ws('; ', problem,
+            format('%s data-migration job(s) could not be parsed: see medup.jobs', malformed_jobs));
+    END IF;
+    next_step := (SELECT p.version FROM upgrade_path(
+                      coalesce(lower_ver, (SELECT max(r.version) FROM release r
+                                            WHERE r.version < (SELECT min(d.server_version) FROM data_migration d))),
+                      'latest') p ORDER BY p.step LIMIT 1);
+
+    state := CASE
+        WHEN migration_lock_held THEN 'pre_deploy_running'
+        WHEN data_version IS NULL OR problem LIKE '%locked%' THEN 'blocked'
+        WHEN failed_migration IS NOT NULL THEN 'failed'
+        WHEN running_migration IS NOT NULL AND blocked_by IS NOT NULL THEN 'blocked'
+        WHEN first_boot THEN 'first_boot'
+        WHEN running_migration IS NOT NULL THEN 'migrating'
+        WHEN cardinality(pending_migrations) > 0 THEN 'pending'
+        ELSE 'up_to_date' END;
+    advice := status_advice(state, data_version, pending_migrations, running_migration,
+                            failed_migration, migration_lock_pid, blocked_by, next_step,
+                            latest_data_version, problem);
+    IF on_standby THEN
+        advice := advice || ' (Read on a standby: the migration lock and live progress belong to the primary and are not visible here.)';
+    END IF;
+END
+$$;
+
+/* The one sentence status() ends with: what the DBA should do now. */
+CREATE FUNCTION medup.status_advice(state text, data_version integer, pending integer[],
+                                    running integer, failed integer, lock_pid integer,
+                                    blocked_by integer[], next_step medup.version,
+                                    latest integer, problem text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, medup
+AS $$
+    SELECT CASE state
+      WHEN 'pre_deploy_running' THEN
+        format('A Medplum server (pid %s) holds the migration lock and is applying pre-deploy migrations: wait until it has started before deploying anything.', lock_pid)
+      WHEN 'blocked' THEN
+        CASE WHEN blocked_by IS NOT NULL
+             THEN format('Post-deploy migration v%s is waiting for a lock held by pid %s: let that session finish or end it.', running, array_to_string(blocked_by, ', '))
+             ELSE format('medup could not read Medplum''s tables (%s): try again, and look for the session holding the lock.', problem) END
+      WHEN 'failed' THEN
+        format('Post-deploy migration v%s failed: fix the cause in last_error, then run it again from Medplum''s admin page (Super Admin, Post-deploy Migrations) or restart the server; deploy nothing newer until it completes.', failed)
+      WHEN 'first_boot' THEN
+        format('A fresh install is catching up on post-deploy migrations (%s left): wait until they complete before the next deploy.', coalesce(cardinality(pending), 0))
+      WHEN 'migrating' THEN
+        format('Post-deploy migration v%s is running: wait until it completes, then check again before deploying %s.',
+               running, coalesce(next_step::text, 'a newer version'))
+      WHEN 'pending' THEN
+        format('Post-deploy migrations %s are not complete and none is running: deploy %s next, which runs %s.',
+               format_migrations(pending), coalesce(next_step::text, 'the next release'),
+               CASE WHEN cardinality(pending) = 1 THEN 'it' ELSE 'those it can' END)
+      WHEN 'up_to_date' THEN
+        CASE WHEN data_version > latest
+             THEN format('This database has completed v%s, newer than medup''s manifest (v%s): load Medplum''s current manifest with medup.load_data_migrations().', data_version, latest)
+             WHEN next_step IS NULL THEN 'Every known post-deploy migration is complete and no newer release is known.'
+             ELSE format('Every known post-deploy migration is complete: %s is the next deploy toward the newest release.', next_step) END
+    END
+$$;
+
+CREATE VIEW medup.migrations AS
+    SELECT m.data_version, m.server_version, m.required_before, m.state, m.job_id,
+           m.attempts, m.requested_at, m.last_updated, m.duration,
+           CASE WHEN m.state = 'running' THEN (SELECT max(p.fraction) FROM medup.read_progress() p) END
+               AS progress,
+           m.steps_done, m.rows_done, m.detail
+      FROM medup.read_migrations((SELECT r.data_version FROM medup.read_migration_row() r)) m;
+COMMENT ON VIEW medup.migrations IS
+    'Every post-deploy migration medup knows, with its state in this database and its latest job';
+
+CREATE VIEW medup.jobs AS SELECT * FROM medup.read_jobs();
+COMMENT ON VIEW medup.jobs IS
+    'Every data-migration AsyncJob, parsed: migration fields only';
+
+CREATE VIEW medup.progress AS SELECT * FROM medup.read_progress();
+COMMENT ON VIEW medup.progress IS
+    'Index builds, vacuums and analyzes running now for Medplum, with a phase-weighted fraction done';
+
+CREATE VIEW medup.invalid_indexes AS SELECT * FROM medup.read_invalid_indexes();
+COMMENT ON VIEW medup.invalid_indexes IS
+    'Indexes on Medplum''s tables left invalid by a failed concurrent build, and the statement that would rebuild them';
+
+------------------------------------------------------------------------
+-- The deploy gate
+------------------------------------------------------------------------
+
+/*
+ * medup.check(target [, current]): one row per rule.  medup.gate() runs the
+ * same rules and raises on the first failing error.  current defaults to
+ * what the database tells: the lowest server version that can have
+ * completed its dataVersion (stated in the "current_version" row).
+ */
+CREATE FUNCTION medup.check(target text, current text DEFAULT NULL)
+RETURNS TABLE (rule text, ok boolean, severity text, message text, detail text,
+               hint text, code text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, medup
+AS $$
+DECLARE
+    s           record;
+    target_ver  medup.version;
+    current_ver medup.version;
+    missing     text;
+    late        record;
+    path_hint   text;
+BEGIN
+    SELECT * INTO s FROM status();
+
+    rule := 'medplum_database'; severity := 'error'; code := '55000';
+    ok := s.state <> 'not_medplum';
+    message := CASE WHEN ok THEN 'this is a Medplum database' ELSE 'this is not a Medplum database' END;
+    detail := CASE WHEN ok THEN format('Schema "%s", schema version %s, data version %s.',
+                                       s.medplum_schema, s.schema_version, s.data_version)
+                   ELSE s.problem || '.' END;
+    hint := CASE WHEN NOT ok THEN 'Set medup.medplum_schema to the schema that holds Medplum''s tables.' END;
+    RETURN NEXT;
+    IF NOT ok THEN RETURN; END IF;
+
+    rule := 'database_readable'; severity := 'error'; code := '55000';
+    ok := s.data_version IS NOT NULL AND (s.problem IS NULL OR s.problem NOT LIKE '%locked%');
+    message := CASE WHEN ok THEN 'Medplum''s tables were read' ELSE 'Medplum''s tables could not be read' END;
+    detail := CASE WHEN NOT ok THEN s.problem || '.' END;
+    hint := CASE WHEN NOT ok THEN 'A session holds a lock on Medplum''s tables, likely a migration: try again when it ends.' END;
+    RETURN NEXT;
+    IF NOT ok THEN RETURN; END IF;
+
+    -- The target: a bad or unknown one ends the check.
+    rule := 'target_known'; severity := 'error';
+    BEGIN
+        target_ver := resolve_target(target);
+        ok := true; code := '22023';
+        message := format('target %s is a known release', target_ver);
+        detail := NULL; hint := NULL;
+    EXCEPTION WHEN invalid_parameter_value OR invalid_text_representation
+                   OR null_value_not_allowed OR object_not_in_prerequisite_state THEN
+        GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
+                                hint = PG_EXCEPTION_HINT, code = RETURNED_SQLSTATE;
+        ok := false;
+        code := CASE WHEN code = '22P02' THEN '22P02' ELSE '22023' END;
+    END;
+    RETURN NEXT;
+    IF NOT ok THEN RETURN; END IF;
+
+    -- What runs now: given, or inferred from the database.
+    rule := 'current_version'; severity := 'info'; code := '22023'; ok := true;
+    IF current IS NOT NULL THEN
+        current_ver := current::medup.version;
+        message := format('current version %s', current_ver);
+        detail := 'As given.';
+    ELSE
+        current_ver := lower(s.server_version_range);
+        IF current_ver IS NULL THEN
+            RAISE EXCEPTION 'cannot tell which Medplum version runs on this database'
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('The database has completed no post-deploy migration (data version %s), so any server before %s could be running.',
+                                      s.data_version, coalesce(upper(s.server_version_range)::text, 'the newest')),
+                      HINT = format('Pass the running version: SELECT medup.gate(%L, current => ''3.1.2'').', target);
+        END IF;
+        message := format('current version taken as %s', current_ver);
+        detail := format('Inferred from the database: data version %s was completed by a server at %s or later%s. Pass current => ''x.y.z'' to be exact.',
+                         s.data_version, current_ver,
+                         CASE WHEN upper(s.server_version_range) IS NOT NULL
+                              THEN format(', and the next migration refuses servers at %s or later', upper(s.server_version_range)) ELSE '' END);
+    END IF;
+    hint := NULL;
+    RETURN NEXT;
+
+    rule := 'downgrade'; severity := 'error'; code := '22023';
+    ok := target_ver >= current_ver;
+    message := CASE WHEN ok THEN 'not a downgrade' ELSE format('%s is older than the current %s', target_ver, current_ver) END;
+    detail := CASE WHEN NOT ok THEN 'Post-deploy migrations cannot be undone, and Medplum does not support running an older server on a newer database.' END;
+    hint := CASE WHEN NOT ok THEN 'Pick a target at or after the current version.' END;
+    RETURN NEXT;
+    IF NOT ok THEN RETURN; END IF;
+
+    rule := 'failed_migration'; severity := 'error'; code := '55000';
+    ok := s.failed_migration IS NULL;
+    message := CASE WHEN ok THEN 'no post-deploy migration has failed'
+                    ELSE format('post-deploy migration v%s failed', s.failed_migration) END;
+    detail := CASE WHEN NOT ok THEN format('Its latest attempt ended in error: %s.', coalesce(s.last_error, 'no error text recorded')) END;
+    hint := CASE WHEN NOT ok THEN 'Fix the cause, run the migration again from Medplum''s admin page or by restarting the server, and wait for it to complete. See SELECT * FROM medup.migrations;' END;
+    RETURN NEXT;
+
+    rule := 'migration_lock'; severity := 'error'; code := '55000';
+    ok := NOT s.migration_lock_held;
+    message := CASE WHEN ok THEN 'no pre-deploy migration is running'
+                    ELSE 'a Medplum server is applying pre-deploy migrations' END;
+    detail := CASE WHEN NOT ok THEN format('Session %s holds Medplum''s migration lock (advisory lock 1).', s.migration_lock_pid) END;
+    hint := CASE WHEN NOT ok THEN 'Wait until that server has started, then check again.' END;
+    RETURN NEXT;
+
+    -- Every stop between current and target that is not deployed first.
+    SELECT string_agg(format('%s (%s)', p.version,
+                             CASE WHEN p.required THEN 'required by the manifest' ELSE 'Medplum''s rule' END),
+                      ', ' ORDER BY p.step)
+      INTO missing
+      FROM upgrade_path(current_ver, target_ver::text) p
+     WHERE p.version < target_ver;
+    rule := 'skipped_minor'; severity := 'error'; code := '55000';
+    ok := missing IS NULL;
+    path_hint := format('See SELECT * FROM medup.upgrade_path(%L, %L);', current_ver::text, target_ver::text);
+    message := CASE WHEN ok THEN 'no minor version is skipped'
+                    ELSE format('deploying %s on %s skips versions that must be deployed first', target_ver, current_ver) END;
+    detail := CASE WHEN NOT ok THEN format('Medplum must not skip a minor version. Missing: %s.', missing) END;
+    hint := CASE WHEN NOT ok THEN format('Deploy each of them in order, waiting for their migrations, then %s. %s', target_ver, path_hint) END;
+    RETURN NEXT;
+
+    -- Every pending migration that must finish before target starts:
+    -- Medplum checks only the next one; the later ones fail later.
+    rule := 'pending_migrations'; severity := 'error'; code := '55000';
+    SELECT string_agg(format('%s must complete before %s (on a server at %s or later%s)',
+                             format_migrations(g.numbers), g.required_before, g.needs,
+                             CASE WHEN g.numbers @> ARRAY[s.running_migration] THEN format('; v%s is running now', s.running_migration) ELSE '' END),
+                      '; ' ORDER BY g.required_before) AS what,
+           min(g.runner) AS first_runner, min(g.needs) AS first_needs
+      INTO late
+      FROM (SELECT d.required_before, max(d.server_version) AS needs,
+                   array_agg(d.data_version ORDER BY d.data_version) AS numbers,
+                   (SELECT max(r.version) FROM release r
+                     WHERE r.version >= max(d.server_version) AND r.version < d.required_before) AS runner
+              FROM data_migration d
+             WHERE d.data_version > s.data_version AND d.required_before <= target_ver
+             GROUP BY d.required_before) g;
+    ok := late.what IS NULL;
+    message := CASE WHEN ok THEN format('no pending post-deploy migration must complete before %s', target_ver)
+                    ELSE format('post-deploy migrations must complete before %s can start', target_ver) END;
+    detail := CASE WHEN NOT ok THEN format('Data version is %s. %s.', s.data_version, late.what) END;
+    hint := CASE WHEN NOT ok THEN
+                CASE WHEN s.running_migration IS NOT NULL AND current_ver >= late.first_needs
+                     THEN format('Wait for the running migrations to complete on this server, then check again. %s', path_hint)
+                     ELSE format('Deploy %s first and wait for its migrations to complete. %s',
+                                 coalesce(late.first_runner::text, 'the versions that run them'), path_hint) END END;
+    RETURN NEXT;
+
+    rule := 'migration_running'; severity := 'warning'; code := '01000';
+    ok := s.running_migration IS NULL;
+    message := CASE WHEN ok THEN 'no post-deploy migration is running'
+                    ELSE format('post-deploy migration v%s is running', s.running_migration) END;
+    detail := CASE WHEN NOT ok THEN format('It started at %s. A deploy restarts the servers, and the migration starts over.', s.running_since) END;
+    hint := CASE WHEN NOT ok THEN 'Deploy after it completes, unless a restart is what you want.' END;
+    RETURN NEXT;
+
+    rule := 'invalid_indexes'; severity := 'warning'; code := '01000';
+    ok := coalesce(s.invalid_indexes, 0) = 0;
+    message := CASE WHEN ok THEN 'no invalid index on Medplum''s tables'
+                    ELSE format('%s invalid index(es) on Medplum''s tables', s.invalid_indexes) END;
+    detail := CASE WHEN NOT ok THEN 'A concurrent index build failed and left them behind.' END;
+    hint := CASE WHEN NOT ok THEN 'See SELECT * FROM medup.invalid_indexes; for the statements that rebuild them.' END;
+    RETURN NEXT;
+
+    rule := 'crosses_major'; severity := 'warning'; code := '01000';
+    ok := major(target_ver) = major(current_ver);
+    message := CASE WHEN ok THEN 'same major version'
+                    ELSE format('%s crosses from major version %s to %s', target_ver, major(current_ver), major(target_ver)) END;
+    detail := CASE WHEN NOT ok THEN 'A new major version of Medplum carries breaking changes.' END;
+    hint := CASE WHEN NOT ok THEN 'Make sure the application code is ready for them before this deploy.' END;
+    RETURN NEXT;
+END
+$$;
+
+/*
+ * medup.gate(target [, current]): succeeds with a short text, or raises the
+ * first failing error rule, so that  psql -v ON_ERROR_STOP=1  stops a
+ * deploy script.  Failing warnings are raised as WARNINGs first.
+ */
+CREATE FUNCTION medup.gate(target text, current text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup
+AS $$
+DECLARE
+    r       record;
+    failure record;
+    target_ver medup.version;
+BEGIN
+    FOR r IN SELECT * FROM medup.check(target, current) LOOP
+        IF r.ok THEN
+            IF r.rule = 'target_known' THEN
+                target_ver := substring(r.message from '^target (\S+) ');
+            END IF;
+            CONTINUE;
+        END IF;
+        IF r.severity = 'warning' THEN
+            RAISE WARNING '%', r.message USING DETAIL = r.detail, HINT = r.hint;
+        ELSIF failure IS NULL THEN
+            failure := r;
+        END IF;
+    END LOOP;
+    IF failure IS NOT NULL THEN
+        failure.message := format('cannot deploy %s: %s', coalesce(target_ver::text, target, '(no target)'), failure.message);
+        IF failure.detail IS NULL THEN
+            RAISE EXCEPTION '%', failure.message USING ERRCODE = failure.code, HINT = failure.hint;
+        END IF;
+        RAISE EXCEPTION '%', failure.message
+            USING ERRCODE = failure.code, DETAIL = failure.detail, HINT = failure.hint;
+    END IF;
+    RETURN format('safe to deploy %s', target_ver);
+END
+$$;
+
+------------------------------------------------------------------------
+-- Access: medup_reader may call all of this without any privilege on
+-- Medplum's tables.  The catalog loaders stay with the owner.
+------------------------------------------------------------------------
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'medup_reader') THEN
+        CREATE ROLE medup_reader NOLOGIN;
+    END IF;
+END
+$$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA medup FROM PUBLIC;
+GRANT USAGE ON SCHEMA medup TO PUBLIC;
+-- The type's support functions must stay callable by everyone who may use
+-- the type.
+GRANT EXECUTE ON FUNCTION
+    medup.version_in(cstring), medup.version_out(medup.version),
+    medup.version_recv(internal), medup.version_send(medup.version),
+    medup.version_cmp(medup.version, medup.version),
+    medup.version_lt(medup.version, medup.version), medup.version_le(medup.version, medup.version),
+    medup.version_eq(medup.version, medup.version), medup.version_ne(medup.version, medup.version),
+    medup.version_ge(medup.version, medup.version), medup.version_gt(medup.version, medup.version),
+    medup.version_hash(medup.version), medup.version_hash_extended(medup.version, bigint),
+    medup.version_larger(medup.version, medup.version), medup.version_smaller(medup.version, medup.version),
+    medup.major(medup.version), medup.minor(medup.version), medup.patch(medup.version),
+    medup.base(medup.version)
+    TO PUBLIC;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA medup TO medup_reader;
+REVOKE EXECUTE ON FUNCTION medup.load_releases(jsonb), medup.load_data_migrations(jsonb)
+    FROM medup_reader;
+GRANT SELECT ON medup.release, medup.data_migration, medup.migrations, medup.jobs,
+                medup.progress, medup.invalid_indexes
+    TO medup_reader;
+GRANT SELECT ON medup.release_shipped, medup.release_loaded,
+                medup.data_migration_shipped, medup.data_migration_loaded
+    TO medup_reader;

@@ -48,22 +48,22 @@ PSQL=("$PG_BINDIR/psql" -h "$DEMO_DIR" -p "$DEMO_PORT" -U postgres -X -q -v ON_E
 "${PSQL[@]}" -d medplum -f "$REPO/test/sample-medplum.sql" >/dev/null
 "${PSQL[@]}" -d medplum -c "CREATE EXTENSION medup"
 
-show() {   # show TITLE SQL
+show() {   # show TITLE SQL [psql options]
   echo
   echo "== $1"
   echo "medplum=# $2"
-  "${PSQL[@]}" -d medplum -P pager=off -c "$2" || true
+  "${PSQL[@]}" -d medplum -P pager=off "${@:3}" -c "$2" 2>&1 || true
 }
 
 show "How do I get from 3.1.2 to 4.3.15? Every stop, and why" \
      "SELECT step, version, crosses_major, required, medup.format_migrations(migrations) AS migrations, reason FROM medup.upgrade_path('3.1.2', '4.3.15');"
 show "Only the stops the migration manifest forces" \
      "SELECT step, version, required, medup.format_migrations(migrations) AS migrations FROM medup.upgrade_path('3.1.2', '4.3.15', required_only => true);"
-if "${PSQL[@]}" -d medplum -Atc "SELECT 1 FROM pg_proc WHERE proname = 'status' AND pronamespace = 'medup'::regnamespace" | grep -q 1; then
-  show "Where is the sample Medplum database now?" "\\x on \\\\ SELECT * FROM medup.status();"
-  show "May I deploy 4.2.6 now?" "SELECT medup.gate('4.2.6');"
-fi
-
+show "Where is the sample Medplum database now?" "SELECT * FROM medup.status();" -x
+show "The post-deploy migrations, like Medplum's admin page" \
+     "SELECT data_version, server_version, required_before, state, attempts, detail FROM medup.migrations WHERE data_version BETWEEN 9 AND 14;"
+show "May I deploy 4.2.6 now?" "SELECT medup.gate('4.2.6');"
+show "And 4.1.18, the latest 4.1 patch?" "SELECT medup.gate('4.1.18', current => '4.1.12');"
 echo
 echo "The cluster keeps running so you can look around:"
 echo "  psql -h $DEMO_DIR -p $DEMO_PORT -U postgres medplum"

@@ -1,0 +1,108 @@
+-- medup.status() and the views over every Medplum era and state in the
+-- fixtures (sql/fixtures.sql runs first).
+\set SHOW_CONTEXT never
+\pset null '(null)'
+
+-- The one-row answer, for each fixture schema.
+CREATE TEMP TABLE schemas(name text, ord serial);
+INSERT INTO schemas(name) VALUES ('mp_not_medplum'), ('mp_no_migration_table'),
+    ('mp_first_boot'), ('mp_pre_3_3'), ('mp_old_era'), ('mp_mid_4_1'),
+    ('mp_failed_retry'), ('mp_failed'), ('mp_malformed'), ('mp_skipped'),
+    ('mp_up_to_date');
+SELECT s.name, st.state, st.schema_version, st.data_version, st.first_boot,
+       medup.format_migrations(st.pending_migrations) AS pending,
+       st.running_migration AS running, st.failed_migration AS failed,
+       st.malformed_jobs AS malformed, st.server_version_range, st.next_step
+  FROM schemas s,
+       LATERAL (SELECT (r).* FROM (SELECT medup.status() AS r
+                                     FROM set_config('medup.medplum_schema', s.name, false)) x) st
+ ORDER BY s.ord;
+RESET medup.medplum_schema;
+
+-- The advice, problems and errors, one schema at a time, expanded.
+\x on
+SET medup.medplum_schema = 'mp_not_medplum';
+SELECT state, problem, advice FROM medup.status();
+SET medup.medplum_schema = 'mp_first_boot';
+SELECT state, latest_data_version, advice FROM medup.status();
+SET medup.medplum_schema = 'mp_mid_4_1';
+SELECT state, running_migration, running_job, running_since, progress, running_step,
+       migration_lock_held, blocked_by, advice FROM medup.status();
+SET medup.medplum_schema = 'mp_failed';
+SELECT state, failed_migration, last_error, advice FROM medup.status();
+SET medup.medplum_schema = 'mp_failed_retry';
+SELECT state, running_migration, failed_migration, advice FROM medup.status();
+SET medup.medplum_schema = 'mp_malformed';
+SELECT state, malformed_jobs, problem, advice FROM medup.status();
+SET medup.medplum_schema = 'mp_up_to_date';
+SELECT state, data_version, latest_data_version, pending_migrations, advice FROM medup.status();
+\x off
+
+-- The migrations view: the admin page's tab and more.
+SET medup.medplum_schema = 'mp_failed_retry';
+SELECT data_version, server_version, required_before, state, attempts, requested_at,
+       CASE WHEN state = 'running' THEN '(still running)' ELSE duration::text END AS duration,
+       steps_done, rows_done, detail
+  FROM medup.migrations WHERE data_version BETWEEN 9 AND 15 ORDER BY data_version;
+SET medup.medplum_schema = 'mp_failed';
+SELECT data_version, state, attempts, detail FROM medup.migrations
+ WHERE data_version BETWEEN 11 AND 13 ORDER BY data_version;
+SET medup.medplum_schema = 'mp_mid_4_1';
+SELECT data_version, state, attempts, steps_done, rows_done, detail FROM medup.migrations
+ WHERE data_version BETWEEN 10 AND 12 ORDER BY data_version;
+-- Every catalog migration has exactly one row; completed up to dataVersion.
+SELECT state, count(*), min(data_version), max(data_version)
+  FROM medup.migrations GROUP BY state ORDER BY min(data_version);
+
+-- The jobs view: data-migration jobs only, thousands of others left out.
+SELECT count(*) AS jobs, count(DISTINCT data_version) AS versions,
+       count(*) FILTER (WHERE status = 'completed') AS completed
+  FROM medup.jobs;
+SELECT (SELECT count(*) FROM mp_mid_4_1."AsyncJob") AS all_jobs_in_table;
+-- Old era: no type/status columns, read from the JSON.
+SET medup.medplum_schema = 'mp_old_era';
+SELECT data_version, status, min_server_version, parse_error FROM medup.jobs;
+-- Malformed content is reported per row, not fatal.
+SET medup.medplum_schema = 'mp_malformed';
+SELECT data_version, status, parse_error IS NOT NULL AS malformed,
+       left(parse_error, 40) AS parse_error
+  FROM medup.jobs ORDER BY data_version NULLS LAST, parse_error;
+-- Only migration fields leave medup: no content, no request URLs.
+SELECT attname FROM pg_attribute
+ WHERE attrelid = 'medup.jobs'::regclass AND attnum > 0 ORDER BY attnum;
+
+-- Live progress: nothing runs in this test, so nothing shows.
+SELECT count(*) AS running_now FROM medup.progress;
+
+-- Invalid indexes: a failed concurrent build leaves one behind.
+SET medup.medplum_schema = 'mp_up_to_date';
+SELECT count(*) FROM medup.invalid_indexes;
+CREATE UNIQUE INDEX CONCURRENTLY "AsyncJob_status_unique" ON mp_up_to_date."AsyncJob" (status);
+SELECT table_name, index_name, fix FROM medup.invalid_indexes;
+SELECT invalid_indexes FROM medup.status();
+DROP INDEX mp_up_to_date."AsyncJob_status_unique";
+
+-- The pre-deploy migration lock (advisory lock 1), held by this session.
+SELECT pg_advisory_lock(1);
+SELECT state, migration_lock_held, migration_lock_pid = pg_backend_pid() AS held_by_us
+  FROM medup.status();
+SELECT pg_advisory_unlock(1);
+SELECT state, migration_lock_held FROM medup.status();
+
+-- "DatabaseMigration" without the columns medup knows: not Medplum as far
+-- as medup can tell, and no error.
+CREATE SCHEMA mp_odd;
+CREATE TABLE mp_odd."DatabaseMigration" (id integer PRIMARY KEY, version integer);
+INSERT INTO mp_odd."DatabaseMigration" VALUES (1, 5);
+SET medup.medplum_schema = 'mp_odd';
+SELECT state, problem FROM medup.status();
+-- An empty one.
+TRUNCATE mp_odd."DatabaseMigration";
+CREATE TABLE mp_odd."AsyncJob" (id uuid);
+ALTER TABLE mp_odd."DatabaseMigration" ADD "dataVersion" integer, ADD "firstBoot" boolean;
+SELECT state, problem FROM medup.status();
+DROP SCHEMA mp_odd CASCADE;
+-- A schema that does not exist.
+SET medup.medplum_schema = 'no such schema';
+SELECT state, problem FROM medup.status();
+RESET medup.medplum_schema;

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# A deploy script under psql -v ON_ERROR_STOP=1 stops on medup.gate(), and
+# status() answers at once while another session holds ACCESS EXCLUSIVE on
+# "AsyncJob" (it reports the lock instead of waiting behind it).
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+dir="$(server_tmpdir gate)"
+port="${MEDUP_TEST_PORT:-54351}"
+cleanup() { as_server_user "$PG_BINDIR/pg_ctl" -D "$dir/data" stop -m immediate >/dev/null 2>&1 || true; rm -rf "$dir"; }
+trap cleanup EXIT
+as_server_user "$PG_BINDIR/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+as_server_user "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+  -o "-p $port -k $dir -c listen_addresses=''" start >/dev/null
+psql=("$PG_BINDIR/psql" -h "$dir" -p "$port" -U postgres -X -q -d postgres)
+"${psql[@]}" -v ON_ERROR_STOP=1 -f "$REPO/test/sample-medplum.sql" >/dev/null
+"${psql[@]}" -c "CREATE EXTENSION medup"
+
+fail=0
+check() { if eval "$2"; then echo "  ok: $1"; else echo "  FAILED: $1"; fail=1; fi; }
+
+# 1. The deploy script: the gate refuses 4.2.6 (v11 is running, 4.1.18 is
+#    missing), so the "deploy" line after it must never run.
+cat > "$dir/deploy.sql" <<'SQL'
+SELECT medup.gate('4.2.6');
+\echo DEPLOYING 4.2.6
+SQL
+set +e
+out=$("${psql[@]}" -v ON_ERROR_STOP=1 -f "$dir/deploy.sql" 2>&1)
+status=$?
+set -e
+check "psql exits non-zero on a refused gate (exit $status)" '[ "$status" -eq 3 ]'
+check "the deploy step after the gate did not run" '! grep -q DEPLOYING <<<"$out"'
+check "the error names the missing stop" 'grep -q "Missing: 4.1.18" <<<"$out"'
+
+# 2. The same script for an allowed target runs through.
+sed -i "s/gate('4.2.6')/gate('4.1.18', current => '4.1.12')/" "$dir/deploy.sql"
+out=$("${psql[@]}" -v ON_ERROR_STOP=1 -f "$dir/deploy.sql" 2>&1)
+check "an allowed deploy goes on" 'grep -q "DEPLOYING" <<<"$out"'
+
+# 3. A session holds ACCESS EXCLUSIVE on "AsyncJob" for 5 s: status()
+#    must answer well within that, naming the lock.
+"${psql[@]}" -c 'BEGIN; LOCK "AsyncJob" IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT;' >/dev/null &
+locker=$!
+sleep 1
+start=$(date +%s%N)
+answer=$("${psql[@]}" -At -c "SELECT state || ' | ' || coalesce(problem, '') FROM medup.status()")
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "  status() under the lock: $answer (${elapsed_ms} ms)"
+check "status() did not wait for the lock (${elapsed_ms} ms < 2000 ms)" '[ "$elapsed_ms" -lt 2000 ]'
+check "status() says the table is locked" 'grep -q "^blocked | .*locked" <<<"$answer"'
+wait "$locker"
+
+exit "$fail"
