@@ -158,8 +158,8 @@ INSERT INTO "AsyncJob_History" SELECT id, version_id, content, last_updated FROM
 -- still accepted or active.
 --
 SELECT greatest(:rows - (SELECT count(*) FROM "AsyncJob"), 0) AS other_rows \gset
--- concat() builds each document in one pass: chained || would copy the
--- growing string once per piece.
+-- "OFFSET 0" keeps each step a subquery of its own: its values are computed
+-- once per row, not again at every place the next step uses them.
 INSERT INTO "AsyncJob" (id, content, "lastUpdated", "projectId", "__version", compartments, type, status)
 WITH g AS (
   SELECT i, md5(:'schema' || '/job/' || i)::uuid AS id,
@@ -172,7 +172,7 @@ WITH g AS (
            + interval '1 millisecond' * (i * (88041600000 / (:other_rows + 1))) AS request_time,
          interval '1 millisecond' * (900 + (i * 7919) % 1800000) AS took,
          1 + (i * 31) % 8 AS k
-  FROM generate_series(1::bigint, :other_rows) i),
+  FROM generate_series(1::bigint, :other_rows) i OFFSET 0),
 j AS (
   SELECT g.*, date_trunc('milliseconds', CASE status
            WHEN 'accepted' THEN request_time WHEN 'active' THEN request_time + took / 3
@@ -180,12 +180,12 @@ j AS (
          (ARRAY['Patient', 'Observation', 'Encounter', 'Condition', 'DiagnosticReport', 'MedicationRequest',
                 'Procedure', 'Immunization', 'AllergyIntolerance', 'DocumentReference'])[1:k + 1] AS types,
          md5(id || '/sig') AS sig
-  FROM g),
+  FROM g OFFSET 0),
 t AS (
   SELECT j.*,
          to_char(last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS lu,
          to_char(request_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS rt
-  FROM j)
+  FROM j OFFSET 0)
 SELECT id, concat(
   '{"resourceType":"AsyncJob","id":"', id, '","meta":{"versionId":"', md5(id || '/v')::uuid,
   '","lastUpdated":"', lu, '","author":{"reference":"Practitioner/', md5('author/' || i % 300)::uuid,
