@@ -13,14 +13,15 @@
 --
 \set ON_ERROR_STOP on
 \if :{?schema}
-\else
-  \echo 'usage: psql -v schema=NAME -v rows=N -f bench/asyncjob_gen.sql DBNAME'
-  \quit
-\endif
 \if :{?rows}
 \else
-  \echo 'usage: psql -v schema=NAME -v rows=N -f bench/asyncjob_gen.sql DBNAME'
-  \quit
+\set missing true
+\endif
+\else
+\set missing true
+\endif
+\if :{?missing}
+DO $$ BEGIN RAISE 'usage: psql -v schema=NAME -v rows=N -f bench/asyncjob_gen.sql DBNAME'; END $$;
 \endif
 
 SET client_min_messages = warning;
@@ -165,7 +166,8 @@ WITH g AS (
   SELECT i, md5(:'schema' || '/job/' || i)::uuid AS id,
          md5('project/' || i % 40)::uuid AS project_id,
          CASE WHEN i % 20 < 12 THEN NULL WHEN i % 20 < 17 THEN 'batch' ELSE 'reindex' END AS type,
-         CASE WHEN i > :other_rows - 4 THEN 'active' WHEN i > :other_rows - 6 THEN 'accepted'
+         CASE WHEN i > :other_rows - 60 AND i % 20 IN (0, 12, 17) THEN 'active'
+              WHEN i > :other_rows - 60 AND i % 20 = 5 THEN 'accepted'
               WHEN i % 53 = 7 THEN 'cancelled' WHEN i % 13 = 4 THEN 'error'
               ELSE 'completed' END AS status,
          timestamptz '2023-01-02 00:00+00'
@@ -241,8 +243,10 @@ CREATE INDEX "AsyncJob_lastUpdated_idx" ON "AsyncJob" ("lastUpdated");
 DROP TABLE dm_jobs;
 ANALYZE "DatabaseMigration", "AsyncJob", "AsyncJob_History";
 
+RESET search_path;
+
+-- The last line of output (bench/run.sh reads it): rows|data-migration jobs|size.
 SELECT count(*) AS rows,
        count(*) FILTER (WHERE type = 'data-migration') AS data_migration_jobs,
-       pg_size_pretty(pg_total_relation_size('"AsyncJob"')) AS size
-FROM "AsyncJob";
-RESET search_path;
+       pg_size_pretty(pg_total_relation_size(format('%I."AsyncJob"', :'schema'))) AS size
+FROM :"schema"."AsyncJob";

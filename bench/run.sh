@@ -241,11 +241,13 @@ if [ "$have_check" != t ]; then
 fi
 
 # Generate every size first; all schemas stay, so status() can be timed on
-# all sizes in interleaved rounds.
+# all sizes in interleaved rounds.  psql reads the generator as it goes: run
+# a private copy, so an edit made to it meanwhile cannot break the run.
+cp "$GEN" "$BENCH_DIR/asyncjob_gen.sql"
 for n in "${sizes[@]}"; do
   schema="bench_$n"
   t0=$(date +%s.%N)
-  gen_out="$("${PSQL[@]}" -d bench -At -F '|' -v schema="$schema" -v rows="$n" -f "$GEN" | tail -n 1)"
+  gen_out="$("${PSQL[@]}" -d bench -At -F '|' -v schema="$schema" -v rows="$n" -f "$BENCH_DIR/asyncjob_gen.sql" | tail -n 1)"
   q "VACUUM (ANALYZE) $schema.\"AsyncJob\", $schema.\"AsyncJob_History\""
   t1=$(date +%s.%N)
   printf '%s: %s rows, %s data-migration jobs, %s; generated and vacuumed in %.0f s\n' "$schema" \

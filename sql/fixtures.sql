@@ -169,6 +169,7 @@ BEGIN
 END $$;
 
 -- Store one AsyncJob version: the current row, and its copy in the history.
+-- "__version" (Medplum's row format) is 13 today, 7 in the old era.
 CREATE PROCEDURE pg_temp.add_job(s text, p_id uuid, p_version_id uuid,
     p_last_updated timestamptz, p_project uuid, p_type text, p_status text,
     p_content text, p_current boolean DEFAULT true) LANGUAGE plpgsql AS $$
@@ -248,8 +249,8 @@ LANGUAGE sql STABLE AS $$
     FROM generate_series(1, n) i),
   j AS (
     SELECT g.*,
-      CASE status WHEN 'accepted' THEN request_time WHEN 'active' THEN request_time + took / 2
-           ELSE request_time + took END AS last_updated,
+      date_trunc('milliseconds', CASE status WHEN 'accepted' THEN request_time
+        WHEN 'active' THEN request_time + took / 2 ELSE request_time + took END) AS last_updated,
       CASE WHEN status IN ('completed', 'error') THEN request_time + took END AS transaction_time,
       CASE WHEN type = 'batch' THEN 'https://example.org/fhir/R4'
            WHEN type = 'reindex' THEN 'https://example.org/admin/super/reindex'

@@ -394,24 +394,40 @@ $$;
 /* "v2-v12, v15": a readable list of migration numbers. */
 CREATE FUNCTION medup.format_migrations(numbers integer[])
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
-    SELECT string_agg(CASE WHEN first = last THEN 'v' || first
-                           ELSE 'v' || first || '-v' || last END, ', ' ORDER BY first)
-      FROM (SELECT min(n) AS first, max(n) AS last
-              FROM (SELECT n, n - row_number() OVER (ORDER BY n) AS run
-                      FROM (SELECT DISTINCT unnest(numbers) AS n) d) r
-             GROUP BY run) runs
+DECLARE
+    sorted integer[] := ARRAY(SELECT DISTINCT unnest(numbers) ORDER BY 1);
+    parts  text[] := '{}';
+    first  integer;
+    i      integer;
+BEGIN
+    FOR i IN 1 .. coalesce(cardinality(sorted), 0) LOOP
+        IF first IS NULL THEN
+            first := sorted[i];
+        END IF;
+        IF i = cardinality(sorted) OR sorted[i + 1] <> sorted[i] + 1 THEN
+            parts := parts || CASE WHEN first = sorted[i] THEN 'v' || first
+                                   ELSE 'v' || first || '-v' || sorted[i] END;
+            first := NULL;
+        END IF;
+    END LOOP;
+    RETURN nullif(array_to_string(parts, ', '), '');
+END
 $$;
 
 /* The latest known release of a minor, or NULL. */
 CREATE FUNCTION medup.latest_patch(major integer, minor integer)
 RETURNS medup.version
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, medup
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN (
     SELECT max(version) FROM release
-     WHERE medup.major(version) = $1 AND medup.minor(version) = $2
+     WHERE medup.major(version) = $1 AND medup.minor(version) = $2);
+END
 $$;
 
 /*
@@ -479,14 +495,13 @@ CREATE FUNCTION medup.stop_reason(stop medup.version, is_target boolean,
                                   forcing text, crosses_major boolean)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, medup
 AS $$
     SELECT concat_ws('; ',
         CASE WHEN is_target THEN 'the target' END,
         CASE WHEN forcing IS NOT NULL THEN 'required by the manifest: ' || forcing END,
         CASE WHEN NOT is_target AND forcing IS NULL
              THEN format('Medplum''s rule: no minor version is skipped (latest patch of %s.%s)',
-                         major(stop), minor(stop)) END,
+                         medup.major(stop), medup.minor(stop)) END,
         CASE WHEN crosses_major
              THEN 'major version: update application code for breaking changes first' END)
 $$;
@@ -518,14 +533,21 @@ DECLARE
     candidates  medup.version[];
     forced      boolean[];
     forcing     text[];
-    m           record;
+    -- The pending migrations, one query, then plain array work: a path is
+    -- asked for often (status(), check()) and must stay cheap.
+    numbers     integer[];
+    lows        medup.version[];
+    highs       medup.version[];
+    n           integer;
+    k           integer;
+    i           integer;
+    g           integer;
+    group_lo    medup.version;
+    group_nums  integer[];
     first_stop  integer;
     last_stop   integer;
     last_forced integer := 0;
-    n           integer;
-    k           integer;
     previous    medup.version := from_version;
-    ran_up_to   medup.version := from_version;
 BEGIN
     IF from_version IS NULL THEN
         RAISE EXCEPTION 'current version must not be null'
@@ -555,40 +577,56 @@ BEGIN
     forced := array_fill(false, ARRAY[n]);
     forcing := array_fill(NULL::text, ARRAY[n]);
 
-    -- Each pending migration with an upper bound at or before the target
-    -- must be run by a stop inside [server_version, required_before).
-    -- Choosing the last stop of each range, ranges taken by their end, gives
-    -- the fewest forced stops (interval stabbing).
-    FOR m IN
-        -- Migrations sharing an upper bound form one range, from the
-        -- highest server_version among them.
-        SELECT max(d.server_version) AS lo, d.required_before AS hi,
-               array_agg(d.data_version ORDER BY d.data_version) AS numbers
-          FROM data_migration d
-         WHERE d.server_version > from_version AND d.server_version <= target
-         GROUP BY d.required_before
-         ORDER BY d.required_before NULLS LAST
-    LOOP
-        SELECT min(i) FILTER (WHERE candidates[i] >= m.lo),
-               max(i) FILTER (WHERE m.hi IS NULL OR candidates[i] < m.hi)
-          INTO first_stop, last_stop
-          FROM generate_subscripts(candidates, 1) i;
+    -- Pending migrations, ordered by their upper bound (none last).
+    SELECT array_agg(d.data_version ORDER BY d.required_before NULLS LAST, d.data_version),
+           array_agg(d.server_version ORDER BY d.required_before NULLS LAST, d.data_version),
+           array_agg(d.required_before ORDER BY d.required_before NULLS LAST, d.data_version)
+      INTO numbers, lows, highs
+      FROM data_migration d
+     WHERE d.server_version > from_version AND d.server_version <= target;
+
+    -- Each group of migrations sharing an upper bound must be run by a
+    -- stop inside [highest server_version, required_before).  Choosing the
+    -- last stop of each range, ranges taken by their end, gives the fewest
+    -- forced stops (interval stabbing).
+    i := 1;
+    WHILE i <= coalesce(cardinality(numbers), 0) LOOP
+        g := i;
+        group_lo := lows[i];
+        group_nums := ARRAY[numbers[i]];
+        WHILE g < cardinality(numbers) AND highs[g + 1] IS NOT DISTINCT FROM highs[i] LOOP
+            g := g + 1;
+            group_lo := greatest(group_lo, lows[g]);
+            group_nums := group_nums || numbers[g];
+        END LOOP;
+
+        first_stop := NULL;
+        last_stop := NULL;
+        FOR k IN 1 .. n LOOP
+            IF first_stop IS NULL AND candidates[k] >= group_lo THEN
+                first_stop := k;
+            END IF;
+            IF highs[i] IS NULL OR candidates[k] < highs[i] THEN
+                last_stop := k;
+            END IF;
+        END LOOP;
         IF first_stop IS NULL OR last_stop IS NULL OR first_stop > last_stop THEN
-            RAISE EXCEPTION 'no known release can run post-deploy migration %', format_migrations(m.numbers)
+            RAISE EXCEPTION 'no known release can run post-deploy migration %', format_migrations(group_nums)
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = format('It needs a server at %s <= version < %s, and the release catalog has no such version on this path.',
-                                      m.lo, coalesce(m.hi::text, 'any')),
+                                      group_lo, coalesce(highs[i]::text, 'any')),
                       HINT = 'Load the missing releases with medup.load_releases().';
         END IF;
         IF last_forced < first_stop THEN
             last_forced := last_stop;
             forced[last_stop] := true;
         END IF;
-        IF m.hi IS NOT NULL AND m.hi <= target THEN
+        IF highs[i] IS NOT NULL AND highs[i] <= target THEN
             forcing[last_forced] := concat_ws('; ', forcing[last_forced],
                 format('%s must finish before %s is deployed, on %s or later',
-                       format_migrations(m.numbers), m.hi, m.lo));
+                       format_migrations(group_nums), highs[i], group_lo));
         END IF;
+        i := g + 1;
     END LOOP;
 
     step := 0;
@@ -600,14 +638,17 @@ BEGIN
         step := step + 1;
         crosses_major := major(version) > major(previous);
         required := forced[k];
-        SELECT array_agg(d.data_version ORDER BY d.data_version) INTO migrations
-          FROM data_migration d
-         WHERE d.server_version > ran_up_to AND d.server_version <= version;
-        migrations := coalesce(migrations, '{}');
+        -- The migrations this stop runs: those not run by the previous one.
+        migrations := '{}';
+        FOR i IN 1 .. coalesce(cardinality(numbers), 0) LOOP
+            IF lows[i] > previous AND lows[i] <= version THEN
+                migrations := migrations || numbers[i];
+            END IF;
+        END LOOP;
+        migrations := ARRAY(SELECT unnest(migrations) ORDER BY 1);
         reason := stop_reason(version, k = n, forcing[k], crosses_major);
         RETURN NEXT;
         previous := version;
-        ran_up_to := version;
     END LOOP;
 END
 $$;
@@ -627,6 +668,10 @@ $$;
 CREATE TYPE medup.version_range AS RANGE (subtype = medup.version);
 COMMENT ON TYPE medup.version_range IS 'A range of Medplum server versions';
 
+/* The pid of this database's sampling worker, or NULL (not preloaded, not watched). */
+CREATE FUNCTION medup.worker_pid() RETURNS integer
+    AS 'MODULE_PATHNAME', 'medup_worker_pid' LANGUAGE C STABLE PARALLEL SAFE;
+
 /* The schema that holds Medplum's tables (setting medup.medplum_schema). */
 CREATE FUNCTION medup.medplum_schema()
 RETURNS text
@@ -635,16 +680,21 @@ AS $$ SELECT coalesce(nullif(current_setting('medup.medplum_schema', true), ''),
 
 /* Which Medplum tables and columns exist: Medplum's schema changed over time. */
 CREATE FUNCTION medup.medplum_tables(OUT schema_name text, OUT migration_table regclass,
-                                     OUT job_table regclass, OUT job_has_type boolean)
-LANGUAGE sql STABLE
+                                     OUT job_table regclass, OUT job_has_type boolean,
+                                     OUT job_has_status boolean)
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog
 AS $$
-    SELECT s, to_regclass(format('%I.%I', s, 'DatabaseMigration')),
-           to_regclass(format('%I.%I', s, 'AsyncJob')),
+BEGIN
+    SELECT s, to_regclass(format('%I.%I', s, 'DatabaseMigration')), j,
            EXISTS (SELECT FROM pg_attribute
-                    WHERE attrelid = to_regclass(format('%I.%I', s, 'AsyncJob'))
-                      AND attname = 'type' AND NOT attisdropped)
-      FROM (SELECT medup.medplum_schema() AS s) x
+                    WHERE attrelid = j AND attname = 'type' AND NOT attisdropped),
+           EXISTS (SELECT FROM pg_attribute
+                    WHERE attrelid = j AND attname = 'status' AND NOT attisdropped)
+      FROM (SELECT medup.medplum_schema() AS s) x,
+           LATERAL (SELECT to_regclass(format('%I.%I', x.s, 'AsyncJob')) AS j) y
+      INTO schema_name, migration_table, job_table, job_has_type, job_has_status;
+END
 $$;
 
 /*
@@ -659,7 +709,7 @@ CREATE TYPE medup.job AS (job_id uuid, data_version integer, status text,
     steps_done integer, steps_running integer, steps_failed integer,
     rows_done bigint, running_step text, error text, parse_error text);
 
-CREATE FUNCTION medup.read_jobs()
+CREATE FUNCTION medup.read_jobs(open_only boolean DEFAULT false)
 RETURNS SETOF medup.job
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup
@@ -670,7 +720,6 @@ DECLARE
     t      record;
     source text;
     raw    record;
-    parsed medup.job[];
     bad    medup.job;
 BEGIN
     SELECT * INTO t FROM medplum_tables();
@@ -679,23 +728,21 @@ BEGIN
     END IF;
     -- Since Medplum 3.2.26 "type" is a column with an index; before, the
     -- JSON is all there is.
-    source := format('SELECT id, content, "lastUpdated" FROM %s WHERE NOT deleted AND %s',
+    -- open_only: the jobs that are not completed, which is all status()
+    -- needs; the "status" column (with the type index) keeps that cheap.
+    source := format('SELECT id, content, "lastUpdated" FROM %s WHERE NOT deleted AND %s%s',
                      t.job_table,
                      CASE WHEN t.job_has_type THEN $q$type = 'data-migration'$q$
-                          ELSE $q$content LIKE '%"data-migration"%'$q$ END);
-    BEGIN
-        -- Fast path: every row parses.  Collected first, so that a failure
-        -- half-way leaves nothing behind in the result.
-        EXECUTE format('SELECT array_agg(p) FROM (%s) j, LATERAL medup.parse_job(j.id, j.content::jsonb, j."lastUpdated") p', source)
-           INTO parsed;
-        RETURN QUERY SELECT (x).* FROM unnest(parsed) x;
-        RETURN;
-    EXCEPTION WHEN data_exception THEN
-        NULL;   -- some row is malformed: go row by row below
-    END;
+                          ELSE $q$content LIKE '%"data-migration"%'$q$ END,
+                     CASE WHEN open_only AND t.job_has_status
+                          THEN $q$ AND status IS DISTINCT FROM 'completed'$q$ ELSE '' END);
+    -- The dynamic part is only the plain scan; parsing is static SQL, so
+    -- its plan is cached.  Each row is parsed on its own: a malformed one
+    -- is returned with parse_error instead of failing the answer.
     FOR raw IN EXECUTE source LOOP
         BEGIN
-            RETURN QUERY SELECT * FROM parse_job(raw.id, raw.content::jsonb, raw."lastUpdated");
+            RETURN QUERY SELECT * FROM parse_job(raw.id, raw.content::jsonb, raw."lastUpdated") p
+                          WHERE NOT open_only OR p.status IS DISTINCT FROM 'completed';
         EXCEPTION WHEN data_exception THEN
             bad.job_id := raw.id;
             bad.last_updated := raw."lastUpdated";
@@ -715,7 +762,6 @@ $$;
 CREATE FUNCTION medup.parse_job(id uuid, job jsonb, last_updated timestamptz)
 RETURNS SETOF medup.job
 LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog
 AS $$
     WITH params AS (
         SELECT p ->> 'name' AS name,
@@ -791,9 +837,12 @@ RETURNS TABLE (pid integer, command text, phase text, relation text, index_name 
                fraction double precision, blocks_done bigint, blocks_total bigint,
                tuples_done bigint, tuples_total bigint, wait_event text,
                blocked_by integer[], application_name text, started_at timestamptz)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH work AS (
         SELECT p.pid, p.command, p.phase, p.relid, p.index_relid,
                -- [start, weight] of each phase of CREATE INDEX [CONCURRENTLY]
@@ -849,7 +898,8 @@ AS $$
       LEFT JOIN pg_stat_activity s ON s.pid = w.pid
       LEFT JOIN pg_class c ON c.oid = w.relid
      WHERE s.application_name = 'medplum-server'
-        OR c.relnamespace = to_regnamespace(medup.medplum_schema())
+        OR c.relnamespace = to_regnamespace(medup.medplum_schema());
+END
 $$;
 
 /*
@@ -859,9 +909,12 @@ $$;
  */
 CREATE FUNCTION medup.read_invalid_indexes()
 RETURNS TABLE (table_name text, index_name text, definition text, size bigint, fix text)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT t.relname::text, c.relname::text, pg_get_indexdef(i.indexrelid),
            pg_relation_size(i.indexrelid),
            format('REINDEX INDEX CONCURRENTLY %I.%I;', n.nspname, c.relname)
@@ -873,20 +926,43 @@ AS $$
        AND n.nspname = medup.medplum_schema()
        AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
                         WHERE p.index_relid = i.indexrelid OR p.relid = i.indrelid)
-     ORDER BY 1, 2
+     ORDER BY 1, 2;
+END
+$$;
+
+/* How many there are, cheaply: status() asks every time. */
+CREATE FUNCTION medup.count_invalid_indexes()
+RETURNS integer
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN (
+    SELECT count(*)::integer
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+     WHERE NOT i.indisvalid
+       AND c.relnamespace = to_regnamespace(medup.medplum_schema())
+       AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
+                        WHERE p.index_relid = i.indexrelid OR p.relid = i.indrelid));
+END
 $$;
 
 /* The session holding Medplum's pre-deploy migration lock (advisory lock 1). */
 CREATE FUNCTION medup.migration_lock_holder()
 RETURNS integer
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN (
     SELECT pid FROM pg_locks
      WHERE locktype = 'advisory' AND classid = 0 AND objid = 1 AND objsubid = 1
        AND granted
        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-     LIMIT 1
+     LIMIT 1);
+END
 $$;
 
 /*
@@ -899,9 +975,12 @@ RETURNS TABLE (data_version integer, server_version medup.version,
                required_before medup.version, state text, job_id uuid,
                attempts integer, requested_at timestamptz, last_updated timestamptz,
                duration interval, steps_done integer, rows_done bigint, detail text)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, medup
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH jobs AS (
         SELECT j.*, row_number() OVER (PARTITION BY j.data_version
                                        ORDER BY j.requested_at DESC NULLS LAST,
@@ -935,7 +1014,8 @@ AS $$
              CASE WHEN k.server_version IS NULL THEN 'not in medup''s manifest: load a newer one with medup.load_data_migrations()' END)
       FROM known k
       LEFT JOIN jobs j ON j.data_version = k.data_version AND j.newest_first = 1
-     ORDER BY k.data_version
+     ORDER BY k.data_version;
+END
 $$;
 
 CREATE FUNCTION medup.status(
@@ -948,7 +1028,10 @@ CREATE FUNCTION medup.status(
     OUT blocked_by integer[], OUT invalid_indexes integer,
     OUT malformed_jobs integer, OUT server_version_range medup.version_range,
     OUT next_step medup.version, OUT advice text, OUT medplum_schema text,
-    OUT problem text, OUT on_standby boolean, OUT checked_at timestamptz)
+    OUT problem text, OUT on_standby boolean, OUT checked_at timestamptz,
+    OUT running_steps_done integer, OUT running_rows_done bigint,
+    OUT rate double precision, OUT eta timestamptz, OUT stalled_since timestamptz,
+    OUT worker_running boolean, OUT last_sample_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup
 SET lock_timeout = '200ms'
@@ -956,19 +1039,17 @@ SET statement_timeout = '10s'
 AS $$
 DECLARE
     row_state  record;
-    next_job   record;
+    next_job   medup.job;
+    open_jobs  medup.job[];
     lower_ver  medup.version;
     upper_ver  medup.version;
 BEGIN
     medplum_schema := medup.medplum_schema();
     checked_at := now();
-    -- Stays empty when the jobs cannot be read.
-    SELECT NULL::text AS state, NULL::integer AS data_version, NULL::uuid AS job_id,
-           NULL::timestamptz AS requested_at INTO next_job;
     on_standby := pg_is_in_recovery();
-    latest_data_version := (SELECT max(d.data_version) FROM data_migration d);
     migration_lock_pid := migration_lock_holder();
     migration_lock_held := migration_lock_pid IS NOT NULL;
+    worker_running := medup.worker_pid() IS NOT NULL;
 
     SELECT * INTO row_state FROM read_migration_row();
     IF row_state.problem IS NOT NULL AND row_state.problem NOT LIKE '%locked%' THEN
@@ -983,57 +1064,62 @@ BEGIN
     data_version := row_state.data_version;
     first_boot := row_state.first_boot;
 
-    IF data_version IS NOT NULL THEN
-        pending_migrations := coalesce((SELECT array_agg(d.data_version ORDER BY d.data_version)
-                                          FROM data_migration d
-                                         WHERE d.data_version > status.data_version), '{}');
-        lower_ver := (SELECT d.server_version FROM data_migration d
-                       WHERE d.data_version = status.data_version);
-        upper_ver := (SELECT d.required_before FROM data_migration d
-                       WHERE d.data_version = status.data_version + 1);
+    -- The catalog's view of this data version, in one pass.
+    SELECT max(d.data_version),
+           coalesce(array_agg(d.data_version ORDER BY d.data_version)
+                        FILTER (WHERE d.data_version > row_state.data_version), '{}'),
+           max(d.server_version) FILTER (WHERE d.data_version = row_state.data_version),
+           max(d.required_before) FILTER (WHERE d.data_version = row_state.data_version + 1)
+      INTO latest_data_version, pending_migrations, lower_ver, upper_ver
+      FROM data_migration d;
+    IF data_version IS NULL THEN
+        pending_migrations := NULL;
+    ELSE
         server_version_range := version_range(lower_ver, upper_ver, '[)');
-        BEGIN
-            SELECT * INTO next_job FROM read_migrations(data_version) m
-             WHERE m.data_version = status.data_version + 1;
-            malformed_jobs := (SELECT count(*) FROM read_jobs() j WHERE j.parse_error IS NOT NULL);
-        EXCEPTION WHEN lock_not_available OR query_canceled THEN
-            problem := concat_ws('; ', problem, '"AsyncJob" is locked by another session: job details are missing');
-        END;
+        next_step := next_deploy(lower_ver, data_version);
     END IF;
 
-    IF next_job.state = 'running' THEN
+    -- Only the jobs that are not completed matter here: medup.jobs has all.
+    BEGIN
+        open_jobs := ARRAY(SELECT j FROM read_jobs(true) j);
+    EXCEPTION WHEN lock_not_available OR query_canceled THEN
+        problem := concat_ws('; ', problem, '"AsyncJob" is locked by another session: job details are missing');
+    END;
+    malformed_jobs := (SELECT count(*) FROM unnest(open_jobs) j WHERE j.parse_error IS NOT NULL);
+    SELECT * INTO next_job FROM unnest(open_jobs) j
+     WHERE j.data_version = row_state.data_version + 1
+     ORDER BY j.requested_at DESC NULLS LAST, j.last_updated DESC LIMIT 1;
+
+    IF next_job.status IN ('active', 'accepted') THEN
         running_migration := next_job.data_version;
         running_job := next_job.job_id;
         running_since := next_job.requested_at;
-        SELECT j.running_step INTO running_step FROM read_jobs() j WHERE j.job_id = next_job.job_id;
+        running_step := next_job.running_step;
+        running_steps_done := next_job.steps_done;
+        running_rows_done := next_job.rows_done;
         SELECT max(p.fraction), array_agg(DISTINCT b) FILTER (WHERE b IS NOT NULL)
           INTO progress, blocked_by
           FROM read_progress() p LEFT JOIN LATERAL unnest(p.blocked_by) b ON true;
-        IF blocked_by IS NULL THEN
-            blocked_by := (SELECT array_agg(DISTINCT b ORDER BY b)
-                             FROM pg_stat_activity a, unnest(pg_blocking_pids(a.pid)) b
-                            WHERE a.application_name = 'medplum-server'
-                              AND a.datname = current_database());
-        END IF;
-    ELSIF next_job.state = 'failed' THEN
+        SELECT h.rate, h.eta, h.stalled_since INTO rate, eta, stalled_since
+          FROM history_estimates(running_job, progress) h;
+    ELSIF next_job.status = 'error' THEN
         failed_migration := next_job.data_version;
-        last_error := (SELECT j.error FROM read_jobs() j WHERE j.job_id = next_job.job_id);
+        last_error := next_job.error;
     END IF;
-    invalid_indexes := (SELECT count(*) FROM read_invalid_indexes());
+    invalid_indexes := count_invalid_indexes();
+    last_sample_at := (SELECT max(s.sampled_at) FROM sample s
+                        WHERE s.database_name = current_database());
     IF malformed_jobs > 0 THEN
         problem := concat_ws('; ', problem,
             format('%s data-migration job(s) could not be parsed: see medup.jobs', malformed_jobs));
     END IF;
-    next_step := (SELECT p.version FROM upgrade_path(
-                      coalesce(lower_ver, (SELECT max(r.version) FROM release r
-                                            WHERE r.version < (SELECT min(d.server_version) FROM data_migration d))),
-                      'latest') p ORDER BY p.step LIMIT 1);
 
     state := CASE
         WHEN migration_lock_held THEN 'pre_deploy_running'
         WHEN data_version IS NULL OR problem LIKE '%locked%' THEN 'blocked'
         WHEN failed_migration IS NOT NULL THEN 'failed'
         WHEN running_migration IS NOT NULL AND blocked_by IS NOT NULL THEN 'blocked'
+        WHEN running_migration IS NOT NULL AND stalled_since IS NOT NULL THEN 'stalled'
         WHEN first_boot THEN 'first_boot'
         WHEN running_migration IS NOT NULL THEN 'migrating'
         WHEN cardinality(pending_migrations) > 0 THEN 'pending'
@@ -1047,6 +1133,47 @@ BEGIN
 END
 $$;
 
+/*
+ * The next version to deploy toward the newest release, given the lowest
+ * server version that can run on this database.  The same first stop
+ * upgrade_path() would give, without building the whole path: the current
+ * minor's latest patch while a pending migration needs a newer patch of
+ * this minor (and must finish before the next minor), else the latest
+ * patch of the next minor.
+ */
+CREATE FUNCTION medup.next_deploy(lowest medup.version, data_version integer)
+RETURNS medup.version
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup
+AS $$
+DECLARE
+    here       medup.version := lowest;
+    this_minor medup.version;
+    next_minor medup.version;
+    first_next medup.version;
+BEGIN
+    IF here IS NULL THEN
+        -- Nothing completed: the server predates the first migration.
+        here := (SELECT max(r.version) FROM release r
+                  WHERE r.version < (SELECT min(d.server_version) FROM data_migration d));
+    END IF;
+    this_minor := latest_patch(major(here), minor(here));
+    first_next := (SELECT min(r.version) FROM release r
+                    WHERE r.version > coalesce(this_minor, here));
+    IF first_next IS NOT NULL THEN
+        next_minor := latest_patch(major(first_next), minor(first_next));
+    END IF;
+    IF this_minor > here AND EXISTS (
+            SELECT FROM data_migration d
+             WHERE d.data_version > next_deploy.data_version
+               AND d.server_version > here AND d.server_version <= this_minor
+               AND d.required_before <= coalesce(next_minor, this_minor)) THEN
+        RETURN this_minor;
+    END IF;
+    RETURN coalesce(next_minor, nullif(this_minor, here));
+END
+$$;
+
 /* The one sentence status() ends with: what the DBA should do now. */
 CREATE FUNCTION medup.status_advice(state text, data_version integer, pending integer[],
                                     running integer, failed integer, lock_pid integer,
@@ -1054,7 +1181,6 @@ CREATE FUNCTION medup.status_advice(state text, data_version integer, pending in
                                     latest integer, problem text)
 RETURNS text
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, medup
 AS $$
     SELECT CASE state
       WHEN 'pre_deploy_running' THEN
@@ -1067,12 +1193,14 @@ AS $$
         format('Post-deploy migration v%s failed: fix the cause in last_error, then run it again from Medplum''s admin page (Super Admin, Post-deploy Migrations) or restart the server; deploy nothing newer until it completes.', failed)
       WHEN 'first_boot' THEN
         format('A fresh install is catching up on post-deploy migrations (%s left): wait until they complete before the next deploy.', coalesce(cardinality(pending), 0))
+      WHEN 'stalled' THEN
+        format('Post-deploy migration v%s has made no progress medup can see for a while: check the Medplum server''s logs and medup.progress for what it waits on.', running)
       WHEN 'migrating' THEN
         format('Post-deploy migration v%s is running: wait until it completes, then check again before deploying %s.',
                running, coalesce(next_step::text, 'a newer version'))
       WHEN 'pending' THEN
         format('Post-deploy migrations %s are not complete and none is running: deploy %s next, which runs %s.',
-               format_migrations(pending), coalesce(next_step::text, 'the next release'),
+               medup.format_migrations(pending), coalesce(next_step::text, 'the next release'),
                CASE WHEN cardinality(pending) = 1 THEN 'it' ELSE 'those it can' END)
       WHEN 'up_to_date' THEN
         CASE WHEN data_version > latest
@@ -1323,6 +1451,383 @@ END
 $$;
 
 ------------------------------------------------------------------------
+-- The audit trail: samples, events and what they tell
+--
+-- medup.sample() takes one sample: status() plus PostgreSQL's live
+-- progress, compared with the previous sample of this database, in one
+-- transaction.  Events are derived from that comparison, so a sample that
+-- dies half-way (a crash, a kill) leaves neither its row nor its events,
+-- and the next sample derives them again: none lost, none doubled.  The
+-- background worker calls the same function every medup.naptime; without
+-- the worker, pg_cron or cron can call it.
+------------------------------------------------------------------------
+
+CREATE TABLE medup.sample (
+    sampled_at          timestamptz NOT NULL,
+    database_name       name NOT NULL DEFAULT current_database(),
+    state               text NOT NULL,
+    schema_version      integer,
+    data_version        integer,
+    first_boot          boolean,
+    running_migration   integer,
+    job_id              uuid,
+    steps_done          integer,
+    rows_done           bigint,
+    progress            real,
+    command             text,
+    phase               text,
+    blocks_done         bigint,
+    blocks_total        bigint,
+    tuples_done         bigint,
+    tuples_total        bigint,
+    lock_pid            integer,
+    blocked_pids        integer[],
+    failed_migration    integer,
+    invalid_indexes     integer,
+    progress_changed_at timestamptz,
+    stalled             boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (database_name, sampled_at)
+);
+CREATE INDEX sample_sampled_at_idx ON medup.sample (sampled_at);
+COMMENT ON TABLE medup.sample IS
+    'One row per sample and database: Medplum''s migration state and PostgreSQL''s live progress';
+
+CREATE TABLE medup.event (
+    event_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_at       timestamptz NOT NULL,
+    database_name  name NOT NULL DEFAULT current_database(),
+    kind           text NOT NULL CHECK (kind IN (
+                       'sampling_started', 'migration_started', 'migration_retried',
+                       'migration_completed', 'migration_failed', 'migration_cancelled',
+                       'schema_changed', 'lock_taken', 'lock_released',
+                       'stall_started', 'stall_ended', 'invalid_index')),
+    data_version   integer,
+    job_id         uuid,
+    detail         text
+);
+CREATE INDEX event_event_at_idx ON medup.event (event_at);
+CREATE INDEX event_migration_idx ON medup.event (database_name, data_version, event_at);
+COMMENT ON TABLE medup.event IS 'One row per change medup saw between two samples';
+
+-- What each database's sampling has done: skipped samples are counted here.
+CREATE TABLE medup.sampler (
+    database_name  name PRIMARY KEY,
+    samples        bigint NOT NULL DEFAULT 0,
+    skipped        bigint NOT NULL DEFAULT 0,
+    last_outcome   text,
+    last_sample_at timestamptz,
+    last_skip_at   timestamptz
+);
+
+SELECT pg_catalog.pg_extension_config_dump('medup.sample', '');
+SELECT pg_catalog.pg_extension_config_dump('medup.event', '');
+SELECT pg_catalog.pg_extension_config_dump('medup.event_event_id_seq', '');
+
+/* A duration setting as an interval; the default when medup is not loaded. */
+CREATE FUNCTION medup.setting_interval(name text, fallback interval)
+RETURNS interval
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT coalesce(nullif(current_setting(name, true), '')::interval, fallback) $$;
+
+/*
+ * Rate and ETA of the running job, from the samples of the last 15 minutes:
+ *   rate: rows the job reports done (output.parameter counts) per second;
+ *   eta:  when PostgreSQL's current operation for it (index build, vacuum)
+ *         reaches 100% at the pace its phase-weighted fraction moved.
+ * NULL when fewer than two samples show movement.  stalled_since comes
+ * from the newest sample, when it is recent.
+ */
+CREATE FUNCTION medup.history_estimates(job uuid, fraction double precision,
+                                        OUT rate double precision, OUT eta timestamptz,
+                                        OUT stalled_since timestamptz, OUT last_sample_at timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup
+AS $$
+#variable_conflict use_column
+BEGIN
+    WITH recent AS (
+        SELECT s.sampled_at, s.rows_done, s.progress
+          FROM sample s
+         WHERE s.database_name = current_database() AND s.job_id = job
+           AND s.sampled_at > now() - interval '15 minutes'
+    ), span AS (
+        SELECT (max(rows_done) - min(rows_done))::float8
+                 / nullif(extract(epoch FROM max(sampled_at) - min(sampled_at)), 0) AS rows_per_s,
+               regr_slope(progress, extract(epoch FROM sampled_at)) AS fraction_per_s
+          FROM recent
+    ), newest AS (
+        SELECT s.sampled_at, s.stalled, s.progress_changed_at, s.job_id
+          FROM sample s WHERE s.database_name = current_database()
+         ORDER BY s.sampled_at DESC LIMIT 1
+    )
+    SELECT nullif(span.rows_per_s, 0),
+           CASE WHEN span.fraction_per_s > 0 AND fraction IS NOT NULL
+                THEN now() + make_interval(secs => (1 - fraction) / span.fraction_per_s) END,
+           (SELECT n.progress_changed_at FROM newest n
+             WHERE n.stalled AND n.job_id = job
+               AND n.sampled_at > now() - 3 * setting_interval('medup.naptime', '10 s')),
+           (SELECT n.sampled_at FROM newest n)
+        INTO rate, eta, stalled_since, last_sample_at
+      FROM span;
+END
+$$;
+
+/*
+ * Take one sample of this database.  Returns what it did: 'sampled',
+ * 'skipped: ...' (a lock on Medplum's tables; counted in medup.sampler),
+ * 'busy' (another sample is being taken), 'not_medplum', 'standby'.
+ */
+CREATE FUNCTION medup.sample()
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, medup
+SET lock_timeout = '200ms'
+SET statement_timeout = '10s'
+AS $$
+DECLARE
+    s        record;
+    prev     sample;
+    cur      sample;
+    live     record;
+    job      record;
+    outcome  text;
+    stall_after interval := setting_interval('medup.stall_after', '30 min');
+BEGIN
+    IF pg_is_in_recovery() THEN
+        RETURN 'standby';
+    END IF;
+    -- One sampler at a time per database: a manual call never races the
+    -- worker.  Two-key advisory locks never collide with Medplum's
+    -- single-key lock 1.
+    IF NOT pg_try_advisory_xact_lock(hashtext('medup.sample'), 0) THEN
+        RETURN 'busy';
+    END IF;
+
+    SELECT * INTO s FROM status();
+    IF s.state = 'not_medplum' THEN
+        outcome := 'not_medplum';
+    ELSIF s.problem LIKE '%locked%' THEN
+        outcome := 'skipped: ' || s.problem;
+    END IF;
+    IF outcome IS NOT NULL THEN
+        INSERT INTO sampler AS m (database_name, skipped, last_outcome, last_skip_at)
+        VALUES (current_database(), CASE WHEN outcome LIKE 'skipped%' THEN 1 ELSE 0 END, outcome,
+                CASE WHEN outcome LIKE 'skipped%' THEN clock_timestamp() END)
+        ON CONFLICT (database_name) DO UPDATE
+            SET skipped = m.skipped + EXCLUDED.skipped, last_outcome = EXCLUDED.last_outcome,
+                last_skip_at = coalesce(EXCLUDED.last_skip_at, m.last_skip_at);
+        RETURN outcome;
+    END IF;
+
+    SELECT * INTO prev FROM sample p
+     WHERE p.database_name = current_database()
+     ORDER BY p.sampled_at DESC LIMIT 1;
+    SELECT p.command, p.phase, p.fraction, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
+      INTO live FROM read_progress() p ORDER BY p.fraction DESC NULLS LAST LIMIT 1;
+
+    cur := ROW(clock_timestamp(), current_database(), s.state, s.schema_version, s.data_version,
+               s.first_boot, s.running_migration, s.running_job, s.running_steps_done,
+               s.running_rows_done, s.progress, live.command, live.phase, live.blocks_done,
+               live.blocks_total, live.tuples_done, live.tuples_total, s.migration_lock_pid,
+               s.blocked_by, s.failed_migration, s.invalid_indexes, NULL, false);
+    -- Progress moved when anything that counts it changed.
+    cur.progress_changed_at := CASE
+        WHEN prev.sampled_at IS NOT NULL
+             AND (cur.job_id, cur.steps_done, cur.rows_done, cur.phase, cur.blocks_done, cur.tuples_done)
+                 IS NOT DISTINCT FROM
+                 (prev.job_id, prev.steps_done, prev.rows_done, prev.phase, prev.blocks_done, prev.tuples_done)
+        THEN prev.progress_changed_at ELSE cur.sampled_at END;
+    cur.stalled := cur.running_migration IS NOT NULL
+                   AND cur.sampled_at - cur.progress_changed_at >= stall_after;
+    INSERT INTO sample SELECT cur.*;
+
+    PERFORM record_events(prev, cur, s.last_error);
+    PERFORM apply_retention();
+
+    INSERT INTO sampler AS m (database_name, samples, last_outcome, last_sample_at)
+    VALUES (current_database(), 1, 'sampled', cur.sampled_at)
+    ON CONFLICT (database_name) DO UPDATE
+        SET samples = m.samples + 1, last_outcome = 'sampled', last_sample_at = EXCLUDED.last_sample_at;
+    RETURN 'sampled';
+END
+$$;
+
+/* The events between two samples (prev is all NULL on the first one). */
+CREATE FUNCTION medup.record_events(prev medup.sample, cur medup.sample, last_error text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, medup
+AS $$
+DECLARE
+    at      timestamptz := cur.sampled_at;
+    old_job record;
+BEGIN
+    IF prev.sampled_at IS NULL THEN
+        INSERT INTO event (event_at, kind, data_version, job_id, detail)
+        VALUES (at, 'sampling_started', cur.data_version, cur.job_id,
+                format('state %s, schema version %s, data version %s', cur.state,
+                       cur.schema_version, cur.data_version));
+        RETURN;
+    END IF;
+
+    IF cur.schema_version IS DISTINCT FROM prev.schema_version THEN
+        INSERT INTO event (event_at, kind, detail)
+        VALUES (at, 'schema_changed', format('schema version %s -> %s: a deploy applied pre-deploy migrations',
+                                             prev.schema_version, cur.schema_version));
+    END IF;
+
+    -- Completions come from "dataVersion", the authority; every step counts.
+    INSERT INTO event (event_at, kind, data_version, job_id, detail)
+    SELECT at, 'migration_completed', v, j.job_id,
+           format('v%s completed%s', v,
+                  coalesce(' in ' || date_trunc('second', j.duration)::text, ''))
+      FROM generate_series(prev.data_version + 1, cur.data_version) v
+      LEFT JOIN LATERAL (SELECT m.job_id, m.duration FROM read_migrations(cur.data_version) m
+                          WHERE m.data_version = v) j ON true
+     WHERE cur.data_version > prev.data_version;
+
+    IF cur.job_id IS NOT NULL AND cur.job_id IS DISTINCT FROM prev.job_id THEN
+        INSERT INTO event (event_at, kind, data_version, job_id, detail)
+        SELECT at,
+               CASE WHEN m.attempts > 1 THEN 'migration_retried' ELSE 'migration_started' END,
+               cur.running_migration, cur.job_id,
+               format('v%s, attempt %s', cur.running_migration, m.attempts)
+          FROM read_migrations(cur.data_version) m
+         WHERE m.data_version = cur.running_migration;
+    END IF;
+
+    IF cur.failed_migration IS NOT NULL
+       AND cur.failed_migration IS DISTINCT FROM prev.failed_migration THEN
+        INSERT INTO event (event_at, kind, data_version, detail)
+        VALUES (at, 'migration_failed', cur.failed_migration, coalesce(last_error, 'no error text recorded'));
+    END IF;
+
+    -- A job that was running and now is neither running nor done: cancelled?
+    IF prev.job_id IS NOT NULL AND prev.job_id IS DISTINCT FROM cur.job_id THEN
+        SELECT j.status INTO old_job FROM read_jobs() j WHERE j.job_id = prev.job_id;
+        IF old_job.status = 'cancelled' THEN
+            INSERT INTO event (event_at, kind, data_version, job_id, detail)
+            VALUES (at, 'migration_cancelled', prev.running_migration, prev.job_id,
+                    format('v%s was cancelled', prev.running_migration));
+        END IF;
+    END IF;
+
+    IF cur.lock_pid IS NOT NULL AND prev.lock_pid IS NULL THEN
+        INSERT INTO event (event_at, kind, detail)
+        VALUES (at, 'lock_taken', format('pid %s took Medplum''s migration lock: pre-deploy migrations are running', cur.lock_pid));
+    ELSIF cur.lock_pid IS NULL AND prev.lock_pid IS NOT NULL THEN
+        INSERT INTO event (event_at, kind, detail)
+        VALUES (at, 'lock_released', format('pid %s released Medplum''s migration lock', prev.lock_pid));
+    END IF;
+
+    IF cur.stalled AND NOT prev.stalled THEN
+        INSERT INTO event (event_at, kind, data_version, job_id, detail)
+        VALUES (at, 'stall_started', cur.running_migration, cur.job_id,
+                format('no progress since %s', cur.progress_changed_at));
+    ELSIF prev.stalled AND NOT cur.stalled THEN
+        INSERT INTO event (event_at, kind, data_version, job_id, detail)
+        VALUES (at, 'stall_ended', prev.running_migration, prev.job_id,
+                format('stalled for %s', date_trunc('second', at - prev.progress_changed_at)));
+    END IF;
+
+    IF cur.invalid_indexes > coalesce(prev.invalid_indexes, 0) THEN
+        INSERT INTO event (event_at, kind, detail)
+        SELECT at, 'invalid_index', format('%s on %s is invalid: %s', i.index_name, i.table_name, i.fix)
+          FROM read_invalid_indexes() i;
+    END IF;
+END
+$$;
+
+/*
+ * Delete what is older than medup.retention (samples) and
+ * medup.event_retention (events), a small batch per sample so that no
+ * sample ever does a long delete.
+ */
+CREATE FUNCTION medup.apply_retention(batch integer DEFAULT 1000)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, medup
+AS $$
+DECLARE
+    removed integer;
+    more    integer;
+BEGIN
+    DELETE FROM sample WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM sample
+         WHERE sampled_at < now() - setting_interval('medup.retention', '30 days')
+         LIMIT batch));
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    DELETE FROM event WHERE event_id = ANY (ARRAY(
+        SELECT event_id FROM event
+         WHERE event_at < now() - setting_interval('medup.event_retention', '365 days')
+         ORDER BY event_id LIMIT batch));
+    GET DIAGNOSTICS more = ROW_COUNT;
+    RETURN removed + more;
+END
+$$;
+
+CREATE VIEW medup.history AS
+    SELECT s.sampled_at AS "time", s.database_name, s.state, s.schema_version, s.data_version,
+           s.running_migration, s.steps_done, s.rows_done, s.progress, s.command, s.phase,
+           s.blocks_done, s.blocks_total, s.tuples_done, s.tuples_total,
+           s.rows_done - lag(s.rows_done) OVER w AS rows_since_last,
+           (s.rows_done - lag(s.rows_done) OVER w)
+               / nullif(extract(epoch FROM s.sampled_at - lag(s.sampled_at) OVER w), 0) AS rows_per_second,
+           s.lock_pid, cardinality(s.blocked_pids) AS blocked, s.failed_migration,
+           s.invalid_indexes, s.stalled
+      FROM medup.sample s
+    WINDOW w AS (PARTITION BY s.database_name, s.job_id ORDER BY s.sampled_at);
+COMMENT ON VIEW medup.history IS
+    'One row per sample, with a "time" column for Grafana';
+
+CREATE VIEW medup.timeline AS
+    SELECT e.database_name, e.data_version,
+           min(e.event_at) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried')) AS started,
+           max(e.event_at) FILTER (WHERE e.kind = 'migration_completed') AS finished,
+           max(e.event_at) FILTER (WHERE e.kind = 'migration_completed')
+             - min(e.event_at) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried')) AS duration,
+           count(*) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried')) AS attempts_seen,
+           count(*) FILTER (WHERE e.kind = 'migration_failed') AS failures,
+           count(*) FILTER (WHERE e.kind = 'stall_started') AS stalls,
+           (array_agg(e.kind ORDER BY e.event_at DESC, e.event_id DESC))[1] AS last_event
+      FROM medup.event e
+     WHERE e.data_version IS NOT NULL AND e.kind LIKE 'migration_%' OR e.kind LIKE 'stall_%'
+     GROUP BY e.database_name, e.data_version;
+COMMENT ON VIEW medup.timeline IS
+    'One row per migration medup watched: when it started and finished, attempts, failures and stalls, from medup.event';
+
+/*
+ * How long each completed migration took in this database, from its
+ * jobs: the best guess for the next environment (staging, then
+ * production).  Needs no history: AsyncJob keeps the times.
+ */
+CREATE FUNCTION medup.read_durations()
+RETURNS TABLE (data_version integer, server_version medup.version, attempts integer,
+               started timestamptz, finished timestamptz, duration interval,
+               rows_done bigint, rows_per_second double precision)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, medup
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    SELECT j.data_version, d.server_version,
+           count(*) OVER (PARTITION BY j.data_version)::integer,
+           j.requested_at, coalesce(j.finished_at, j.last_updated),
+           coalesce(j.finished_at, j.last_updated) - j.requested_at,
+           j.rows_done,
+           j.rows_done / nullif(extract(epoch FROM coalesce(j.finished_at, j.last_updated) - j.requested_at), 0)
+      FROM read_jobs() j
+      LEFT JOIN data_migration d USING (data_version)
+     WHERE j.status = 'completed'
+     ORDER BY j.data_version, j.requested_at;
+END
+$$;
+CREATE VIEW medup.durations AS SELECT * FROM medup.read_durations();
+COMMENT ON VIEW medup.durations IS
+    'How long each completed post-deploy migration took in this database';
+
+------------------------------------------------------------------------
 -- Access: medup_reader may call all of this without any privilege on
 -- Medplum's tables.  The catalog loaders stay with the owner.
 ------------------------------------------------------------------------
@@ -1355,8 +1860,12 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA medup TO medup_reader;
 REVOKE EXECUTE ON FUNCTION medup.load_releases(jsonb), medup.load_data_migrations(jsonb)
     FROM medup_reader;
 GRANT SELECT ON medup.release, medup.data_migration, medup.migrations, medup.jobs,
-                medup.progress, medup.invalid_indexes
+                medup.progress, medup.invalid_indexes, medup.history, medup.timeline,
+                medup.durations, medup.sample, medup.event, medup.sampler
     TO medup_reader;
+-- Sampling writes medup's own tables: for the owner, the worker and cron.
+REVOKE EXECUTE ON FUNCTION medup.sample(), medup.apply_retention(integer),
+    medup.record_events(medup.sample, medup.sample, text) FROM medup_reader;
 GRANT SELECT ON medup.release_shipped, medup.release_loaded,
                 medup.data_migration_shipped, medup.data_migration_loaded
     TO medup_reader;

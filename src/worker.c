@@ -1,0 +1,520 @@
+/*
+ * worker.c
+ *		The background workers that sample Medplum's migrations.
+ *
+ * A launcher (a static worker, started once recovery is finished) reads
+ * medup.databases and keeps one sampling worker running per listed
+ * database that exists.  A sampling worker connects to its database and,
+ * every medup.naptime, calls medup.sample(): the same SQL function a DBA
+ * or pg_cron may call, so there is one code path.
+ *
+ * Why a launcher: a worker for a database that does not exist would fail
+ * at connection and be restarted, logging every time.  The launcher checks
+ * first, logs a missing database once, and starts its worker when it
+ * appears; it also follows medup.databases on SIGHUP.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+#include "medup.h"
+
+#define MEDUP_MAX_DATABASES 32
+
+/* What each sampling worker publishes, for medup.worker_pid(). */
+typedef struct MedupWorkerSlot
+{
+	Oid			database;
+	pid_t		pid;
+} MedupWorkerSlot;
+
+typedef struct MedupShared
+{
+	slock_t		mutex;
+	MedupWorkerSlot slots[MEDUP_MAX_DATABASES];
+} MedupShared;
+
+static MedupShared *medup_shared = NULL;
+
+#if PG_VERSION_NUM >= 150000
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+#endif
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+PGDLLEXPORT void medup_launcher_main(Datum main_arg);
+PGDLLEXPORT void medup_worker_main(Datum main_arg);
+
+PG_FUNCTION_INFO_V1(medup_worker_pid);
+
+/* ---------- shared memory ---------- */
+
+static void
+medup_shmem_request(void)
+{
+#if PG_VERSION_NUM >= 150000
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+#endif
+	RequestAddinShmemSpace(MAXALIGN(sizeof(MedupShared)));
+}
+
+static void
+medup_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	medup_shared = ShmemInitStruct("medup", sizeof(MedupShared), &found);
+	if (!found)
+	{
+		memset(medup_shared, 0, sizeof(MedupShared));
+		SpinLockInit(&medup_shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static void
+clear_my_slot(int code, Datum arg)
+{
+	SpinLockAcquire(&medup_shared->mutex);
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		if (medup_shared->slots[i].pid == MyProcPid)
+			medup_shared->slots[i].pid = 0;
+	}
+	SpinLockRelease(&medup_shared->mutex);
+}
+
+/* Publish this worker's pid, or refuse to run twice for one database. */
+static bool
+claim_slot(void)
+{
+	int			free_slot = -1;
+	bool		claimed = false;
+
+	SpinLockAcquire(&medup_shared->mutex);
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		MedupWorkerSlot *slot = &medup_shared->slots[i];
+
+		if (slot->pid != 0 && slot->database == MyDatabaseId)
+		{
+			free_slot = -1;
+			break;
+		}
+		if (slot->pid == 0 && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot >= 0)
+	{
+		medup_shared->slots[free_slot].database = MyDatabaseId;
+		medup_shared->slots[free_slot].pid = MyProcPid;
+		claimed = true;
+	}
+	SpinLockRelease(&medup_shared->mutex);
+	return claimed;
+}
+
+/* medup.worker_pid(): the sampling worker of this database, or NULL. */
+Datum
+medup_worker_pid(PG_FUNCTION_ARGS)
+{
+	pid_t		pid = 0;
+
+	if (medup_shared == NULL)
+		PG_RETURN_NULL();
+	SpinLockAcquire(&medup_shared->mutex);
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		if (medup_shared->slots[i].pid != 0 &&
+			medup_shared->slots[i].database == MyDatabaseId)
+			pid = medup_shared->slots[i].pid;
+	}
+	SpinLockRelease(&medup_shared->mutex);
+	if (pid == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(pid);
+}
+
+/* ---------- registration ---------- */
+
+static void
+fill_worker(BackgroundWorker *worker, const char *function, const char *type)
+{
+	memset(worker, 0, sizeof(BackgroundWorker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	strlcpy(worker->bgw_library_name, "medup", BGW_MAXLEN);
+	strlcpy(worker->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker->bgw_type, type, BGW_MAXLEN);
+}
+
+void
+medup_register_workers(void)
+{
+	BackgroundWorker worker;
+
+#if PG_VERSION_NUM >= 150000
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = medup_shmem_request;
+#else
+	medup_shmem_request();
+#endif
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = medup_shmem_startup;
+
+	fill_worker(&worker, "medup_launcher_main", "medup launcher");
+	strlcpy(worker.bgw_name, "medup launcher", BGW_MAXLEN);
+	worker.bgw_restart_time = 10;
+	RegisterBackgroundWorker(&worker);
+}
+
+/* ---------- the launcher ---------- */
+
+typedef struct WatchedDatabase
+{
+	char		name[NAMEDATALEN];
+	BackgroundWorkerHandle *handle;
+	TimestampTz started_at;
+	bool		warned_missing;
+	bool		listed;
+} WatchedDatabase;
+
+static WatchedDatabase watched[MEDUP_MAX_DATABASES];
+static int	n_watched = 0;
+
+static WatchedDatabase *
+find_watched(const char *name, bool add)
+{
+	for (int i = 0; i < n_watched; i++)
+	{
+		if (strcmp(watched[i].name, name) == 0)
+			return &watched[i];
+	}
+	if (!add)
+		return NULL;
+	if (n_watched >= MEDUP_MAX_DATABASES)
+	{
+		ereport(WARNING,
+				errmsg("medup watches at most %d databases; \"%s\" is left out",
+					   MEDUP_MAX_DATABASES, name));
+		return NULL;
+	}
+	memset(&watched[n_watched], 0, sizeof(WatchedDatabase));
+	strlcpy(watched[n_watched].name, name, NAMEDATALEN);
+	return &watched[n_watched++];
+}
+
+static bool
+database_exists(const char *name)
+{
+	bool		exists;
+
+	StartTransactionCommand();
+	exists = OidIsValid(get_database_oid(name, true));
+	CommitTransactionCommand();
+	return exists;
+}
+
+static bool
+worker_alive(WatchedDatabase *db)
+{
+	pid_t		pid;
+
+	if (db->handle == NULL)
+		return false;
+	return GetBackgroundWorkerPid(db->handle, &pid) != BGWH_STOPPED;
+}
+
+static void
+start_worker(WatchedDatabase *db)
+{
+	BackgroundWorker worker;
+
+	fill_worker(&worker, "medup_worker_main", "medup worker");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "medup worker for database %s", db->name);
+	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the launcher restarts it */
+	worker.bgw_notify_pid = MyProcPid;
+	strlcpy(worker.bgw_extra, db->name, BGW_EXTRALEN);
+	if (!RegisterDynamicBackgroundWorker(&worker, &db->handle))
+	{
+		db->handle = NULL;
+		ereport(WARNING,
+				errmsg("medup could not start a worker for database \"%s\"", db->name),
+				errhint("Raise max_worker_processes: medup needs one for its launcher and one per watched database."));
+		return;
+	}
+	db->started_at = GetCurrentTimestamp();
+}
+
+/* Bring the running workers in line with medup.databases. */
+static void
+reconcile_workers(void)
+{
+	char	   *list = pstrdup(medup_databases ? medup_databases : "");
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	for (int i = 0; i < n_watched; i++)
+		watched[i].listed = false;
+
+	if (!SplitIdentifierString(list, ',', &names))
+		ereport(LOG, errmsg("medup.databases is not a valid list of database names: \"%s\"",
+							medup_databases));
+
+	foreach(lc, names)
+	{
+		WatchedDatabase *db = find_watched((const char *) lfirst(lc), true);
+
+		CHECK_FOR_INTERRUPTS();
+		if (db == NULL)
+			continue;
+		db->listed = true;
+		if (worker_alive(db))
+			continue;
+		if (!database_exists(db->name))
+		{
+			if (!db->warned_missing)
+				ereport(LOG,
+						errmsg("medup: database \"%s\" in medup.databases does not exist; it will be watched once it does",
+							   db->name));
+			db->warned_missing = true;
+			continue;
+		}
+		db->warned_missing = false;
+		/* A worker that keeps dying is restarted at most once a naptime. */
+		if (db->started_at != 0 &&
+			!TimestampDifferenceExceeds(db->started_at, GetCurrentTimestamp(),
+										medup_naptime * 1000))
+			continue;
+		start_worker(db);
+	}
+
+	for (int i = 0; i < n_watched; i++)
+	{
+		if (!watched[i].listed && worker_alive(&watched[i]))
+		{
+			TerminateBackgroundWorker(watched[i].handle);
+			watched[i].handle = NULL;
+		}
+	}
+	list_free(names);
+	pfree(list);
+}
+
+void
+medup_launcher_main(Datum main_arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	/* Shared catalogs only: enough to look databases up. */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("medup launcher");
+
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		reconcile_workers();
+
+		/* Woken by SIGHUP, or by a worker starting or stopping. */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 medup_naptime * 1000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* ---------- the sampling worker ---------- */
+
+static char *last_outcome = NULL;
+
+/*
+ * Log what the sample said when it differs from last time: a database that
+ * is not Medplum is said once, not every naptime.
+ */
+static void
+note_outcome(const char *dbname, const char *outcome)
+{
+	if (last_outcome != NULL && strcmp(last_outcome, outcome) == 0)
+		return;
+	if (strcmp(outcome, "sampled") == 0)
+	{
+		if (last_outcome != NULL)
+			ereport(LOG, errmsg("medup: sampling database \"%s\" again", dbname));
+	}
+	else if (strncmp(outcome, "skipped", 7) != 0 && strcmp(outcome, "busy") != 0)
+		ereport(LOG, errmsg("medup: database \"%s\": %s; checking again every %d s",
+							dbname, outcome, medup_naptime));
+	if (last_outcome != NULL)
+		pfree(last_outcome);
+	last_outcome = MemoryContextStrdup(TopMemoryContext, outcome);
+}
+
+/*
+ * One sample, in its own transaction.  statement_timeout is armed by hand:
+ * outside a client connection nothing else arms it.
+ */
+static char *
+sample_once(void)
+{
+	char	   *outcome = "no extension";
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "SELECT medup.sample()");
+	enable_timeout_after(STATEMENT_TIMEOUT, 10 * 1000);
+
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'medup'",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		if (SPI_execute("SELECT medup.sample()", false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "medup.sample() returned no row");
+		outcome = MemoryContextStrdup(TopMemoryContext,
+									  SPI_getvalue(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 1));
+	}
+	else
+		outcome = MemoryContextStrdup(TopMemoryContext,
+									  "the medup extension is not installed");
+
+	disable_timeout(STATEMENT_TIMEOUT, false);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return outcome;
+}
+
+/* A failed sample is logged and skipped: the next naptime tries again. */
+static void
+sample_or_log(const char *dbname)
+{
+	MemoryContext context = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		char	   *outcome = sample_once();
+
+		note_outcome(dbname, outcome);
+		pfree(outcome);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		AbortCurrentTransaction();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		RESUME_INTERRUPTS();
+		ereport(LOG,
+				errmsg("medup: sample of database \"%s\" failed: %s", dbname, edata->message));
+		FreeErrorData(edata);
+		note_outcome(dbname, "failed");
+	}
+	PG_END_TRY();
+}
+
+void
+medup_worker_main(Datum main_arg)
+{
+	char		dbname[NAMEDATALEN];
+	MemoryContext loop_context;
+	uint32		wait_event = PG_WAIT_EXTENSION;
+
+	strlcpy(dbname, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
+	pgstat_report_appname("medup worker");
+#if PG_VERSION_NUM >= 170000
+	wait_event = WaitEventExtensionNew("MedupNaptime");
+#endif
+
+	if (!claim_slot())
+	{
+		ereport(LOG, errmsg("medup: database \"%s\" already has a worker", dbname));
+		proc_exit(0);
+	}
+	before_shmem_exit(clear_my_slot, 0);
+
+	loop_context = AllocSetContextCreate(TopMemoryContext, "medup worker loop",
+										 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		TimestampTz next;
+		long		wait_ms;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		MemoryContextSwitchTo(loop_context);
+		if (RecoveryInProgress())
+			note_outcome(dbname, "standby, nothing is recorded until promotion");
+		else
+			sample_or_log(dbname);
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextReset(loop_context);
+
+		/* Sleep out the naptime; SIGHUP wakes us to pick up a new one. */
+		next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), medup_naptime * 1000L);
+		for (;;)
+		{
+			wait_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next);
+			if (wait_ms <= 0)
+				break;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 wait_ms, wait_event);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			if (ConfigReloadPending)
+			{
+				ConfigReloadPending = false;
+				ProcessConfigFile(PGC_SIGHUP);
+				next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), medup_naptime * 1000L);
+			}
+		}
+	}
+}
