@@ -15,8 +15,11 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/tableam.h"
 #include "access/xact.h"
-#include "commands/dbcommands.h"
+#include "catalog/pg_database.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -228,13 +231,33 @@ find_watched(const char *name, bool add)
 	return &watched[n_watched++];
 }
 
+/*
+ * Whether a database accepts connections.  The launcher has no database of
+ * its own, so no index or relcache beyond the shared catalogs: a plain scan
+ * of pg_database, as the logical replication launcher does for
+ * pg_subscription.
+ */
 static bool
 database_exists(const char *name)
 {
-	bool		exists;
+	bool		exists = false;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
 
 	StartTransactionCommand();
-	exists = OidIsValid(get_database_oid(name, true));
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tuple = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tuple);
+
+		if (strcmp(NameStr(db->datname), name) == 0 && db->datallowconn)
+			exists = true;
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 	return exists;
 }

@@ -45,6 +45,27 @@ if [ -s "$work/regression.diffs" ]; then
   head -200 "$work/regression.diffs"
 fi
 
+# --- TAP tests: PostgreSQL's own Perl test modules, via prove -----------
+tap="$(server_tmpdir tap)"
+cp "$REPO"/test/t/*.pl "$REPO/test/sample-medplum.sql" "$tap/"
+chown -R --reference="$tap" "$tap"
+for t in "$tap"/*.pl; do
+  [ -e "$t" ] || continue
+  echo "== $(basename "$t")"
+  set +e
+  (cd "$tap" && as_server_user env PATH="$PG_BINDIR:$PATH" TESTDIR="$tap" \
+      PERL5LIB="$PG_BINDIR/../lib/pgxs/src/test/perl" \
+      PG_REGRESS="$PG_BINDIR/../lib/pgxs/src/test/regress/pg_regress" \
+      MEDUP_SAMPLE_SQL="$tap/sample-medplum.sql" \
+      prove --timer "$(basename "$t")")
+  status=$?
+  set -e
+  if [ "$status" -ne 0 ] && [ -d "$tap/tmp_check/log" ]; then
+    echo "---- logs in $tap/tmp_check/log"; tail -n 30 "$tap"/tmp_check/log/*.log
+  fi
+  record "tap/$(basename "$t" .pl)" "$status"
+done
+
 # --- shell tests: each test/t/*.sh starts what it needs ------------------
 for t in "$REPO"/test/t/*.sh; do
   [ -e "$t" ] || continue

@@ -1,0 +1,167 @@
+# The background worker against a simulated Medplum: events in order,
+# SIGKILL and restart without lost or doubled events, SIGHUP, a lock held
+# on "AsyncJob", a standby that records nothing until promoted.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} or die "MEDUP_SAMPLE_SQL is not set";
+
+my $node = PostgreSQL::Test::Cluster->new('primary');
+$node->init(allows_streaming => 1);
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'medup'
+medup.databases = 'medplum, not_yet_there'
+medup.naptime = 1
+medup.stall_after = 3600
+restart_after_crash = on
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE DATABASE medplum');
+$node->safe_psql('medplum', slurp_file($sample_sql));
+$node->safe_psql('medplum', 'CREATE EXTENSION medup');
+
+sub medplum { return $node->safe_psql('medplum', shift); }
+sub wait_for_event
+{
+	my ($kind, $version, $what) = @_;
+	my $cond = defined $version ? "data_version = $version" : 'true';
+	ok($node->poll_query_until('medplum',
+			"SELECT count(*) > 0 FROM medup.event WHERE kind = '$kind' AND $cond"),
+		$what);
+}
+# Medplum's side of the simulation: what its server would write.
+sub job_sql
+{
+	my ($id, $version, $status, $rows) = @_;
+	my $content = qq({"resourceType":"AsyncJob","id":"'||md5('$id')::uuid||'","type":"data-migration","status":"$status","request":"data-migration-v$version","dataVersion":$version,"minServerVersion":"4.1.12","requestTime":"'||to_char(now() AT TIME ZONE 'UTC','YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')||'","output":{"resourceType":"Parameters","parameter":[{"name":"result","part":[{"name":"resourceType","valueCode":"Observation"},{"name":"count","valueInteger":$rows},{"name":"nextTimestamp","valueDateTime":"2025-01-01T00:00:00.000Z"}]}]}});
+	return qq{INSERT INTO "AsyncJob" (id, content, "lastUpdated", compartments, type, status)
+	          VALUES (md5('$id')::uuid, '$content', now(), '{}', 'data-migration', '$status')
+	          ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, status = EXCLUDED.status,
+	                                         "lastUpdated" = now()};
+}
+
+# --- the worker starts, and a missing database is logged once ------------
+wait_for_event('sampling_started', undef, 'the worker takes its first sample');
+is(medplum("SELECT worker_running FROM medup.status()"), 't', 'status() sees the worker');
+is(medplum("SELECT application_name FROM pg_stat_activity WHERE backend_type = 'medup worker'"),
+	'medup worker', 'the worker names itself');
+sleep(3);
+my $log = slurp_file($node->logfile);
+my $missing = () = $log =~ /database "not_yet_there" in medup.databases does not exist/g;
+is($missing, 1, 'a missing database is logged once, not every naptime');
+
+# --- a migration advances: events in order --------------------------------
+medplum(q{UPDATE "AsyncJob" SET status = 'completed',
+                 content = replace(content, '"status":"active"', '"status":"completed"')
+           WHERE id = md5('sample-v11-retry')::uuid;
+          UPDATE "DatabaseMigration" SET "dataVersion" = 11;}
+	  . job_sql('t-v12-a', 12, 'active', 1000));
+wait_for_event('migration_started', 12, 'v12 started');
+is(medplum("SELECT count(*) FROM medup.event WHERE kind = 'migration_completed' AND data_version = 11"),
+	1, 'v11 completed once');
+medplum(job_sql('t-v12-a', 12, 'error', 1000));
+wait_for_event('migration_failed', 12, 'v12 failed');
+medplum(job_sql('t-v12-b', 12, 'active', 10));
+wait_for_event('migration_retried', 12, 'v12 retried');
+
+my $locker = $node->background_psql('medplum');
+$locker->query_safe('SELECT pg_advisory_lock(1)');
+wait_for_event('lock_taken', undef, 'the pre-deploy lock is seen');
+$locker->query_safe('SELECT pg_advisory_unlock(1)');
+wait_for_event('lock_released', undef, 'and its release');
+medplum('UPDATE "DatabaseMigration" SET version = 113');
+wait_for_event('schema_changed', undef, 'a deploy (schema version change) is seen');
+
+is(medplum(q{SELECT string_agg(kind || coalesce(':' || data_version, ''), ' ' ORDER BY event_id)
+               FROM medup.event}),
+	'sampling_started:10 migration_completed:11 migration_started:12 migration_failed:12 '
+	  . 'migration_retried:12 lock_taken lock_released schema_changed',
+	'the events, in order');
+
+# --- a stall, and its end -------------------------------------------------
+$node->append_conf('postgresql.conf', 'medup.stall_after = 2');
+$node->reload;
+wait_for_event('stall_started', 12, 'no progress for stall_after raises a stall');
+is(medplum('SELECT state FROM medup.status()'), 'stalled', 'status() says stalled');
+medplum(job_sql('t-v12-b', 12, 'active', 20000));
+wait_for_event('stall_ended', 12, 'progress ends the stall');
+$node->append_conf('postgresql.conf', 'medup.stall_after = 3600');
+$node->reload;
+is(medplum('SELECT rate > 0 FROM medup.status()'), 't',
+	'a rate (rows per second) is estimated from the history once rows move');
+is(medplum('SELECT eta IS NULL FROM medup.status()'), 't',
+	'no ETA without a PostgreSQL operation whose fraction can be followed');
+
+# --- SIGKILL: the postmaster restarts it; no event lost or doubled ---------
+my $pid = medplum('SELECT medup.worker_pid()');
+ok($pid > 0, "the worker's pid is known ($pid)");
+$locker->quit;
+kill 'KILL', $pid;
+ok($node->poll_query_until('medplum', 'SELECT true'), 'the server is back after the crash');
+# A migration completes while no worker runs: it must still be recorded.
+medplum(job_sql('t-v12-b', 12, 'completed', 20000) . q{; UPDATE "DatabaseMigration" SET "dataVersion" = 12});
+ok($node->poll_query_until('medplum',
+		"SELECT medup.worker_pid() IS NOT NULL AND medup.worker_pid() <> $pid"),
+	'a new worker runs');
+wait_for_event('migration_completed', 12, 'the completion during the outage is recorded');
+is(medplum(q{SELECT count(*) FROM (SELECT kind, data_version, job_id FROM medup.event
+                                      WHERE kind <> 'stall_started' AND kind <> 'stall_ended'
+                                      GROUP BY 1, 2, 3 HAVING count(*) > 1) d}),
+	0, 'no event is doubled');
+
+# --- SIGHUP changes the naptime -------------------------------------------
+$node->append_conf('postgresql.conf', 'medup.naptime = 3');
+$node->reload;
+sleep(4);
+my $t0 = medplum('SELECT extract(epoch FROM max(sampled_at)) FROM medup.sample');
+ok($node->poll_query_until('medplum',
+		"SELECT extract(epoch FROM max(sampled_at)) > $t0 FROM medup.sample"), 'sampling goes on');
+my $gap = medplum(q{SELECT extract(epoch FROM max(sampled_at) - (SELECT max(sampled_at) FROM medup.sample
+                                                                  WHERE sampled_at < (SELECT max(sampled_at) FROM medup.sample)))
+                      FROM medup.sample});
+cmp_ok($gap, '>=', 2.5, "after SIGHUP the naptime is 3 s (gap $gap s)");
+$node->append_conf('postgresql.conf', 'medup.naptime = 1');
+$node->reload;
+
+# --- ACCESS EXCLUSIVE on "AsyncJob": skipped, never waited on --------------
+my $skipped_before = medplum(q{SELECT skipped FROM medup.sampler WHERE database_name = 'medplum'});
+$locker = $node->background_psql('medplum');
+my $started = time();
+$locker->query_safe('BEGIN');
+$locker->query_safe('LOCK "AsyncJob" IN ACCESS EXCLUSIVE MODE');
+my $lock_took = time() - $started;
+sleep(4);
+$locker->query_safe('COMMIT');
+cmp_ok($lock_took, '<', 1, sprintf('the lock holder got its lock at once (%.3f s)', $lock_took));
+cmp_ok(medplum(q{SELECT skipped FROM medup.sampler WHERE database_name = 'medplum'}),
+	'>', $skipped_before, 'samples were skipped and counted while the table was locked');
+my $blocked = $node->safe_psql('medplum',
+	q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'medup worker' AND wait_event_type = 'Lock'});
+is($blocked, 0, 'the worker is not left waiting on a lock');
+$locker->quit;
+
+# --- a standby records nothing until promoted ------------------------------
+$node->backup('b');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($node, 'b', has_streaming => 1);
+$standby->start;
+$node->wait_for_catchup($standby);
+sleep(2);
+is($standby->safe_psql('medplum', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'medup%'}),
+	0, 'no medup worker runs on a standby');
+is($standby->safe_psql('medplum', 'SELECT medup.sample()'), 'standby',
+	'medup.sample() on a standby records nothing');
+like($standby->safe_psql('medplum', 'SELECT advice FROM medup.status()'), qr/standby/,
+	'status() on a standby says so');
+$node->stop;
+my $before = $standby->safe_psql('medplum', 'SELECT count(*) FROM medup.sample');
+$standby->promote;
+ok($standby->poll_query_until('medplum', "SELECT count(*) > $before FROM medup.sample"),
+	'after promotion the worker samples');
+$standby->stop;
+
+done_testing();
