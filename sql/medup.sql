@@ -1816,7 +1816,7 @@ BEGIN
            j.requested_at, coalesce(j.finished_at, j.last_updated),
            coalesce(j.finished_at, j.last_updated) - j.requested_at,
            j.rows_done,
-           j.rows_done / nullif(extract(epoch FROM coalesce(j.finished_at, j.last_updated) - j.requested_at), 0)
+           j.rows_done / nullif(extract(epoch FROM coalesce(j.finished_at, j.last_updated) - j.requested_at), 0)::float8
       FROM read_jobs() j
       LEFT JOIN data_migration d USING (data_version)
      WHERE j.status = 'completed'

@@ -1,0 +1,94 @@
+-- medup.sample() without the worker (as pg_cron would call it), the events
+-- it derives, retention, and the history views.
+\set SHOW_CONTEXT never
+\pset null '(null)'
+
+-- A copy of the mid-4.1 fixture that this test moves forward.
+CREATE SCHEMA mp_audit;
+CREATE TABLE mp_audit."DatabaseMigration" AS SELECT * FROM mp_mid_4_1."DatabaseMigration";
+CREATE TABLE mp_audit."AsyncJob" (LIKE mp_mid_4_1."AsyncJob" INCLUDING ALL);
+INSERT INTO mp_audit."AsyncJob" SELECT * FROM mp_mid_4_1."AsyncJob";
+SET medup.medplum_schema = 'mp_audit';
+
+SELECT worker_running, last_sample_at IS NULL AS never_sampled FROM medup.status();
+SELECT medup.sample();
+SELECT kind, data_version, detail FROM medup.event ORDER BY event_id;
+-- Nothing changed: a second sample adds a row and no event.
+SELECT medup.sample();
+SELECT count(*) AS samples, count(DISTINCT state) AS states FROM medup.sample;
+SELECT count(*) AS events FROM medup.event;
+SELECT last_sample_at IS NOT NULL AS sampled FROM medup.status();
+
+-- Medplum completes v11 and starts v12: both are recorded, once.
+UPDATE mp_audit."AsyncJob" SET status = 'completed',
+       content = replace(content, '"status":"active"', '"status":"completed"')
+ WHERE type = 'data-migration' AND status = 'active';
+UPDATE mp_audit."DatabaseMigration" SET "dataVersion" = 11;
+INSERT INTO mp_audit."AsyncJob" (id, content, "lastUpdated", compartments, type, status)
+VALUES ('00000000-0000-0000-0000-000000000012', '{"resourceType":"AsyncJob","type":"data-migration","status":"active","dataVersion":12,"requestTime":"2026-11-26T00:00:00.000Z","output":{"resourceType":"Parameters","parameter":[{"name":"result","part":[{"name":"resourceType","valueCode":"Patient"},{"name":"count","valueInteger":500},{"name":"nextTimestamp","valueDateTime":"2025-01-01T00:00:00.000Z"}]}]}}',
+        now(), '{}', 'data-migration', 'active');
+SELECT medup.sample();
+SELECT medup.sample();
+SELECT kind, data_version, detail FROM medup.event WHERE kind <> 'sampling_started' ORDER BY event_id;
+-- The failed attempt, then a deploy.
+UPDATE mp_audit."AsyncJob" SET status = 'error',
+       content = replace(content, '"status":"active"', '"status":"error"')
+ WHERE id = '00000000-0000-0000-0000-000000000012';
+UPDATE mp_audit."DatabaseMigration" SET version = 113;
+SELECT medup.sample();
+SELECT kind, data_version, detail FROM medup.event WHERE event_id > 3 ORDER BY event_id;
+
+-- What a sample holds: counters, no JSON, no resource contents.
+SELECT state, schema_version, data_version, running_migration, failed_migration,
+       rows_done, steps_done, stalled
+  FROM medup.sample ORDER BY sampled_at;
+SELECT string_agg(format_type(atttypid, atttypmod), ', ' ORDER BY attnum) AS column_types
+  FROM pg_attribute WHERE attrelid = 'medup.sample'::regclass AND attnum > 0;
+
+-- The views over the history.
+SELECT state, data_version, running_migration, rows_done FROM medup.history ORDER BY "time";
+SELECT data_version, started IS NOT NULL AS started, finished IS NOT NULL AS finished,
+       attempts_seen, failures, last_event
+  FROM medup.timeline ORDER BY data_version;
+
+-- Not Medplum: nothing is recorded, the outcome is kept.
+SET medup.medplum_schema = 'mp_not_medplum';
+SELECT medup.sample();
+SELECT database_name = current_database() AS this_db, samples, skipped, last_outcome
+  FROM medup.sampler;
+SET medup.medplum_schema = 'mp_audit';
+
+-- Retention: only what is older than medup.retention / medup.event_retention
+-- goes, in batches.
+INSERT INTO medup.sample (sampled_at, state)
+SELECT now() - interval '40 days' - i * interval '1 minute', 'up_to_date'
+  FROM generate_series(1, 5) i;
+INSERT INTO medup.event (event_at, kind, detail)
+SELECT now() - interval '400 days' - i * interval '1 minute', 'lock_taken', 'old'
+  FROM generate_series(1, 3) i;
+SELECT count(*) FILTER (WHERE sampled_at < now() - interval '30 days') AS old_samples,
+       count(*) FILTER (WHERE sampled_at >= now() - interval '30 days') AS recent_samples
+  FROM medup.sample;
+SELECT medup.apply_retention(batch => 2) AS removed;
+SELECT medup.apply_retention() AS removed;
+SELECT medup.apply_retention() AS removed;
+SELECT count(*) FILTER (WHERE sampled_at < now() - interval '30 days') AS old_samples,
+       count(*) FILTER (WHERE sampled_at >= now() - interval '30 days') AS recent_samples
+  FROM medup.sample;
+SELECT count(*) FILTER (WHERE detail = 'old') AS old_events, count(*) AS events FROM medup.event;
+-- How long each completed migration took here (from the jobs, no history needed).
+SET medup.medplum_schema = 'mp_up_to_date';
+SELECT count(*) AS completed, min(data_version), max(data_version),
+       bool_and(duration > interval '0') AS all_positive
+  FROM medup.durations;
+SELECT data_version, server_version, attempts, duration FROM medup.durations
+ WHERE data_version IN (1, 12, 53) ORDER BY data_version;
+
+-- The settings, with their defaults.
+SELECT name, setting, unit, context FROM pg_settings WHERE name LIKE 'medup.%' ORDER BY name;
+
+RESET medup.medplum_schema;
+DELETE FROM medup.sample;
+DELETE FROM medup.event;
+DELETE FROM medup.sampler;
+DROP SCHEMA mp_audit CASCADE;
