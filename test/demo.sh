@@ -40,6 +40,8 @@ port = $DEMO_PORT
 listen_addresses = ''
 unix_socket_directories = '$DEMO_DIR'
 shared_preload_libraries = 'medup'
+medup.databases = 'medplum'
+medup.naptime = 2
 CONF
 as_server_user "$PG_BINDIR/pg_ctl" -D "$DEMO_DIR/data" -l "$DEMO_DIR/server.log" -w start >/dev/null
 
@@ -50,7 +52,7 @@ PSQL=("$PG_BINDIR/psql" -h "$DEMO_DIR" -p "$DEMO_PORT" -U postgres -X -q -v ON_E
 
 show() {   # show TITLE SQL [psql options]
   echo
-  echo "== $1"
+  [ -n "$1" ] && echo "== $1"
   echo "medplum=# $2"
   "${PSQL[@]}" -d medplum -P pager=off "${@:3}" -c "$2" 2>&1 || true
 }
@@ -64,6 +66,16 @@ show "The post-deploy migrations, like Medplum's admin page" \
      "SELECT data_version, server_version, required_before, state, attempts, detail FROM medup.migrations WHERE data_version BETWEEN 9 AND 14;"
 show "May I deploy 4.2.6 now?" "SELECT medup.gate('4.2.6');"
 show "And 4.1.18, the latest 4.1 patch?" "SELECT medup.gate('4.1.18', current => '4.1.12');"
+
+# Give the background worker a few naptimes to record something.
+for _ in $(seq 1 20); do
+  n=$("${PSQL[@]}" -d medplum -Atc "SELECT count(*) FROM medup.sample")
+  [ "$n" -ge 3 ] && break
+  sleep 1
+done
+show "What happened: the worker's samples (medup.history) and events" \
+     "SELECT \"time\", state, data_version, running_migration, rows_done FROM medup.history ORDER BY \"time\" DESC LIMIT 3;"
+show "" "SELECT event_at, kind, data_version, detail FROM medup.event ORDER BY event_id;"
 echo
 echo "The cluster keeps running so you can look around:"
 echo "  psql -h $DEMO_DIR -p $DEMO_PORT -U postgres medplum"
