@@ -191,6 +191,16 @@ CREATE VIEW medup.data_migration AS
 COMMENT ON VIEW medup.data_migration IS
     'Medplum''s post-deploy migration manifest: migration data_version runs on a server at server_version <= version < required_before';
 
+CREATE FUNCTION medup._document_error(document_name text, detail text, hint text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    RAISE EXCEPTION 'invalid % document', document_name
+        USING ERRCODE = 'invalid_parameter_value', DETAIL = detail, HINT = hint;
+END
+$$;
+
 /*
  * Read one version out of a catalog document, or raise an error that names
  * the element at fault.  Used by both loaders.
@@ -204,40 +214,25 @@ AS $$
 BEGIN
     IF value IS NULL OR jsonb_typeof(value) = 'null' THEN
         IF mandatory THEN
-            RAISE EXCEPTION 'invalid % document', document_name
-                USING ERRCODE = 'invalid_parameter_value',
-                      DETAIL = format('Element %s has no "%s".', element, field),
-                      HINT = 'Every element needs a version such as "4.1.12".';
+            PERFORM _document_error(document_name, format('Element %s has no "%s".', element, field),
+                                    'Every element needs a version such as "4.1.12".');
         END IF;
         RETURN NULL;
     END IF;
     IF jsonb_typeof(value) <> 'string' THEN
-        RAISE EXCEPTION 'invalid % document', document_name
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('In element %s, "%s" is %s, not a string.',
-                                  element, field, value::text),
-                  HINT = 'Write versions as JSON strings, such as "4.1.12".';
+        PERFORM _document_error(document_name,
+            format('In element %s, "%s" is %s, not a string.', element, field, value::text),
+            'Write versions as JSON strings, such as "4.1.12".');
     END IF;
     RETURN (value #>> '{}')::medup.version;
 EXCEPTION
     WHEN invalid_text_representation THEN
-        RAISE EXCEPTION 'invalid % document', document_name
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('In element %s, "%s" is not a Medplum version: %s.',
-                                  element, field, value::text),
-                  HINT = 'A version has the form MAJOR.MINOR.PATCH, such as "4.1.12".';
+        PERFORM _document_error(document_name,
+            format('In element %s, "%s" is not a Medplum version: %s.', element, field, value::text),
+            'A version has the form MAJOR.MINOR.PATCH, such as "4.1.12".');
 END
 $$;
 
-CREATE FUNCTION medup._document_error(document_name text, detail text, hint text)
-RETURNS void
-LANGUAGE plpgsql IMMUTABLE
-AS $$
-BEGIN
-    RAISE EXCEPTION 'invalid % document', document_name
-        USING ERRCODE = 'invalid_parameter_value', DETAIL = detail, HINT = hint;
-END
-$$;
 
 /*
  * medup.load_releases('[{"version": "5.3.0", "released_on": "2026-12-01"}, ...]')

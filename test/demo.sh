@@ -24,7 +24,7 @@ if [ -e "$DEMO_DIR" ]; then
     echo "Set MEDUP_DEMO_DIR to another directory." >&2
     exit 1
   fi
-  as_server_user "$PG_BINDIR/pg_ctl" -D "$DEMO_DIR/data" stop -m fast >/dev/null 2>&1 || true
+  stop_private_cluster "$DEMO_DIR"
   rm -rf "$DEMO_DIR"
 fi
 if "$PG_BINDIR/pg_isready" -q -h /tmp -p "$DEMO_PORT" 2>/dev/null; then
@@ -34,16 +34,8 @@ fi
 mkdir -p "$DEMO_DIR"
 touch "$MARKER"
 if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$DEMO_DIR"; fi
-as_server_user "$PG_BINDIR/initdb" -D "$DEMO_DIR/data" -A trust -U postgres >/dev/null
-cat >> "$DEMO_DIR/data/postgresql.conf" <<CONF
-port = $DEMO_PORT
-listen_addresses = ''
-unix_socket_directories = '$DEMO_DIR'
-shared_preload_libraries = 'medup'
-medup.databases = 'medplum'
-medup.naptime = 2
-CONF
-as_server_user "$PG_BINDIR/pg_ctl" -D "$DEMO_DIR/data" -l "$DEMO_DIR/server.log" -w start >/dev/null
+start_private_cluster "$DEMO_DIR" "$DEMO_PORT" \
+  "shared_preload_libraries = 'medup'" "medup.databases = 'medplum'" "medup.naptime = 2"
 
 PSQL=("$PG_BINDIR/psql" -h "$DEMO_DIR" -p "$DEMO_PORT" -U postgres -X -q -v ON_ERROR_STOP=1)
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE medplum"

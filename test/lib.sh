@@ -34,3 +34,24 @@ build_and_install() {
   as_root make -C "$REPO" -s PG_CONFIG="$PG_BINDIR/pg_config" install >/dev/null
   echo "built and installed medup into $("$PG_BINDIR/pg_config" --pkglibdir)"
 }
+
+# start_private_cluster DIR PORT [postgresql.conf line ...]
+# A throw-away cluster in DIR/data, owned by the server user, reachable only
+# through a unix socket in DIR (no TCP), started and ready on return.
+start_private_cluster() {
+  local dir="$1" port="$2"
+  shift 2
+  as_server_user "$PG_BINDIR/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+  {
+    echo "port = $port"
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = '$dir'"
+    printf '%s\n' "$@"
+  } >> "$dir/data/postgresql.conf"
+  as_server_user "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+}
+
+# stop_private_cluster DIR [MODE]
+stop_private_cluster() {
+  as_server_user "$PG_BINDIR/pg_ctl" -D "$1/data" stop -m "${2:-fast}" >/dev/null 2>&1 || true
+}

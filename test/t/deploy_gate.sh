@@ -7,11 +7,9 @@ source "$(dirname "$0")/../lib.sh"
 
 dir="$(server_tmpdir gate)"
 port="${MEDUP_TEST_PORT:-54351}"
-cleanup() { as_server_user "$PG_BINDIR/pg_ctl" -D "$dir/data" stop -m immediate >/dev/null 2>&1 || true; rm -rf "$dir"; }
+cleanup() { stop_private_cluster "$dir" immediate; rm -rf "$dir"; }
 trap cleanup EXIT
-as_server_user "$PG_BINDIR/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
-as_server_user "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-  -o "-p $port -k $dir -c listen_addresses=''" start >/dev/null
+start_private_cluster "$dir" "$port"
 psql=("$PG_BINDIR/psql" -h "$dir" -p "$port" -U postgres -X -q -d postgres)
 "${psql[@]}" -v ON_ERROR_STOP=1 -f "$REPO/test/sample-medplum.sql" >/dev/null
 "${psql[@]}" -c "CREATE EXTENSION medup"
