@@ -13,8 +13,10 @@ SELECT count(*) FROM medup.progress;
 SELECT count(*) FROM medup.upgrade_path('4.1.2', 'latest');
 SELECT count(*) FROM medup.check('4.1.18');
 SELECT medup.gate('4.1.18');
--- The loaders stay with the owner.
+-- The loaders and sampling (it writes medup's tables) stay with the owner.
 SELECT medup.load_releases('[]');
+SELECT medup.sample();
+SELECT count(*) >= 0 AS can_read_history FROM medup.history;
 RESET ROLE;
 -- A role without medup_reader can use the type but not the answers.
 CREATE ROLE nobody_special;

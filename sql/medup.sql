@@ -943,6 +943,25 @@ BEGIN
 END
 $$;
 
+/*
+ * The sessions that Medplum's server sessions wait for on a lock: what
+ * holds a migration back.  Only sessions waiting on a lock are asked for
+ * their blockers.
+ */
+CREATE FUNCTION medup.medplum_blockers()
+RETURNS integer[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog
+AS $$
+BEGIN
+    RETURN (SELECT array_agg(DISTINCT b ORDER BY b)
+              FROM pg_stat_activity a, unnest(pg_blocking_pids(a.pid)) b
+             WHERE a.datname = current_database()
+               AND a.application_name = 'medplum-server'
+               AND a.wait_event_type = 'Lock');
+END
+$$;
+
 /* The session holding Medplum's pre-deploy migration lock (advisory lock 1). */
 CREATE FUNCTION medup.migration_lock_holder()
 RETURNS integer
@@ -1092,9 +1111,8 @@ BEGIN
         running_step := next_job.running_step;
         running_steps_done := next_job.steps_done;
         running_rows_done := next_job.rows_done;
-        SELECT max(p.fraction), array_agg(DISTINCT b) FILTER (WHERE b IS NOT NULL)
-          INTO progress, blocked_by
-          FROM read_progress() p LEFT JOIN LATERAL unnest(p.blocked_by) b ON true;
+        SELECT max(p.fraction) INTO progress FROM read_progress() p;
+        blocked_by := medplum_blockers();
         SELECT h.rate, h.eta, h.stalled_since INTO rate, eta, stalled_since
           FROM history_estimates(running_job, progress) h;
     ELSIF next_job.status = 'error' THEN

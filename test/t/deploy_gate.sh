@@ -49,4 +49,18 @@ check "status() did not wait for the lock (${elapsed_ms} ms < 2000 ms)" '[ "$ela
 check "status() says the table is locked" 'grep -q "^blocked | .*locked" <<<"$answer"'
 wait "$locker"
 
+# 4. A Medplum server session waits on a lock another session holds: the
+#    running migration is "blocked", and status() names the blocker.
+"${psql[@]}" -c 'CREATE TABLE "Observation_backfill"(id int)'
+"${psql[@]}" -c 'BEGIN; LOCK "Observation_backfill" IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;' >/dev/null &
+holder=$!
+sleep 1
+PGAPPNAME=medplum-server "${psql[@]}" -c 'UPDATE "Observation_backfill" SET id = 1' >/dev/null &
+waiter=$!
+sleep 1
+answer=$("${psql[@]}" -At -c "SELECT state || ' | ' || array_length(blocked_by, 1) || ' | ' || (blocked_by[1] = (SELECT pid FROM pg_stat_activity WHERE query LIKE 'BEGIN; LOCK%' AND pid <> pg_backend_pid())) FROM medup.status()")
+echo "  status() while a Medplum session waits: $answer"
+check "a Medplum session waiting on a lock makes the migration blocked, naming the holder" '[ "$answer" = "blocked | 1 | true" ]'
+wait "$holder" "$waiter"
+
 exit "$fail"
