@@ -1434,14 +1434,18 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, medup
 AS $$
 DECLARE
-    r       record;
-    failure record;
+    r          record;
+    failure    record;
     target_ver medup.version;
+    inferred   text;
 BEGIN
     FOR r IN SELECT * FROM medup.check(target, current) LOOP
         IF r.ok THEN
             IF r.rule = 'target_known' THEN
                 target_ver := substring(r.message from '^target (\S+) ');
+            ELSIF r.rule = 'current_version' AND current IS NULL THEN
+                inferred := format('The current version was taken as %s, inferred from the database; pass current => ''x.y.z'' to be exact.',
+                                   substring(r.message from '(\S+)$'));
             END IF;
             CONTINUE;
         END IF;
@@ -1453,6 +1457,9 @@ BEGIN
     END LOOP;
     IF failure IS NOT NULL THEN
         failure.message := format('cannot deploy %s: %s', coalesce(target_ver::text, target, '(no target)'), failure.message);
+        IF failure.rule IN ('skipped_minor', 'pending_migrations', 'downgrade') THEN
+            failure.detail := concat_ws(' ', failure.detail, inferred);
+        END IF;
         IF failure.detail IS NULL THEN
             RAISE EXCEPTION '%', failure.message USING ERRCODE = failure.code, HINT = failure.hint;
         END IF;
