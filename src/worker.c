@@ -232,15 +232,16 @@ find_watched(const char *name, bool add)
 }
 
 /*
- * Whether a database accepts connections.  The launcher has no database of
- * its own, so no index or relcache beyond the shared catalogs: a plain scan
- * of pg_database, as the logical replication launcher does for
- * pg_subscription.
+ * The OID of a database that accepts connections, or InvalidOid.  The
+ * launcher has no database of its own, so no index or relcache beyond the
+ * shared catalogs: a plain scan of pg_database, as the logical replication
+ * launcher does for pg_subscription.
  */
-static bool
-database_exists(const char *name)
+static Oid
+database_oid(const char *name)
 {
-	bool		exists = false;
+	Oid			found = InvalidOid;
+	MemoryContext caller_context = CurrentMemoryContext;
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tuple;
@@ -254,12 +255,60 @@ database_exists(const char *name)
 		Form_pg_database db = (Form_pg_database) GETSTRUCT(tuple);
 
 		if (strcmp(NameStr(db->datname), name) == 0 && db->datallowconn)
-			exists = true;
+			found = db->oid;
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
-	return exists;
+	/* Commit leaves us in TopMemoryContext: go back, or the loop leaks there. */
+	MemoryContextSwitchTo(caller_context);
+	return found;
+}
+
+/* Whether some worker, started by this launcher or an earlier one, runs for a database. */
+static bool
+database_has_worker(Oid database)
+{
+	bool		running = false;
+
+	SpinLockAcquire(&medup_shared->mutex);
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		if (medup_shared->slots[i].pid != 0 && medup_shared->slots[i].database == database)
+			running = true;
+	}
+	SpinLockRelease(&medup_shared->mutex);
+	return running;
+}
+
+/* The names in medup.databases; an unparsable list is logged and taken as empty. */
+static List *
+listed_databases(void)
+{
+	char	   *list = pstrdup(medup_databases ? medup_databases : "");
+	List	   *names = NIL;
+
+	if (!SplitIdentifierString(list, ',', &names))
+	{
+		ereport(LOG, errmsg("medup.databases is not a valid list of database names: \"%s\"",
+							medup_databases));
+		names = NIL;
+	}
+	return names;
+}
+
+static bool
+database_listed(const char *name)
+{
+	List	   *names = listed_databases();
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		if (strcmp((const char *) lfirst(lc), name) == 0)
+			return true;
+	}
+	return false;
 }
 
 static bool
@@ -276,13 +325,21 @@ static void
 start_worker(WatchedDatabase *db)
 {
 	BackgroundWorker worker;
+	MemoryContext old_context;
+	bool		registered;
 
 	fill_worker(&worker, "medup_worker_main", "medup worker");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "medup worker for database %s", db->name);
 	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the launcher restarts it */
 	worker.bgw_notify_pid = MyProcPid;
 	strlcpy(worker.bgw_extra, db->name, BGW_EXTRALEN);
-	if (!RegisterDynamicBackgroundWorker(&worker, &db->handle))
+	/* The handle outlives this round of the launcher's loop. */
+	old_context = MemoryContextSwitchTo(TopMemoryContext);
+	if (db->handle != NULL)
+		pfree(db->handle);
+	registered = RegisterDynamicBackgroundWorker(&worker, &db->handle);
+	MemoryContextSwitchTo(old_context);
+	if (!registered)
 	{
 		db->handle = NULL;
 		ereport(WARNING,
@@ -297,20 +354,16 @@ start_worker(WatchedDatabase *db)
 static void
 reconcile_workers(void)
 {
-	char	   *list = pstrdup(medup_databases ? medup_databases : "");
-	List	   *names = NIL;
+	List	   *names = listed_databases();
 	ListCell   *lc;
 
 	for (int i = 0; i < n_watched; i++)
 		watched[i].listed = false;
 
-	if (!SplitIdentifierString(list, ',', &names))
-		ereport(LOG, errmsg("medup.databases is not a valid list of database names: \"%s\"",
-							medup_databases));
-
 	foreach(lc, names)
 	{
 		WatchedDatabase *db = find_watched((const char *) lfirst(lc), true);
+		Oid			oid;
 
 		CHECK_FOR_INTERRUPTS();
 		if (db == NULL)
@@ -318,7 +371,8 @@ reconcile_workers(void)
 		db->listed = true;
 		if (worker_alive(db))
 			continue;
-		if (!database_exists(db->name))
+		oid = database_oid(db->name);
+		if (!OidIsValid(oid))
 		{
 			if (!db->warned_missing)
 				ereport(LOG,
@@ -328,6 +382,9 @@ reconcile_workers(void)
 			continue;
 		}
 		db->warned_missing = false;
+		/* One started by an earlier launcher still runs. */
+		if (database_has_worker(oid))
+			continue;
 		/* A worker that keeps dying is restarted at most once a naptime. */
 		if (db->started_at != 0 &&
 			!TimestampDifferenceExceeds(db->started_at, GetCurrentTimestamp(),
@@ -336,6 +393,7 @@ reconcile_workers(void)
 		start_worker(db);
 	}
 
+	/* Workers also leave by themselves when their database is unlisted. */
 	for (int i = 0; i < n_watched; i++)
 	{
 		if (!watched[i].listed && worker_alive(&watched[i]))
@@ -345,12 +403,13 @@ reconcile_workers(void)
 		}
 	}
 	list_free(names);
-	pfree(list);
 }
 
 void
 medup_launcher_main(Datum main_arg)
 {
+	MemoryContext loop_context;
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -358,6 +417,8 @@ medup_launcher_main(Datum main_arg)
 	/* Shared catalogs only: enough to look databases up. */
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	pgstat_report_appname("medup launcher");
+	loop_context = AllocSetContextCreate(TopMemoryContext, "medup launcher loop",
+										 ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
 	{
@@ -367,7 +428,10 @@ medup_launcher_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		MemoryContextSwitchTo(loop_context);
 		reconcile_workers();
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextReset(loop_context);
 
 		/* Woken by SIGHUP, or by a worker starting or stopping. */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -494,7 +558,7 @@ medup_worker_main(Datum main_arg)
 
 	if (!claim_slot())
 	{
-		ereport(LOG, errmsg("medup: database \"%s\" already has a worker", dbname));
+		ereport(DEBUG1, errmsg("medup: database \"%s\" already has a worker", dbname));
 		proc_exit(0);
 	}
 	before_shmem_exit(clear_my_slot, 0);
@@ -514,6 +578,12 @@ medup_worker_main(Datum main_arg)
 		}
 
 		MemoryContextSwitchTo(loop_context);
+		if (!database_listed(dbname))
+		{
+			ereport(LOG, errmsg("medup: database \"%s\" is no longer in medup.databases; its worker stops",
+								dbname));
+			proc_exit(0);
+		}
 		if (RecoveryInProgress())
 			note_outcome(dbname, "standby, nothing is recorded until promotion");
 		else

@@ -127,6 +127,16 @@ cmp_ok($gap, '>=', 2.5, "after SIGHUP the naptime is 3 s (gap $gap s)");
 $node->append_conf('postgresql.conf', 'medup.naptime = 1');
 $node->reload;
 
+# --- SIGHUP changes the databases: unlisted, the worker leaves; listed, back
+$node->append_conf('postgresql.conf', "medup.databases = 'not_yet_there'");
+$node->reload;
+ok($node->poll_query_until('medplum', 'SELECT medup.worker_pid() IS NULL'),
+	'a database taken out of medup.databases loses its worker');
+$node->append_conf('postgresql.conf', "medup.databases = 'medplum, not_yet_there'");
+$node->reload;
+ok($node->poll_query_until('medplum', 'SELECT medup.worker_pid() IS NOT NULL'),
+	'and gets it back when listed again');
+
 # --- ACCESS EXCLUSIVE on "AsyncJob": skipped, never waited on --------------
 my $skipped_before = medplum(q{SELECT skipped FROM medup.sampler WHERE database_name = 'medplum'});
 $locker = $node->background_psql('medplum');
