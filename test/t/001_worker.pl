@@ -137,6 +137,17 @@ $node->reload;
 ok($node->poll_query_until('medplum', 'SELECT medup.worker_pid() IS NOT NULL'),
 	'and gets it back when listed again');
 
+# --- the launcher restarted: the running worker is kept, not doubled ------
+my $worker_pid = medplum('SELECT medup.worker_pid()');
+medplum(q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'medup launcher'});
+ok($node->poll_query_until('medplum',
+		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'medup launcher'}),
+	'the launcher comes back');
+sleep(3);
+is(medplum(q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'medup worker'}), 1,
+	'still one worker for the database');
+is(medplum('SELECT medup.worker_pid()'), $worker_pid, 'the same one');
+
 # --- ACCESS EXCLUSIVE on "AsyncJob": skipped, never waited on --------------
 my $skipped_before = medplum(q{SELECT skipped FROM medup.sampler WHERE database_name = 'medplum'});
 $locker = $node->background_psql('medplum');
