@@ -392,11 +392,17 @@ RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
 DECLARE
-    sorted integer[] := ARRAY(SELECT DISTINCT unnest(numbers) ORDER BY 1);
+    sorted integer[] := numbers;
     parts  text[] := '{}';
     first  integer;
     i      integer;
 BEGIN
+    FOR i IN 2 .. coalesce(cardinality(numbers), 0) LOOP
+        IF numbers[i] IS NULL OR numbers[i] <= numbers[i - 1] THEN
+            sorted := ARRAY(SELECT DISTINCT n FROM unnest(numbers) n WHERE n IS NOT NULL ORDER BY 1);
+            EXIT;
+        END IF;
+    END LOOP;
     FOR i IN 1 .. coalesce(cardinality(sorted), 0) LOOP
         IF first IS NULL THEN
             first := sorted[i];
@@ -528,17 +534,13 @@ DECLARE
     candidates  medup.version[];
     forced      boolean[];
     forcing     text[];
-    -- The pending migrations, one query, then plain array work: a path is
-    -- asked for often (status(), check()) and must stay cheap.
+    -- The pending migrations, in order: read once, then plain array work.
     numbers     integer[];
     lows        medup.version[];
-    highs       medup.version[];
+    grp         record;
     n           integer;
     k           integer;
-    i           integer;
-    g           integer;
-    group_lo    medup.version;
-    group_nums  integer[];
+    next_migration integer := 1;
     first_stop  integer;
     last_stop   integer;
     last_forced integer := 0;
@@ -572,56 +574,50 @@ BEGIN
     forced := array_fill(false, ARRAY[n]);
     forcing := array_fill(NULL::text, ARRAY[n]);
 
-    -- Pending migrations, ordered by their upper bound (none last).
-    SELECT array_agg(d.data_version ORDER BY d.required_before NULLS LAST, d.data_version),
-           array_agg(d.server_version ORDER BY d.required_before NULLS LAST, d.data_version),
-           array_agg(d.required_before ORDER BY d.required_before NULLS LAST, d.data_version)
-      INTO numbers, lows, highs
+    SELECT array_agg(d.data_version ORDER BY d.server_version, d.data_version),
+           array_agg(d.server_version ORDER BY d.server_version, d.data_version)
+      INTO numbers, lows
       FROM data_migration d
      WHERE d.server_version > from_version AND d.server_version <= target;
 
-    -- Each group of migrations sharing an upper bound must be run by a
-    -- stop inside [highest server_version, required_before).  Choosing the
-    -- last stop of each range, ranges taken by their end, gives the fewest
-    -- forced stops (interval stabbing).
-    i := 1;
-    WHILE i <= coalesce(cardinality(numbers), 0) LOOP
-        g := i;
-        group_lo := lows[i];
-        group_nums := ARRAY[numbers[i]];
-        WHILE g < cardinality(numbers) AND highs[g + 1] IS NOT DISTINCT FROM highs[i] LOOP
-            g := g + 1;
-            group_lo := greatest(group_lo, lows[g]);
-            group_nums := group_nums || numbers[g];
-        END LOOP;
-
+    -- Migrations sharing an upper bound form one range, [highest
+    -- server_version among them, required_before), that some stop must
+    -- fall in.  Choosing the last stop of each range, ranges taken by
+    -- their end, gives the fewest forced stops (interval stabbing).
+    FOR grp IN
+        SELECT d.required_before AS hi, max(d.server_version) AS lo,
+               array_agg(d.data_version ORDER BY d.data_version) AS nums
+          FROM data_migration d
+         WHERE d.server_version > from_version AND d.server_version <= target
+         GROUP BY d.required_before
+         ORDER BY d.required_before NULLS LAST
+    LOOP
         first_stop := NULL;
         last_stop := NULL;
         FOR k IN 1 .. n LOOP
-            IF first_stop IS NULL AND candidates[k] >= group_lo THEN
+            IF first_stop IS NULL AND candidates[k] >= grp.lo THEN
                 first_stop := k;
             END IF;
-            IF highs[i] IS NULL OR candidates[k] < highs[i] THEN
+            IF grp.hi IS NULL OR candidates[k] < grp.hi THEN
                 last_stop := k;
             END IF;
         END LOOP;
         IF first_stop IS NULL OR last_stop IS NULL OR first_stop > last_stop THEN
-            RAISE EXCEPTION 'no known release can run post-deploy migration %', format_migrations(group_nums)
+            RAISE EXCEPTION 'no known release can run post-deploy migration %', format_migrations(grp.nums)
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = format('It needs a server at %s <= version < %s, and the release catalog has no such version on this path.',
-                                      group_lo, coalesce(highs[i]::text, 'any')),
+                                      grp.lo, coalesce(grp.hi::text, 'any')),
                       HINT = 'Load the missing releases with medup.load_releases().';
         END IF;
         IF last_forced < first_stop THEN
             last_forced := last_stop;
             forced[last_stop] := true;
         END IF;
-        IF highs[i] IS NOT NULL AND highs[i] <= target THEN
+        IF grp.hi IS NOT NULL AND grp.hi <= target THEN
             forcing[last_forced] := concat_ws('; ', forcing[last_forced],
                 format('%s must finish before %s is deployed, on %s or later',
-                       format_migrations(group_nums), highs[i], group_lo));
+                       format_migrations(grp.nums), grp.hi, grp.lo));
         END IF;
-        i := g + 1;
     END LOOP;
 
     step := 0;
@@ -633,14 +629,14 @@ BEGIN
         step := step + 1;
         crosses_major := major(version) > major(previous);
         required := forced[k];
-        -- The migrations this stop runs: those not run by the previous one.
+        -- The migrations this stop runs: those not run by the previous
+        -- one (numbers is ordered by server_version, so one pass in all).
         migrations := '{}';
-        FOR i IN 1 .. coalesce(cardinality(numbers), 0) LOOP
-            IF lows[i] > previous AND lows[i] <= version THEN
-                migrations := migrations || numbers[i];
-            END IF;
+        WHILE next_migration <= coalesce(cardinality(numbers), 0)
+              AND lows[next_migration] <= version LOOP
+            migrations := migrations || numbers[next_migration];
+            next_migration := next_migration + 1;
         END LOOP;
-        migrations := ARRAY(SELECT unnest(migrations) ORDER BY 1);
         reason := stop_reason(version, k = n, forcing[k], crosses_major);
         RETURN NEXT;
         previous := version;
