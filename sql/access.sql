@@ -24,10 +24,11 @@ SET ROLE nobody_special;
 SELECT '4.1.12-1'::medup.version = '4.1.12' AS type_works;
 SELECT * FROM medup.status();
 RESET ROLE;
--- Every SECURITY DEFINER function has a fixed search_path.
+-- Every SECURITY DEFINER function has a fixed search_path, with pg_temp
+-- last so that a session's temporary tables cannot stand in for medup's.
 SELECT p.proname FROM pg_proc p
  WHERE p.pronamespace = 'medup'::regnamespace AND p.prosecdef
-   AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%');
+   AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%pg_temp');
 SELECT count(*) > 0 AS has_definer_functions FROM pg_proc p
  WHERE p.pronamespace = 'medup'::regnamespace AND p.prosecdef;
 DROP ROLE medup_dba, nobody_special;

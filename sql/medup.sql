@@ -209,7 +209,7 @@ CREATE FUNCTION medup._document_version(document_name text, element text,
                                         field text, value jsonb, mandatory boolean)
 RETURNS medup.version
 LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 BEGIN
     IF value IS NULL OR jsonb_typeof(value) = 'null' THEN
@@ -244,7 +244,7 @@ $$;
 CREATE FUNCTION medup.load_releases(document jsonb)
 RETURNS integer
 LANGUAGE plpgsql
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
     element     jsonb;
@@ -328,7 +328,7 @@ $$;
 CREATE FUNCTION medup.load_data_migrations(document jsonb)
 RETURNS integer
 LANGUAGE plpgsql
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
     entry        record;
@@ -421,7 +421,7 @@ $$;
 CREATE FUNCTION medup.latest_patch(major integer, minor integer)
 RETURNS medup.version
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -439,7 +439,7 @@ $$;
 CREATE FUNCTION medup.resolve_target(target text)
 RETURNS medup.version
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
     newest   medup.version := (SELECT max(version) FROM release);
@@ -527,7 +527,7 @@ CREATE FUNCTION medup.upgrade_path(from_version medup.version, to_version text,
                                    OUT migrations integer[], OUT reason text)
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
     target      medup.version := resolve_target(to_version);
@@ -674,7 +674,7 @@ CREATE FUNCTION medup.medplum_tables(OUT schema_name text, OUT migration_table r
                                      OUT job_table regclass, OUT job_has_type boolean,
                                      OUT job_has_status boolean)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     SELECT s, to_regclass(format('%I.%I', s, 'DatabaseMigration')), j,
@@ -703,7 +703,7 @@ CREATE TYPE medup.job AS (job_id uuid, data_version integer, status text,
 CREATE FUNCTION medup.read_jobs(open_only boolean DEFAULT false)
 RETURNS SETOF medup.job
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 SET lock_timeout = '200ms'
 SET statement_timeout = '10s'
 AS $$
@@ -791,7 +791,7 @@ $$;
 CREATE FUNCTION medup.read_migration_row(OUT schema_version integer, OUT data_version integer,
                                          OUT first_boot boolean, OUT problem text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 SET lock_timeout = '200ms'
 SET statement_timeout = '10s'
 AS $$
@@ -829,7 +829,7 @@ RETURNS TABLE (pid integer, command text, phase text, relation text, index_name 
                tuples_done bigint, tuples_total bigint, wait_event text,
                blocked_by integer[], application_name text, started_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -901,7 +901,7 @@ $$;
 CREATE FUNCTION medup.read_invalid_indexes()
 RETURNS TABLE (table_name text, index_name text, definition text, size bigint, fix text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -925,7 +925,7 @@ $$;
 CREATE FUNCTION medup.count_invalid_indexes()
 RETURNS integer
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -947,7 +947,7 @@ $$;
 CREATE FUNCTION medup.medplum_blockers()
 RETURNS integer[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN (SELECT array_agg(DISTINCT b ORDER BY b)
@@ -962,7 +962,7 @@ $$;
 CREATE FUNCTION medup.migration_lock_holder()
 RETURNS integer
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -986,7 +986,7 @@ RETURNS TABLE (data_version integer, server_version medup.version,
                attempts integer, requested_at timestamptz, last_updated timestamptz,
                duration interval, steps_done integer, rows_done bigint, detail text)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -1043,7 +1043,7 @@ CREATE FUNCTION medup.status(
     OUT rate double precision, OUT eta timestamptz, OUT stalled_since timestamptz,
     OUT worker_running boolean, OUT last_sample_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 SET lock_timeout = '200ms'
 SET statement_timeout = '10s'
 AS $$
@@ -1153,7 +1153,7 @@ $$;
 CREATE FUNCTION medup.next_deploy(lowest medup.version, data_version integer)
 RETURNS medup.version
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
     here       medup.version := lowest;
@@ -1255,7 +1255,7 @@ CREATE FUNCTION medup.check(target text, current text DEFAULT NULL)
 RETURNS TABLE (rule text, ok boolean, severity text, message text, detail text,
                hint text, code text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
     s           record;
@@ -1427,7 +1427,7 @@ $$;
 CREATE FUNCTION medup.gate(target text, current text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
     r          record;
@@ -1557,7 +1557,7 @@ CREATE FUNCTION medup.history_estimates(job uuid, fraction double precision,
                                         OUT rate double precision, OUT eta timestamptz,
                                         OUT stalled_since timestamptz, OUT last_sample_at timestamptz)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -1596,7 +1596,7 @@ $$;
 CREATE FUNCTION medup.sample()
 RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 SET lock_timeout = '200ms'
 SET statement_timeout = '10s'
 AS $$
@@ -1672,7 +1672,7 @@ $$;
 CREATE FUNCTION medup.record_events(prev medup.sample, cur medup.sample, last_error text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
     at      timestamptz := cur.sampled_at;
@@ -1762,7 +1762,7 @@ $$;
 CREATE FUNCTION medup.apply_retention(batch integer DEFAULT 1000)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
     removed integer;
@@ -1822,7 +1822,7 @@ RETURNS TABLE (data_version integer, server_version medup.version, attempts inte
                started timestamptz, finished timestamptz, duration interval,
                rows_done bigint, rows_per_second double precision)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, medup
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
