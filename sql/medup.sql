@@ -700,7 +700,8 @@ CREATE TYPE medup.job AS (job_id uuid, data_version integer, status text,
     steps_done integer, steps_running integer, steps_failed integer,
     rows_done bigint, running_step text, error text, parse_error text);
 
-CREATE FUNCTION medup.read_jobs(open_only boolean DEFAULT false)
+CREATE FUNCTION medup.read_jobs(open_only boolean DEFAULT false,
+                                for_version integer DEFAULT NULL)
 RETURNS SETOF medup.job
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
@@ -721,12 +722,22 @@ BEGIN
     -- JSON is all there is.
     -- open_only: the jobs that are not completed, which is all status()
     -- needs; the "status" column (with the type index) keeps that cheap.
-    source := format('SELECT id, content, "lastUpdated" FROM %s WHERE NOT deleted AND %s%s',
+    -- for_version: only the jobs that may be of that migration.  Failed
+    -- attempts of long-completed migrations stay in the table forever, and
+    -- status() must not parse them all every time.  Medplum writes compact
+    -- JSON, so a plain text search finds "dataVersion":N cheaply; a row
+    -- the search cannot judge (no such key, or a string value) is kept, and
+    -- the full parse below decides (and reports a malformed one).
+    source := format('SELECT id, content, "lastUpdated" FROM %s WHERE NOT deleted AND %s%s%s',
                      t.job_table,
                      CASE WHEN t.job_has_type THEN $q$type = 'data-migration'$q$
                           ELSE $q$content LIKE '%"data-migration"%'$q$ END,
                      CASE WHEN open_only AND t.job_has_status
-                          THEN $q$ AND status IS DISTINCT FROM 'completed'$q$ ELSE '' END);
+                          THEN $q$ AND status IS DISTINCT FROM 'completed'$q$ ELSE '' END,
+                     CASE WHEN for_version IS NOT NULL
+                          THEN format($q$ AND (strpos(content, %L) > 0 OR strpos(content, '"dataVersion":"') > 0 OR strpos(content, '"dataVersion":') = 0)$q$,
+                                      '"dataVersion":' || for_version)
+                          ELSE '' END);
     -- The dynamic part is only the plain scan; parsing is static SQL, so
     -- its plan is cached.  Each row is parsed on its own: a malformed one
     -- is returned with parse_error instead of failing the answer.
@@ -752,20 +763,12 @@ $$;
  */
 CREATE FUNCTION medup.parse_job(id uuid, job jsonb, last_updated timestamptz)
 RETURNS SETOF medup.job
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 AS $$
-    WITH params AS (
-        SELECT p ->> 'name' AS name,
-               (SELECT jsonb_object_agg(part ->> 'name',
-                        coalesce(part -> 'valueInteger', part -> 'valueDecimal',
-                                 part -> 'valueQuantity' -> 'value', part -> 'valueCode',
-                                 part -> 'valueString', part -> 'valueDateTime'))
-                  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p -> 'part') = 'array'
-                                                 THEN p -> 'part' ELSE '[]' END) part) AS parts,
-               p ->> 'valueString' AS value_string
-          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(job -> 'output' -> 'parameter') = 'array'
-                                         THEN job -> 'output' -> 'parameter' ELSE '[]' END) p
-    )
+-- PL/pgSQL, not SQL: its plan is cached for the session, where a SQL
+-- function's would be made again on every call.
+BEGIN
+    RETURN QUERY
     SELECT id,
            (job ->> 'dataVersion')::integer,
            job ->> 'status',
@@ -773,18 +776,31 @@ AS $$
            (job ->> 'transactionTime')::timestamptz,
            last_updated,
            job ->> 'minServerVersion',
-           (SELECT count(*) FROM params WHERE parts ? 'elapsedTime' OR parts ? 'durationMs')::integer,
-           (SELECT count(*) FROM params WHERE parts ? 'nextTimestamp')::integer,
-           (SELECT count(*) FROM params WHERE parts ? 'error' OR name = 'error')::integer,
-           (SELECT sum((parts ->> 'count')::bigint) FROM params
-             WHERE parts ? 'count' AND jsonb_typeof(parts -> 'count') = 'number'),
-           (SELECT string_agg(format('%s (%s rows so far)', parts ->> 'resourceType',
-                                     coalesce(parts ->> 'count', '?')), ', ')
-              FROM params WHERE parts ? 'nextTimestamp'),
-           (SELECT string_agg(DISTINCT coalesce(value_string, parts ->> 'error'), '; ')
-              FROM params WHERE parts ? 'error' OR name = 'error'),
+           steps.done::integer, steps.running::integer, steps.failed::integer,
+           steps.rows_done::bigint, steps.running_step, steps.error,
            NULL::text
-     WHERE job ->> 'type' = 'data-migration'
+      FROM (
+        -- One pass over output.parameter[].
+        SELECT count(*) FILTER (WHERE p -> 'part' @> '[{"name": "elapsedTime"}]'
+                                   OR p -> 'part' @> '[{"name": "durationMs"}]') AS done,
+               count(*) FILTER (WHERE p -> 'part' @> '[{"name": "nextTimestamp"}]') AS running,
+               count(*) FILTER (WHERE p -> 'part' @> '[{"name": "error"}]'
+                                   OR p ->> 'name' = 'error') AS failed,
+               sum((jsonb_path_query_first(p, '$.part[*] ? (@.name == "count").valueInteger ? (@.type() == "number")') #>> '{}')::bigint) AS rows_done,
+               string_agg(format('%s (%s rows so far)',
+                                 jsonb_path_query_first(p, '$.part[*] ? (@.name == "resourceType").valueCode') #>> '{}',
+                                 coalesce(jsonb_path_query_first(p, '$.part[*] ? (@.name == "count").valueInteger') #>> '{}', '?')),
+                          ', ')
+                   FILTER (WHERE p -> 'part' @> '[{"name": "nextTimestamp"}]') AS running_step,
+               string_agg(DISTINCT coalesce(p ->> 'valueString',
+                                            jsonb_path_query_first(p, '$.part[*] ? (@.name == "error").valueString') #>> '{}'),
+                          '; ')
+                   FILTER (WHERE p -> 'part' @> '[{"name": "error"}]' OR p ->> 'name' = 'error') AS error
+          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(job -> 'output' -> 'parameter') = 'array'
+                                         THEN job -> 'output' -> 'parameter' ELSE '[]' END) p
+      ) steps
+     WHERE job ->> 'type' = 'data-migration';
+END
 $$;
 
 /* The "DatabaseMigration" row, or why it cannot be read. */
@@ -1091,7 +1107,7 @@ BEGIN
 
     -- Only the jobs that are not completed matter here: medup.jobs has all.
     BEGIN
-        open_jobs := ARRAY(SELECT j FROM read_jobs(true) j);
+        open_jobs := ARRAY(SELECT j FROM read_jobs(true, row_state.data_version + 1) j);
     EXCEPTION WHEN lock_not_available OR query_canceled THEN
         problem := concat_ws('; ', problem, '"AsyncJob" is locked by another session: job details are missing');
     END;
@@ -1532,7 +1548,8 @@ CREATE TABLE medup.sampler (
     skipped        bigint NOT NULL DEFAULT 0,
     last_outcome   text,
     last_sample_at timestamptz,
-    last_skip_at   timestamptz
+    last_skip_at   timestamptz,
+    last_retention_at timestamptz
 );
 
 SELECT pg_catalog.pg_extension_config_dump('medup.sample', '');
@@ -1658,7 +1675,14 @@ BEGIN
     INSERT INTO sample SELECT cur.*;
 
     PERFORM record_events(prev, cur, s.last_error);
-    PERFORM apply_retention();
+    -- Retention once a minute is plenty, and keeps most samples cheap.
+    IF NOT EXISTS (SELECT FROM sampler m WHERE m.database_name = current_database()
+                      AND m.last_retention_at > now() - interval '1 minute') THEN
+        PERFORM apply_retention();
+        INSERT INTO sampler AS m (database_name, last_retention_at)
+        VALUES (current_database(), now())
+        ON CONFLICT (database_name) DO UPDATE SET last_retention_at = EXCLUDED.last_retention_at;
+    END IF;
 
     INSERT INTO sampler AS m (database_name, samples, last_outcome, last_sample_at)
     VALUES (current_database(), 1, 'sampled', cur.sampled_at)
