@@ -1831,7 +1831,7 @@ CREATE VIEW medup.timeline AS
            count(*) FILTER (WHERE e.kind = 'stall_started') AS stalls,
            (array_agg(e.kind ORDER BY e.event_at DESC, e.event_id DESC))[1] AS last_event
       FROM medup.event e
-     WHERE e.data_version IS NOT NULL AND e.kind LIKE 'migration_%' OR e.kind LIKE 'stall_%'
+     WHERE e.data_version IS NOT NULL AND (e.kind LIKE 'migration_%' OR e.kind LIKE 'stall_%')
      GROUP BY e.database_name, e.data_version;
 COMMENT ON VIEW medup.timeline IS
     'One row per migration medup watched: when it started and finished, attempts, failures and stalls, from medup.event';

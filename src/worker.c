@@ -399,6 +399,7 @@ reconcile_workers(void)
 		if (!watched[i].listed && worker_alive(&watched[i]))
 		{
 			TerminateBackgroundWorker(watched[i].handle);
+			pfree(watched[i].handle);
 			watched[i].handle = NULL;
 		}
 	}
@@ -485,12 +486,13 @@ sample_once(void)
 	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'medup'",
 					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
+		char	   *value;
+
 		if (SPI_execute("SELECT medup.sample()", false, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "medup.sample() returned no row");
-		outcome = MemoryContextStrdup(TopMemoryContext,
-									  SPI_getvalue(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 1));
+		value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		outcome = MemoryContextStrdup(TopMemoryContext, value ? value : "no outcome");
 	}
 	else
 		outcome = MemoryContextStrdup(TopMemoryContext,
