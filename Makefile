@@ -6,7 +6,7 @@
 
 EXTENSION = medup
 MODULE_big = medup
-OBJS = src/medup.o src/version.o src/worker.o
+OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o
 DATA_built = sql/medup--0.1.sql
 EXTRA_CLEAN = sql/catalog-data.sql
 # -Wno-unused-parameter: PostgreSQL's own headers have unused parameters.

@@ -663,6 +663,15 @@ COMMENT ON TYPE medup.version_range IS 'A range of Medplum server versions';
 CREATE FUNCTION medup.worker_pid() RETURNS integer
     AS 'MODULE_PATHNAME', 'medup_worker_pid' LANGUAGE C STABLE PARALLEL SAFE;
 
+/*
+ * Run SQL built at run time with a plan kept for the session (src/inspect.c):
+ * for reading Medplum's tables, whose schema is a setting.  Internal: only
+ * medup's own functions may call it.
+ */
+CREATE FUNCTION medup.cached_query(sql text, param integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medup_cached_query' LANGUAGE C VOLATILE;
+
 /* The schema that holds Medplum's tables (setting medup.medplum_schema). */
 CREATE FUNCTION medup.medplum_schema()
 RETURNS text
@@ -712,6 +721,7 @@ DECLARE
     t      record;
     source text;
     raw    record;
+    parsed medup.job[];
     bad    medup.job;
 BEGIN
     SELECT * INTO t FROM medplum_tables();
@@ -735,16 +745,29 @@ BEGIN
                      CASE WHEN open_only AND t.job_has_status
                           THEN $q$ AND status IS DISTINCT FROM 'completed'$q$ ELSE '' END,
                      CASE WHEN for_version IS NOT NULL
-                          THEN format($q$ AND (strpos(content, %L) > 0 OR strpos(content, '"dataVersion":"') > 0 OR strpos(content, '"dataVersion":') = 0)$q$,
-                                      '"dataVersion":' || for_version)
+                          THEN $q$ AND (strpos(content, '"dataVersion":' || $1) > 0 OR strpos(content, '"dataVersion":"') > 0 OR strpos(content, '"dataVersion":') = 0)$q$
                           ELSE '' END);
-    -- The dynamic part is only the plain scan; parsing is static SQL, so
-    -- its plan is cached.  Each row is parsed on its own: a malformed one
-    -- is returned with parse_error instead of failing the answer.
-    FOR raw IN EXECUTE source LOOP
+    -- Parse every row in one statement; only if some row is malformed,
+    -- parse them one by one, so that the bad ones come back with
+    -- parse_error instead of failing the answer.  Collected into an array
+    -- first: a failure half-way must leave nothing in the result.
+    BEGIN
+        SELECT array_agg(p) INTO parsed
+          FROM medup.cached_query(source, for_version) AS j(id uuid, content text, "lastUpdated" timestamptz),
+               medup.parse_job(j.id, j.content::jsonb, j."lastUpdated") p
+         WHERE p.job_id IS NOT NULL;
+        RETURN QUERY SELECT * FROM unnest(parsed) p
+                      WHERE NOT open_only OR p.status IS DISTINCT FROM 'completed';
+        RETURN;
+    EXCEPTION WHEN data_exception THEN
+        NULL;
+    END;
+    FOR raw IN SELECT * FROM medup.cached_query(source, for_version)
+                          AS j(id uuid, content text, "lastUpdated" timestamptz) LOOP
         BEGIN
             RETURN QUERY SELECT * FROM parse_job(raw.id, raw.content::jsonb, raw."lastUpdated") p
-                          WHERE NOT open_only OR p.status IS DISTINCT FROM 'completed';
+                          WHERE p.job_id IS NOT NULL
+                            AND (NOT open_only OR p.status IS DISTINCT FROM 'completed');
         EXCEPTION WHEN data_exception THEN
             bad.job_id := raw.id;
             bad.last_updated := raw."lastUpdated";
@@ -756,52 +779,15 @@ END
 $$;
 
 /*
- * One job's migration fields.  Progress lives in output.parameter[]:
- * reindex steps are "result" entries whose parts carry resourceType, count
- * and elapsedTime (done), nextTimestamp (running) or error; custom SQL
- * steps are entries with a durationMs part.
+ * One job's migration fields (src/job.c), or NULL when the job is not a
+ * data migration.  Progress lives in output.parameter[]: reindex steps are
+ * "result" entries whose parts carry resourceType, count and elapsedTime
+ * (done), nextTimestamp (running) or error; custom SQL steps are entries
+ * with a durationMs part.  A malformed field raises a data exception.
  */
 CREATE FUNCTION medup.parse_job(id uuid, job jsonb, last_updated timestamptz)
-RETURNS SETOF medup.job
-LANGUAGE plpgsql IMMUTABLE
-AS $$
--- PL/pgSQL, not SQL: its plan is cached for the session, where a SQL
--- function's would be made again on every call.
-BEGIN
-    RETURN QUERY
-    SELECT id,
-           (job ->> 'dataVersion')::integer,
-           job ->> 'status',
-           (job ->> 'requestTime')::timestamptz,
-           (job ->> 'transactionTime')::timestamptz,
-           last_updated,
-           job ->> 'minServerVersion',
-           steps.done::integer, steps.running::integer, steps.failed::integer,
-           steps.rows_done::bigint, steps.running_step, steps.error,
-           NULL::text
-      FROM (
-        -- One pass over output.parameter[].
-        SELECT count(*) FILTER (WHERE p -> 'part' @> '[{"name": "elapsedTime"}]'
-                                   OR p -> 'part' @> '[{"name": "durationMs"}]') AS done,
-               count(*) FILTER (WHERE p -> 'part' @> '[{"name": "nextTimestamp"}]') AS running,
-               count(*) FILTER (WHERE p -> 'part' @> '[{"name": "error"}]'
-                                   OR p ->> 'name' = 'error') AS failed,
-               sum((jsonb_path_query_first(p, '$.part[*] ? (@.name == "count").valueInteger ? (@.type() == "number")') #>> '{}')::bigint) AS rows_done,
-               string_agg(format('%s (%s rows so far)',
-                                 jsonb_path_query_first(p, '$.part[*] ? (@.name == "resourceType").valueCode') #>> '{}',
-                                 coalesce(jsonb_path_query_first(p, '$.part[*] ? (@.name == "count").valueInteger') #>> '{}', '?')),
-                          ', ')
-                   FILTER (WHERE p -> 'part' @> '[{"name": "nextTimestamp"}]') AS running_step,
-               string_agg(DISTINCT coalesce(p ->> 'valueString',
-                                            jsonb_path_query_first(p, '$.part[*] ? (@.name == "error").valueString') #>> '{}'),
-                          '; ')
-                   FILTER (WHERE p -> 'part' @> '[{"name": "error"}]' OR p ->> 'name' = 'error') AS error
-          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(job -> 'output' -> 'parameter') = 'array'
-                                         THEN job -> 'output' -> 'parameter' ELSE '[]' END) p
-      ) steps
-     WHERE job ->> 'type' = 'data-migration';
-END
-$$;
+RETURNS medup.job
+AS 'MODULE_PATHNAME', 'medup_parse_job' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 /* The "DatabaseMigration" row, or why it cannot be read. */
 CREATE FUNCTION medup.read_migration_row(OUT schema_version integer, OUT data_version integer,
@@ -819,9 +805,11 @@ BEGIN
         problem := 'no "DatabaseMigration" table';
         RETURN;
     END IF;
-    EXECUTE format('SELECT version, "dataVersion", "firstBoot" FROM %s ORDER BY id LIMIT 1',
-                   t.migration_table)
-       INTO schema_version, data_version, first_boot;
+    SELECT r.version, r."dataVersion", r."firstBoot"
+      INTO schema_version, data_version, first_boot
+      FROM medup.cached_query(format('SELECT version, "dataVersion", "firstBoot" FROM %s ORDER BY id LIMIT 1',
+                                     t.migration_table), NULL)
+           AS r(version integer, "dataVersion" integer, "firstBoot" boolean);
     IF schema_version IS NULL THEN
         problem := '"DatabaseMigration" is empty';
     END IF;
@@ -849,6 +837,18 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+    -- The progress views are costly to set up; most of the time nothing
+    -- runs, which their underlying function tells cheaply.
+    IF NOT EXISTS (SELECT FROM pg_stat_get_progress_info('CREATE INDEX') p
+                    WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                   UNION ALL
+                   SELECT FROM pg_stat_get_progress_info('VACUUM') p
+                    WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                   UNION ALL
+                   SELECT FROM pg_stat_get_progress_info('ANALYZE') p
+                    WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())) THEN
+        RETURN;
+    END IF;
     RETURN QUERY
     WITH work AS (
         SELECT p.pid, p.command, p.phase, p.relid, p.index_relid,
@@ -902,10 +902,12 @@ BEGIN
            s.wait_event_type || ': ' || s.wait_event,
            pg_blocking_pids(w.pid), s.application_name, s.query_start
       FROM work w
-      LEFT JOIN pg_stat_activity s ON s.pid = w.pid
+      -- Per row of work: with nothing running, pg_stat_activity is not read.
+      LEFT JOIN LATERAL (SELECT a.application_name, a.wait_event_type, a.wait_event, a.query_start
+                           FROM pg_stat_activity a WHERE a.pid = w.pid) s ON true
       LEFT JOIN pg_class c ON c.oid = w.relid
      WHERE s.application_name = 'medplum-server'
-        OR c.relnamespace = to_regnamespace(medup.medplum_schema());
+        OR c.relnamespace = to_regnamespace(quote_ident(medup.medplum_schema()));
 END
 $$;
 
@@ -943,15 +945,14 @@ RETURNS integer
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
 BEGIN
-    RETURN (
-    SELECT count(*)::integer
-      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-     WHERE NOT i.indisvalid
-       AND c.relnamespace = to_regnamespace(medup.medplum_schema())
-       AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
-                        WHERE p.index_relid = i.indexrelid OR p.relid = i.indrelid));
+    -- Almost always none: look at index builds in progress only when needed.
+    IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                    WHERE NOT i.indisvalid
+                      AND c.relnamespace = to_regnamespace(quote_ident(medup.medplum_schema()))) THEN
+        RETURN 0;
+    END IF;
+    RETURN (SELECT count(*)::integer FROM medup.read_invalid_indexes());
 END
 $$;
 
@@ -1073,9 +1074,12 @@ BEGIN
     medplum_schema := medup.medplum_schema();
     checked_at := now();
     on_standby := pg_is_in_recovery();
-    migration_lock_pid := migration_lock_holder();
+    -- What PostgreSQL itself tells, in one statement: the pre-deploy lock,
+    -- invalid indexes, the worker, the newest sample.
+    SELECT migration_lock_holder(), count_invalid_indexes(), medup.worker_pid() IS NOT NULL,
+           (SELECT max(s.sampled_at) FROM sample s WHERE s.database_name = current_database())
+      INTO migration_lock_pid, invalid_indexes, worker_running, last_sample_at;
     migration_lock_held := migration_lock_pid IS NOT NULL;
-    worker_running := medup.worker_pid() IS NOT NULL;
 
     SELECT * INTO row_state FROM read_migration_row();
     IF row_state.problem IS NOT NULL AND row_state.problem NOT LIKE '%locked%' THEN
@@ -1111,10 +1115,11 @@ BEGIN
     EXCEPTION WHEN lock_not_available OR query_canceled THEN
         problem := concat_ws('; ', problem, '"AsyncJob" is locked by another session: job details are missing');
     END;
-    malformed_jobs := (SELECT count(*) FROM unnest(open_jobs) j WHERE j.parse_error IS NOT NULL);
+    -- The newest job of the next migration, and how many could not be read.
     SELECT * INTO next_job FROM unnest(open_jobs) j
      WHERE j.data_version = row_state.data_version + 1
      ORDER BY j.requested_at DESC NULLS LAST, j.last_updated DESC LIMIT 1;
+    malformed_jobs := (SELECT count(*) FROM unnest(open_jobs) j WHERE j.parse_error IS NOT NULL);
 
     IF next_job.status IN ('active', 'accepted') THEN
         running_migration := next_job.data_version;
@@ -1131,9 +1136,6 @@ BEGIN
         failed_migration := next_job.data_version;
         last_error := next_job.error;
     END IF;
-    invalid_indexes := count_invalid_indexes();
-    last_sample_at := (SELECT max(s.sampled_at) FROM sample s
-                        WHERE s.database_name = current_database());
     IF malformed_jobs > 0 THEN
         problem := concat_ws('; ', problem,
             format('%s data-migration job(s) could not be parsed: see medup.jobs', malformed_jobs));
@@ -1175,19 +1177,21 @@ DECLARE
     here       medup.version := lowest;
     this_minor medup.version;
     next_minor medup.version;
-    first_next medup.version;
 BEGIN
     IF here IS NULL THEN
         -- Nothing completed: the server predates the first migration.
         here := (SELECT max(r.version) FROM release r
                   WHERE r.version < (SELECT min(d.server_version) FROM data_migration d));
     END IF;
-    this_minor := latest_patch(major(here), minor(here));
-    first_next := (SELECT min(r.version) FROM release r
-                    WHERE r.version > coalesce(this_minor, here));
-    IF first_next IS NOT NULL THEN
-        next_minor := latest_patch(major(first_next), minor(first_next));
-    END IF;
+    -- The latest patch of this minor and of the next one, in one pass.
+    SELECT max(m.latest) FILTER (WHERE m.mj = major(here) AND m.mn = minor(here)),
+           (array_agg(m.latest ORDER BY m.mj, m.mn)
+                FILTER (WHERE (m.mj, m.mn) > (major(here), minor(here))))[1]
+      INTO this_minor, next_minor
+      FROM (SELECT major(r.version) AS mj, minor(r.version) AS mn, max(r.version) AS latest
+              FROM release r
+             WHERE r.version >= medup.base(here)
+             GROUP BY 1, 2 ORDER BY 1, 2 LIMIT 2) m;
     IF this_minor > here AND EXISTS (
             SELECT FROM data_migration d
              WHERE d.data_version > next_deploy.data_version
@@ -1897,7 +1901,8 @@ GRANT EXECUTE ON FUNCTION
     medup.base(medup.version)
     TO PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA medup TO medup_reader;
-REVOKE EXECUTE ON FUNCTION medup.load_releases(jsonb), medup.load_data_migrations(jsonb)
+REVOKE EXECUTE ON FUNCTION medup.load_releases(jsonb), medup.load_data_migrations(jsonb),
+    medup.cached_query(text, integer)
     FROM medup_reader;
 GRANT SELECT ON medup.release, medup.data_migration, medup.migrations, medup.jobs,
                 medup.progress, medup.invalid_indexes, medup.history, medup.timeline,
