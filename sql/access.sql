@@ -16,6 +16,8 @@ SELECT medup.gate('4.1.18');
 -- The loaders and sampling (it writes medup's tables) stay with the owner.
 SELECT medup.load_releases('[]');
 SELECT medup.sample();
+-- It runs any SQL it is given: for medup's own functions only.
+SELECT * FROM medup.cached_query('SELECT 1', NULL) AS t(x integer);
 SELECT count(*) >= 0 AS can_read_history FROM medup.history;
 RESET ROLE;
 -- A role without medup_reader can use the type but not the answers.

@@ -1628,6 +1628,7 @@ DECLARE
     live     record;
     job      record;
     outcome  text;
+    retention_due boolean;
     stall_after interval := setting_interval('medup.stall_after', '30 min');
 BEGIN
     IF pg_is_in_recovery() THEN
@@ -1659,8 +1660,14 @@ BEGIN
     SELECT * INTO prev FROM sample p
      WHERE p.database_name = current_database()
      ORDER BY p.sampled_at DESC LIMIT 1;
-    SELECT p.command, p.phase, p.fraction, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
-      INTO live FROM read_progress() p ORDER BY p.fraction DESC NULLS LAST LIMIT 1;
+    -- PostgreSQL's own counters, while a migration runs.
+    SELECT NULL::text AS command, NULL::text AS phase, NULL::float8 AS fraction,
+           NULL::bigint AS blocks_done, NULL::bigint AS blocks_total,
+           NULL::bigint AS tuples_done, NULL::bigint AS tuples_total INTO live;
+    IF s.running_migration IS NOT NULL THEN
+        SELECT p.command, p.phase, p.fraction, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
+          INTO live FROM read_progress() p ORDER BY p.fraction DESC NULLS LAST LIMIT 1;
+    END IF;
 
     cur := ROW(clock_timestamp(), current_database(), s.state, s.schema_version, s.data_version,
                s.first_boot, s.running_migration, s.running_job, s.running_steps_done,
@@ -1678,20 +1685,27 @@ BEGIN
                    AND cur.sampled_at - cur.progress_changed_at >= stall_after;
     INSERT INTO sample SELECT cur.*;
 
-    PERFORM record_events(prev, cur, s.last_error);
+    -- Most samples see no change: compare first, derive events only then.
+    IF prev.sampled_at IS NULL
+       OR (cur.schema_version, cur.data_version, cur.job_id, cur.failed_migration,
+           cur.lock_pid, cur.stalled, cur.invalid_indexes)
+          IS DISTINCT FROM
+          (prev.schema_version, prev.data_version, prev.job_id, prev.failed_migration,
+           prev.lock_pid, prev.stalled, prev.invalid_indexes) THEN
+        PERFORM record_events(prev, cur, s.last_error);
+    END IF;
     -- Retention once a minute is plenty, and keeps most samples cheap.
-    IF NOT EXISTS (SELECT FROM sampler m WHERE m.database_name = current_database()
-                      AND m.last_retention_at > now() - interval '1 minute') THEN
+    retention_due := NOT EXISTS (SELECT FROM sampler m WHERE m.database_name = current_database()
+                                    AND m.last_retention_at > now() - interval '1 minute');
+    IF retention_due THEN
         PERFORM apply_retention();
-        INSERT INTO sampler AS m (database_name, last_retention_at)
-        VALUES (current_database(), now())
-        ON CONFLICT (database_name) DO UPDATE SET last_retention_at = EXCLUDED.last_retention_at;
     END IF;
 
-    INSERT INTO sampler AS m (database_name, samples, last_outcome, last_sample_at)
-    VALUES (current_database(), 1, 'sampled', cur.sampled_at)
+    INSERT INTO sampler AS m (database_name, samples, last_outcome, last_sample_at, last_retention_at)
+    VALUES (current_database(), 1, 'sampled', cur.sampled_at, CASE WHEN retention_due THEN now() END)
     ON CONFLICT (database_name) DO UPDATE
-        SET samples = m.samples + 1, last_outcome = 'sampled', last_sample_at = EXCLUDED.last_sample_at;
+        SET samples = m.samples + 1, last_outcome = 'sampled', last_sample_at = EXCLUDED.last_sample_at,
+            last_retention_at = coalesce(EXCLUDED.last_retention_at, m.last_retention_at);
     RETURN 'sampled';
 END
 $$;

@@ -532,10 +532,9 @@ sample_or_log(const char *dbname)
 		AbortCurrentTransaction();
 		pgstat_report_activity(STATE_IDLE, NULL);
 		RESUME_INTERRUPTS();
-		ereport(LOG,
-				errmsg("medup: sample of database \"%s\" failed: %s", dbname, edata->message));
+		/* The same failure every naptime is logged once. */
+		note_outcome(dbname, psprintf("sample failed: %s", edata->message));
 		FreeErrorData(edata);
-		note_outcome(dbname, "failed");
 	}
 	PG_END_TRY();
 }
@@ -554,6 +553,13 @@ medup_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
 	pgstat_report_appname("medup worker");
+
+	/*
+	 * A sample need not wait for its WAL to reach disk: after a crash the
+	 * next sample derives again whatever events the lost ones would have
+	 * recorded.  Only this worker's own commits are affected.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
 #if PG_VERSION_NUM >= 170000
 	wait_event = WaitEventExtensionNew("MedupNaptime");
 #endif
