@@ -259,7 +259,7 @@ sleep $((SAMPLE_SECONDS - third - 3 > 0 ? SAMPLE_SECONDS - third - 3 : 1))
 samples=$(q regression "SELECT count(*) FROM medup.sample WHERE state = 'migrating' AND running_migration = 11")
 [ "${samples:-0}" -ge $((SAMPLE_SECONDS / 2)) ]
 record "worker/samples of mp_mid_4_1" $? "$samples samples"
-grep -q 'sample of database "regression" failed: canceling statement due to lock timeout' "$log" \
+grep -q 'database "regression": sample failed: canceling statement due to lock timeout' "$log" \
   && grep -q 'sampling database "regression" again' "$log"
 record "worker/failed sample logged, then resumed" $?
 grep -q 'database "postgres": the medup extension is not installed' "$log" \
