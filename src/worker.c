@@ -468,6 +468,30 @@ note_outcome(const char *dbname, const char *outcome)
 }
 
 /*
+ * The worker's two statements are planned once and kept: a sample every
+ * second must not pay for parsing and planning them each time.  The
+ * sample's plan is made only once the extension exists; PostgreSQL's plan
+ * cache replans it if the extension is dropped and created again.
+ */
+static SPIPlanPtr extension_plan = NULL;
+static SPIPlanPtr sample_plan = NULL;
+
+static SPIPlanPtr
+kept_plan(SPIPlanPtr *plan, const char *sql)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	prepared = SPI_prepare(sql, 0, NULL);
+
+		if (prepared == NULL || SPI_keepplan(prepared) != 0)
+			elog(ERROR, "medup: could not prepare \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		*plan = prepared;
+	}
+	return *plan;
+}
+
+/*
  * One sample, in its own transaction.  statement_timeout is armed by hand:
  * outside a client connection nothing else arms it.
  */
@@ -483,12 +507,14 @@ sample_once(void)
 	pgstat_report_activity(STATE_RUNNING, "SELECT medup.sample()");
 	enable_timeout_after(STATEMENT_TIMEOUT, 10 * 1000);
 
-	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'medup'",
-					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	if (SPI_execute_plan(kept_plan(&extension_plan,
+								   "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'medup'"),
+						 NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		char	   *value;
 
-		if (SPI_execute("SELECT medup.sample()", false, 1) != SPI_OK_SELECT ||
+		if (SPI_execute_plan(kept_plan(&sample_plan, "SELECT medup.sample()"),
+							 NULL, NULL, false, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "medup.sample() returned no row");
 		value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
