@@ -1567,7 +1567,8 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT coalesce(nullif(current_setting(name, true), '')::interval, fallback) $$;
 
 /*
- * Rate and ETA of the running job, from the samples of the last 15 minutes:
+ * Rate and ETA of the running job, from the samples of the last 15 minutes
+ * (at most the last 200):
  *   rate: rows the job reports done (output.parameter counts) per second;
  *   eta:  when PostgreSQL's current operation for it (index build, vacuum)
  *         reaches 100% at the pace its phase-weighted fraction moved.
@@ -1582,11 +1583,19 @@ SET search_path = pg_catalog, medup, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
-    WITH recent AS (
-        SELECT s.sampled_at, s.rows_done, s.progress
+    -- The newest samples first, through the primary key, with a bound (the
+    -- last 200 samples: 15 minutes at the default naptime).  A plain filter
+    -- on time and job would leave the cached generic plan to guess, and a
+    -- month of history makes a bad guess expensive.
+    WITH last_ones AS (
+        SELECT s.sampled_at, s.rows_done, s.progress, s.job_id
           FROM sample s
-         WHERE s.database_name = current_database() AND s.job_id = job
-           AND s.sampled_at > now() - interval '15 minutes'
+         WHERE s.database_name = current_database()
+         ORDER BY s.sampled_at DESC LIMIT 200
+    ), recent AS (
+        SELECT l.sampled_at, l.rows_done, l.progress
+          FROM last_ones l
+         WHERE l.job_id = job AND l.sampled_at > now() - interval '15 minutes'
     ), span AS (
         SELECT (max(rows_done) - min(rows_done))::float8
                  / nullif(extract(epoch FROM max(sampled_at) - min(sampled_at)), 0) AS rows_per_s,
