@@ -18,7 +18,8 @@ PG_MODULE_MAGIC;
 #define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
 #endif
 
-char	   *medup_medplum_schema = NULL;
+/* Read by SQL through current_setting(), like the retention settings below. */
+static char *medup_medplum_schema = NULL;
 char	   *medup_databases = NULL;
 int			medup_naptime = 10;
 

@@ -5,7 +5,6 @@
 #ifndef MEDUP_H
 #define MEDUP_H
 
-extern char *medup_medplum_schema;
 extern char *medup_databases;
 extern int	medup_naptime;
 
