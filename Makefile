@@ -8,7 +8,7 @@ EXTENSION = medup
 MODULE_big = medup
 OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o
 DATA_built = sql/medup--0.1.sql
-EXTRA_CLEAN = sql/catalog-data.sql
+EXTRA_CLEAN = sql/install/catalog-data.sql
 # -Wno-unused-parameter: PostgreSQL's own headers have unused parameters.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
@@ -30,12 +30,27 @@ check-all:
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
 
-# The install script is the hand-written SQL surface followed by the
-# embedded catalog, generated from the two data files in sql/catalog/.
-sql/catalog-data.sql: sql/catalog/releases.tsv sql/catalog/data_migrations.tsv sql/catalog/to-sql.awk
-	awk -f sql/catalog/to-sql.awk sql/catalog/releases.tsv sql/catalog/data_migrations.tsv > $@
+# The install script is the SQL surface, one file per concern in sql/install/
+# concatenated in this order (each part uses only what the parts before it
+# define), followed by the shipped catalog, generated from the two data
+# files in sql/install/catalog/.
+INSTALL_PARTS = \
+	sql/install/00-header.sql \
+	sql/install/10-version.sql \
+	sql/install/20-catalog.sql \
+	sql/install/30-path.sql \
+	sql/install/40-inspect.sql \
+	sql/install/50-status.sql \
+	sql/install/60-gate.sql \
+	sql/install/70-audit.sql \
+	sql/install/90-access.sql
 
-sql/medup--0.1.sql: sql/medup.sql sql/catalog-data.sql
+CATALOG_DATA = sql/install/catalog/releases.tsv sql/install/catalog/data_migrations.tsv
+
+sql/install/catalog-data.sql: $(CATALOG_DATA) sql/install/catalog/to-sql.awk
+	awk -f sql/install/catalog/to-sql.awk $(CATALOG_DATA) > $@
+
+sql/medup--0.1.sql: $(INSTALL_PARTS) sql/install/catalog-data.sql
 	cat $^ > $@
 
 else

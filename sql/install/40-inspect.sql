@@ -1,0 +1,401 @@
+------------------------------------------------------------------------
+-- Inspection: reading Medplum's state, read-only and without waiting
+--
+-- Every function that reads Medplum's tables or other sessions' activity
+-- is SECURITY DEFINER with a fixed search_path, so that medup_reader needs
+-- no privilege on Medplum's tables, and it exposes only migration fields:
+-- never AsyncJob contents beyond them, never query texts.  Each one sets a
+-- short lock_timeout: a lock held on a Medplum table is reported, not
+-- waited for, so medup can never queue behind (and then block) a
+-- migration.
+------------------------------------------------------------------------
+
+CREATE TYPE medup.version_range AS RANGE (subtype = medup.version);
+COMMENT ON TYPE medup.version_range IS 'A range of Medplum server versions';
+
+/* The pid of this database's sampling worker, or NULL (not preloaded, not watched). */
+CREATE FUNCTION medup.worker_pid() RETURNS integer
+    AS 'MODULE_PATHNAME', 'medup_worker_pid' LANGUAGE C STABLE PARALLEL SAFE;
+
+/*
+ * Run SQL built at run time with a plan kept for the session (src/inspect.c):
+ * for reading Medplum's tables, whose schema is a setting.  Internal: only
+ * medup's own functions may call it.
+ */
+CREATE FUNCTION medup.cached_query(sql text, param integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medup_cached_query' LANGUAGE C VOLATILE;
+
+/* The schema that holds Medplum's tables (setting medup.medplum_schema). */
+CREATE FUNCTION medup.medplum_schema()
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT coalesce(nullif(current_setting('medup.medplum_schema', true), ''), 'public') $$;
+
+/* Which Medplum tables and columns exist: Medplum's schema changed over time. */
+CREATE FUNCTION medup.medplum_tables(OUT schema_name text, OUT migration_table regclass,
+                                     OUT job_table regclass, OUT job_has_type boolean,
+                                     OUT job_has_status boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT s, to_regclass(format('%I.%I', s, 'DatabaseMigration')), j,
+           EXISTS (SELECT FROM pg_attribute
+                    WHERE attrelid = j AND attname = 'type' AND NOT attisdropped),
+           EXISTS (SELECT FROM pg_attribute
+                    WHERE attrelid = j AND attname = 'status' AND NOT attisdropped)
+      FROM (SELECT medup.medplum_schema() AS s) x,
+           LATERAL (SELECT to_regclass(format('%I.%I', x.s, 'AsyncJob')) AS j) y
+      INTO schema_name, migration_table, job_table, job_has_type, job_has_status;
+END
+$$;
+
+/*
+ * Every data-migration AsyncJob, parsed.  Only the migration fields leave
+ * this function.  A row whose content is not valid JSON, or whose
+ * dataVersion is not a number, is returned with parse_error set rather
+ * than failing the whole answer.
+ */
+CREATE TYPE medup.job AS (job_id uuid, data_version integer, status text,
+    requested_at timestamptz, finished_at timestamptz,
+    last_updated timestamptz, min_server_version text,
+    steps_done integer, steps_running integer, steps_failed integer,
+    rows_done bigint, running_step text, error text, parse_error text);
+
+CREATE FUNCTION medup.read_jobs(open_only boolean DEFAULT false,
+                                for_version integer DEFAULT NULL)
+RETURNS SETOF medup.job
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+SET lock_timeout = '200ms'
+SET statement_timeout = '10s'
+AS $$
+DECLARE
+    t      record;
+    source text;
+    raw    record;
+    parsed medup.job[];
+    bad    medup.job;
+BEGIN
+    SELECT * INTO t FROM medplum_tables();
+    IF t.job_table IS NULL THEN
+        RETURN;
+    END IF;
+    -- Since Medplum 3.2.26 "type" is a column with an index; before, the
+    -- JSON is all there is.
+    -- open_only: the jobs that are not completed, which is all status()
+    -- needs; the "status" column (with the type index) keeps that cheap.
+    -- for_version: only the jobs that may be of that migration.  Failed
+    -- attempts of long-completed migrations stay in the table forever, and
+    -- status() must not parse them all every time.  Medplum writes compact
+    -- JSON, so a plain text search finds "dataVersion":N cheaply; a row
+    -- the search cannot judge (no such key, or a string value) is kept, and
+    -- the full parse below decides (and reports a malformed one).
+    source := format('SELECT id, content, "lastUpdated" FROM %s WHERE NOT deleted AND %s%s%s',
+                     t.job_table,
+                     CASE WHEN t.job_has_type THEN $q$type = 'data-migration'$q$
+                          ELSE $q$content LIKE '%"data-migration"%'$q$ END,
+                     CASE WHEN open_only AND t.job_has_status
+                          THEN $q$ AND status IS DISTINCT FROM 'completed'$q$ ELSE '' END,
+                     CASE WHEN for_version IS NOT NULL
+                          THEN $q$ AND (strpos(content, '"dataVersion":' || $1) > 0 OR strpos(content, '"dataVersion":"') > 0 OR strpos(content, '"dataVersion":') = 0)$q$
+                          ELSE '' END);
+    -- Parse every row in one statement; only if some row is malformed,
+    -- parse them one by one, so that the bad ones come back with
+    -- parse_error instead of failing the answer.  Collected into an array
+    -- first: a failure half-way must leave nothing in the result.
+    BEGIN
+        SELECT array_agg(p) INTO parsed
+          FROM medup.cached_query(source, for_version) AS j(id uuid, content text, "lastUpdated" timestamptz),
+               medup.parse_job(j.id, j.content::jsonb, j."lastUpdated") p
+         WHERE p.job_id IS NOT NULL;
+        RETURN QUERY SELECT * FROM unnest(parsed) p
+                      WHERE NOT open_only OR p.status IS DISTINCT FROM 'completed';
+        RETURN;
+    EXCEPTION WHEN data_exception THEN
+        NULL;
+    END;
+    FOR raw IN SELECT * FROM medup.cached_query(source, for_version)
+                          AS j(id uuid, content text, "lastUpdated" timestamptz) LOOP
+        BEGIN
+            RETURN QUERY SELECT * FROM parse_job(raw.id, raw.content::jsonb, raw."lastUpdated") p
+                          WHERE p.job_id IS NOT NULL
+                            AND (NOT open_only OR p.status IS DISTINCT FROM 'completed');
+        EXCEPTION WHEN data_exception THEN
+            bad.job_id := raw.id;
+            bad.last_updated := raw."lastUpdated";
+            bad.parse_error := SQLERRM;
+            RETURN NEXT bad;
+        END;
+    END LOOP;
+END
+$$;
+
+/*
+ * One job's migration fields (src/job.c), or NULL when the job is not a
+ * data migration.  Progress lives in output.parameter[]: reindex steps are
+ * "result" entries whose parts carry resourceType, count and elapsedTime
+ * (done), nextTimestamp (running) or error; custom SQL steps are entries
+ * with a durationMs part.  A malformed field raises a data exception.
+ */
+CREATE FUNCTION medup.parse_job(id uuid, job jsonb, last_updated timestamptz)
+RETURNS medup.job
+AS 'MODULE_PATHNAME', 'medup_parse_job' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+/* The "DatabaseMigration" row, or why it cannot be read. */
+CREATE FUNCTION medup.read_migration_row(OUT schema_version integer, OUT data_version integer,
+                                         OUT first_boot boolean, OUT problem text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+SET lock_timeout = '200ms'
+SET statement_timeout = '10s'
+AS $$
+DECLARE
+    t record;
+BEGIN
+    SELECT * INTO t FROM medplum_tables();
+    IF t.migration_table IS NULL THEN
+        problem := 'no "DatabaseMigration" table';
+        RETURN;
+    END IF;
+    SELECT r.version, r."dataVersion", r."firstBoot"
+      INTO schema_version, data_version, first_boot
+      FROM medup.cached_query(format('SELECT version, "dataVersion", "firstBoot" FROM %s ORDER BY id LIMIT 1',
+                                     t.migration_table), NULL)
+           AS r(version integer, "dataVersion" integer, "firstBoot" boolean);
+    IF schema_version IS NULL THEN
+        problem := '"DatabaseMigration" is empty';
+    END IF;
+EXCEPTION
+    WHEN lock_not_available THEN
+        problem := '"DatabaseMigration" is locked by another session';
+    WHEN undefined_column THEN
+        problem := '"DatabaseMigration" lacks the columns medup knows';
+END
+$$;
+
+/*
+ * What PostgreSQL is doing for Medplum right now: index builds, vacuum and
+ * analyze run by Medplum's sessions or on Medplum's tables.  "fraction" is
+ * phase-weighted: PostgreSQL restarts its counters at every phase, so a
+ * plain done/total would jump back to zero.  No query text is shown.
+ */
+CREATE FUNCTION medup.read_progress()
+RETURNS TABLE (pid integer, command text, phase text, relation text, index_name text,
+               fraction double precision, blocks_done bigint, blocks_total bigint,
+               tuples_done bigint, tuples_total bigint, wait_event text,
+               blocked_by integer[], application_name text, started_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    -- The progress views are costly to set up; most of the time nothing
+    -- runs, which their underlying function tells cheaply.
+    IF NOT EXISTS (SELECT FROM pg_stat_get_progress_info('CREATE INDEX') p
+                    WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                   UNION ALL
+                   SELECT FROM pg_stat_get_progress_info('VACUUM') p
+                    WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                   UNION ALL
+                   SELECT FROM pg_stat_get_progress_info('ANALYZE') p
+                    WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())) THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH work AS (
+        SELECT p.pid, p.command, p.phase, p.relid, p.index_relid,
+               -- [start, weight] of each phase of CREATE INDEX [CONCURRENTLY]
+               -- and REINDEX: the build and the validation scan are the
+               -- long ones.
+               CASE
+                 WHEN p.phase = 'initializing' THEN 0.0
+                 WHEN p.phase LIKE 'waiting for writers before build' THEN 0.02
+                 WHEN p.phase LIKE 'building index%' THEN 0.05
+                 WHEN p.phase LIKE 'waiting for writers before validation' THEN 0.60
+                 WHEN p.phase LIKE 'index validation: scanning index' THEN 0.62
+                 WHEN p.phase LIKE 'index validation: sorting tuples' THEN 0.70
+                 WHEN p.phase LIKE 'index validation: scanning table' THEN 0.75
+                 ELSE 0.97 END AS phase_start,
+               CASE
+                 WHEN p.phase LIKE 'building index%' THEN 0.55
+                 WHEN p.phase LIKE 'index validation: scanning index' THEN 0.08
+                 WHEN p.phase LIKE 'index validation: sorting tuples' THEN 0.05
+                 WHEN p.phase LIKE 'index validation: scanning table' THEN 0.22
+                 ELSE 0.0 END AS phase_weight,
+               p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
+          FROM pg_stat_progress_create_index p
+         WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        UNION ALL
+        SELECT v.pid, 'VACUUM', v.phase, v.relid, NULL,
+               CASE v.phase WHEN 'scanning heap' THEN 0.0 WHEN 'vacuuming indexes' THEN 0.60
+                            WHEN 'vacuuming heap' THEN 0.70 WHEN 'initializing' THEN 0.0
+                            ELSE 0.95 END,
+               CASE v.phase WHEN 'scanning heap' THEN 0.60 WHEN 'vacuuming heap' THEN 0.25
+                            ELSE 0.0 END,
+               CASE v.phase WHEN 'vacuuming heap' THEN v.heap_blks_vacuumed ELSE v.heap_blks_scanned END,
+               v.heap_blks_total, NULL, NULL
+          FROM pg_stat_progress_vacuum v
+         WHERE v.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        UNION ALL
+        SELECT a.pid, 'ANALYZE', a.phase, a.relid, NULL,
+               CASE a.phase WHEN 'acquiring sample rows' THEN 0.0 WHEN 'initializing' THEN 0.0
+                            ELSE 0.80 END,
+               CASE a.phase WHEN 'acquiring sample rows' THEN 0.80 ELSE 0.0 END,
+               a.sample_blks_scanned, a.sample_blks_total, NULL, NULL
+          FROM pg_stat_progress_analyze a
+         WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    )
+    SELECT w.pid, w.command, w.phase, w.relid::regclass::text, w.index_relid::regclass::text,
+           least(1.0, w.phase_start + w.phase_weight *
+                 CASE WHEN coalesce(w.blocks_total, 0) > 0 THEN w.blocks_done::float8 / w.blocks_total
+                      WHEN coalesce(w.tuples_total, 0) > 0 THEN w.tuples_done::float8 / w.tuples_total
+                      ELSE 0 END),
+           w.blocks_done, w.blocks_total, w.tuples_done, w.tuples_total,
+           s.wait_event_type || ': ' || s.wait_event,
+           pg_blocking_pids(w.pid), s.application_name, s.query_start
+      FROM work w
+      -- Per row of work: with nothing running, pg_stat_activity is not read.
+      LEFT JOIN LATERAL (SELECT a.application_name, a.wait_event_type, a.wait_event, a.query_start
+                           FROM pg_stat_activity a WHERE a.pid = w.pid) s ON true
+      LEFT JOIN pg_class c ON c.oid = w.relid
+     WHERE s.application_name = 'medplum-server'
+        OR c.relnamespace = to_regnamespace(quote_ident(medup.medplum_schema()));
+END
+$$;
+
+/*
+ * Indexes on Medplum's tables left invalid by a failed concurrent build,
+ * with the statement that would rebuild them.  medup never runs it.
+ * Indexes being built right now are invalid too, and are left out.
+ */
+CREATE FUNCTION medup.read_invalid_indexes()
+RETURNS TABLE (table_name text, index_name text, definition text, size bigint, fix text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    SELECT t.relname::text, c.relname::text, pg_get_indexdef(i.indexrelid),
+           pg_relation_size(i.indexrelid),
+           format('REINDEX INDEX CONCURRENTLY %I.%I;', n.nspname, c.relname)
+      FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indexrelid
+      JOIN pg_class t ON t.oid = i.indrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE NOT i.indisvalid
+       AND n.nspname = medup.medplum_schema()
+       AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
+                        WHERE p.index_relid = i.indexrelid OR p.relid = i.indrelid)
+     ORDER BY 1, 2;
+END
+$$;
+
+/* How many there are, cheaply: status() asks every time. */
+CREATE FUNCTION medup.count_invalid_indexes()
+RETURNS integer
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Almost always none: look at index builds in progress only when needed.
+    IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                    WHERE NOT i.indisvalid
+                      AND c.relnamespace = to_regnamespace(quote_ident(medup.medplum_schema()))) THEN
+        RETURN 0;
+    END IF;
+    RETURN (SELECT count(*)::integer FROM medup.read_invalid_indexes());
+END
+$$;
+
+/*
+ * The sessions that Medplum's server sessions wait for on a lock: what
+ * holds a migration back.  Only sessions waiting on a lock are asked for
+ * their blockers.
+ */
+CREATE FUNCTION medup.medplum_blockers()
+RETURNS integer[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT array_agg(DISTINCT b ORDER BY b)
+              FROM pg_stat_activity a, unnest(pg_blocking_pids(a.pid)) b
+             WHERE a.datname = current_database()
+               AND a.application_name = 'medplum-server'
+               AND a.wait_event_type = 'Lock');
+END
+$$;
+
+/* The session holding Medplum's pre-deploy migration lock (advisory lock 1). */
+CREATE FUNCTION medup.migration_lock_holder()
+RETURNS integer
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN (
+    SELECT pid FROM pg_locks
+     WHERE locktype = 'advisory' AND classid = 0 AND objid = 1 AND objsubid = 1
+       AND granted
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     LIMIT 1);
+END
+$$;
+
+/*
+ * One row per data migration the catalog knows, like Medplum's admin
+ * "Post-deploy Migrations" tab, from the "DatabaseMigration" row and the
+ * jobs.  Migrations the database has but the catalog lacks are shown too.
+ */
+CREATE FUNCTION medup.read_migrations(db_data_version integer)
+RETURNS TABLE (data_version integer, server_version medup.version,
+               required_before medup.version, state text, job_id uuid,
+               attempts integer, requested_at timestamptz, last_updated timestamptz,
+               duration interval, steps_done integer, rows_done bigint, detail text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH jobs AS (
+        SELECT j.*, row_number() OVER (PARTITION BY j.data_version
+                                       ORDER BY j.requested_at DESC NULLS LAST,
+                                                j.last_updated DESC) AS newest_first,
+               count(*) OVER (PARTITION BY j.data_version) AS attempts
+          FROM medup.read_jobs() j
+         WHERE j.data_version IS NOT NULL
+    ),
+    known AS (
+        SELECT d.data_version, d.server_version, d.required_before FROM data_migration d
+        UNION
+        SELECT j.data_version, NULL, NULL FROM jobs j
+         WHERE NOT EXISTS (SELECT FROM data_migration d WHERE d.data_version = j.data_version)
+    )
+    SELECT k.data_version, k.server_version, k.required_before,
+           CASE
+             WHEN k.data_version <= db_data_version THEN 'completed'
+             WHEN j.status IN ('active', 'accepted') THEN 'running'
+             WHEN j.status = 'error' THEN 'failed'
+             WHEN j.status = 'cancelled' THEN 'cancelled'
+             WHEN k.data_version = db_data_version + 1 THEN 'next'
+             ELSE 'pending'
+           END,
+           j.job_id, coalesce(j.attempts, 0)::integer, j.requested_at, j.last_updated,
+           CASE WHEN j.status IN ('active', 'accepted') THEN now() - j.requested_at
+                ELSE coalesce(j.finished_at, j.last_updated) - j.requested_at END,
+           j.steps_done, j.rows_done,
+           concat_ws('; ',
+             CASE WHEN j.running_step IS NOT NULL THEN 'running: ' || j.running_step END,
+             CASE WHEN j.error IS NOT NULL THEN 'error: ' || j.error END,
+             CASE WHEN k.server_version IS NULL THEN 'not in medup''s manifest: load a newer one with medup.load_data_migrations()' END)
+      FROM known k
+      LEFT JOIN jobs j ON j.data_version = k.data_version AND j.newest_first = 1
+     ORDER BY k.data_version;
+END
+$$;
+

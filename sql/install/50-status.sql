@@ -1,0 +1,216 @@
+CREATE FUNCTION medup.status(
+    OUT state text, OUT schema_version integer, OUT data_version integer,
+    OUT latest_data_version integer, OUT first_boot boolean,
+    OUT pending_migrations integer[], OUT running_migration integer,
+    OUT running_job uuid, OUT running_since timestamptz, OUT progress double precision,
+    OUT running_step text, OUT failed_migration integer, OUT last_error text,
+    OUT migration_lock_held boolean, OUT migration_lock_pid integer,
+    OUT blocked_by integer[], OUT invalid_indexes integer,
+    OUT malformed_jobs integer, OUT server_version_range medup.version_range,
+    OUT next_step medup.version, OUT advice text, OUT medplum_schema text,
+    OUT problem text, OUT on_standby boolean, OUT checked_at timestamptz,
+    OUT running_steps_done integer, OUT running_rows_done bigint,
+    OUT rate double precision, OUT eta timestamptz, OUT stalled_since timestamptz,
+    OUT worker_running boolean, OUT last_sample_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+SET lock_timeout = '200ms'
+SET statement_timeout = '10s'
+AS $$
+DECLARE
+    row_state  record;
+    next_job   medup.job;
+    open_jobs  medup.job[];
+    lower_ver  medup.version;
+    upper_ver  medup.version;
+BEGIN
+    medplum_schema := medup.medplum_schema();
+    checked_at := now();
+    on_standby := pg_is_in_recovery();
+    -- What PostgreSQL itself tells, in one statement: the pre-deploy lock,
+    -- invalid indexes, the worker, the newest sample.
+    SELECT migration_lock_holder(), count_invalid_indexes(), medup.worker_pid() IS NOT NULL,
+           (SELECT max(s.sampled_at) FROM sample s WHERE s.database_name = current_database())
+      INTO migration_lock_pid, invalid_indexes, worker_running, last_sample_at;
+    migration_lock_held := migration_lock_pid IS NOT NULL;
+
+    SELECT * INTO row_state FROM read_migration_row();
+    IF row_state.problem IS NOT NULL AND row_state.problem NOT LIKE '%locked%' THEN
+        state := 'not_medplum';
+        problem := format('schema "%s": %s', medplum_schema, row_state.problem);
+        advice := format('No Medplum database in schema "%s": set medup.medplum_schema to the schema that holds "DatabaseMigration" and "AsyncJob".',
+                         medplum_schema);
+        RETURN;
+    END IF;
+    problem := row_state.problem;
+    schema_version := row_state.schema_version;
+    data_version := row_state.data_version;
+    first_boot := row_state.first_boot;
+
+    -- The catalog's view of this data version, in one pass.
+    SELECT max(d.data_version),
+           coalesce(array_agg(d.data_version ORDER BY d.data_version)
+                        FILTER (WHERE d.data_version > row_state.data_version), '{}'),
+           max(d.server_version) FILTER (WHERE d.data_version = row_state.data_version),
+           max(d.required_before) FILTER (WHERE d.data_version = row_state.data_version + 1)
+      INTO latest_data_version, pending_migrations, lower_ver, upper_ver
+      FROM data_migration d;
+    IF data_version IS NULL THEN
+        pending_migrations := NULL;
+    ELSE
+        server_version_range := version_range(lower_ver, upper_ver, '[)');
+        next_step := next_deploy(lower_ver, data_version);
+    END IF;
+
+    -- Only the jobs that are not completed matter here: medup.jobs has all.
+    BEGIN
+        open_jobs := ARRAY(SELECT j FROM read_jobs(true, row_state.data_version + 1) j);
+    EXCEPTION WHEN lock_not_available OR query_canceled THEN
+        problem := concat_ws('; ', problem, '"AsyncJob" is locked by another session: job details are missing');
+    END;
+    -- The newest job of the next migration, and how many could not be read.
+    SELECT * INTO next_job FROM unnest(open_jobs) j
+     WHERE j.data_version = row_state.data_version + 1
+     ORDER BY j.requested_at DESC NULLS LAST, j.last_updated DESC LIMIT 1;
+    malformed_jobs := (SELECT count(*) FROM unnest(open_jobs) j WHERE j.parse_error IS NOT NULL);
+
+    IF next_job.status IN ('active', 'accepted') THEN
+        running_migration := next_job.data_version;
+        running_job := next_job.job_id;
+        running_since := next_job.requested_at;
+        running_step := next_job.running_step;
+        running_steps_done := next_job.steps_done;
+        running_rows_done := next_job.rows_done;
+        SELECT max(p.fraction) INTO progress FROM read_progress() p;
+        blocked_by := medplum_blockers();
+        SELECT h.rate, h.eta, h.stalled_since INTO rate, eta, stalled_since
+          FROM history_estimates(running_job, progress) h;
+    ELSIF next_job.status = 'error' THEN
+        failed_migration := next_job.data_version;
+        last_error := next_job.error;
+    END IF;
+    IF malformed_jobs > 0 THEN
+        problem := concat_ws('; ', problem,
+            format('%s data-migration job(s) could not be parsed: see medup.jobs', malformed_jobs));
+    END IF;
+
+    state := CASE
+        WHEN migration_lock_held THEN 'pre_deploy_running'
+        WHEN data_version IS NULL OR problem LIKE '%locked%' THEN 'blocked'
+        WHEN failed_migration IS NOT NULL THEN 'failed'
+        WHEN running_migration IS NOT NULL AND blocked_by IS NOT NULL THEN 'blocked'
+        WHEN running_migration IS NOT NULL AND stalled_since IS NOT NULL THEN 'stalled'
+        WHEN first_boot THEN 'first_boot'
+        WHEN running_migration IS NOT NULL THEN 'migrating'
+        WHEN cardinality(pending_migrations) > 0 THEN 'pending'
+        ELSE 'up_to_date' END;
+    advice := status_advice(state, data_version, pending_migrations, running_migration,
+                            failed_migration, migration_lock_pid, blocked_by, next_step,
+                            latest_data_version, problem);
+    IF on_standby THEN
+        advice := advice || ' (Read on a standby: the migration lock and live progress belong to the primary and are not visible here.)';
+    END IF;
+END
+$$;
+
+/*
+ * The next version to deploy toward the newest release, given the lowest
+ * server version that can run on this database.  The same first stop
+ * upgrade_path() would give, without building the whole path: the current
+ * minor's latest patch while a pending migration needs a newer patch of
+ * this minor (and must finish before the next minor), else the latest
+ * patch of the next minor.
+ */
+CREATE FUNCTION medup.next_deploy(lowest medup.version, data_version integer)
+RETURNS medup.version
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    here       medup.version := lowest;
+    this_minor medup.version;
+    next_minor medup.version;
+BEGIN
+    IF here IS NULL THEN
+        -- Nothing completed: the server predates the first migration.
+        here := (SELECT max(r.version) FROM release r
+                  WHERE r.version < (SELECT min(d.server_version) FROM data_migration d));
+    END IF;
+    -- The latest patch of this minor and of the next one, in one pass.
+    SELECT max(m.latest) FILTER (WHERE m.mj = major(here) AND m.mn = minor(here)),
+           (array_agg(m.latest ORDER BY m.mj, m.mn)
+                FILTER (WHERE (m.mj, m.mn) > (major(here), minor(here))))[1]
+      INTO this_minor, next_minor
+      FROM (SELECT major(r.version) AS mj, minor(r.version) AS mn, max(r.version) AS latest
+              FROM release r
+             WHERE r.version >= medup.base(here)
+             GROUP BY 1, 2 ORDER BY 1, 2 LIMIT 2) m;
+    IF this_minor > here AND EXISTS (
+            SELECT FROM data_migration d
+             WHERE d.data_version > next_deploy.data_version
+               AND d.server_version > here AND d.server_version <= this_minor
+               AND d.required_before <= coalesce(next_minor, this_minor)) THEN
+        RETURN this_minor;
+    END IF;
+    RETURN coalesce(next_minor, nullif(this_minor, here));
+END
+$$;
+
+/* The one sentence status() ends with: what the DBA should do now. */
+CREATE FUNCTION medup.status_advice(state text, data_version integer, pending integer[],
+                                    running integer, failed integer, lock_pid integer,
+                                    blocked_by integer[], next_step medup.version,
+                                    latest integer, problem text)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+    SELECT CASE state
+      WHEN 'pre_deploy_running' THEN
+        format('A Medplum server (pid %s) holds the migration lock and is applying pre-deploy migrations: wait until it has started before deploying anything.', lock_pid)
+      WHEN 'blocked' THEN
+        CASE WHEN blocked_by IS NOT NULL
+             THEN format('Post-deploy migration v%s is waiting for a lock held by pid %s: let that session finish or end it.', running, array_to_string(blocked_by, ', '))
+             ELSE format('medup could not read Medplum''s tables (%s): try again, and look for the session holding the lock.', problem) END
+      WHEN 'failed' THEN
+        format('Post-deploy migration v%s failed: fix the cause in last_error, then run it again from Medplum''s admin page (Super Admin, Post-deploy Migrations) or restart the server; deploy nothing newer until it completes.', failed)
+      WHEN 'first_boot' THEN
+        format('A fresh install is catching up on post-deploy migrations (%s left): wait until they complete before the next deploy.', coalesce(cardinality(pending), 0))
+      WHEN 'stalled' THEN
+        format('Post-deploy migration v%s has made no progress medup can see for a while: check the Medplum server''s logs and medup.progress for what it waits on.', running)
+      WHEN 'migrating' THEN
+        format('Post-deploy migration v%s is running: wait until it completes, then check again before deploying %s.',
+               running, coalesce(next_step::text, 'a newer version'))
+      WHEN 'pending' THEN
+        format('Post-deploy migrations %s are not complete and none is running: deploy %s next, which runs %s.',
+               medup.format_migrations(pending), coalesce(next_step::text, 'the next release'),
+               CASE WHEN cardinality(pending) = 1 THEN 'it' ELSE 'those it can' END)
+      WHEN 'up_to_date' THEN
+        CASE WHEN data_version > latest
+             THEN format('This database has completed v%s, newer than medup''s manifest (v%s): load Medplum''s current manifest with medup.load_data_migrations().', data_version, latest)
+             WHEN next_step IS NULL THEN 'Every known post-deploy migration is complete and no newer release is known.'
+             ELSE format('Every known post-deploy migration is complete: %s is the next deploy toward the newest release.', next_step) END
+    END
+$$;
+
+CREATE VIEW medup.migrations AS
+    SELECT m.data_version, m.server_version, m.required_before, m.state, m.job_id,
+           m.attempts, m.requested_at, m.last_updated, m.duration,
+           CASE WHEN m.state = 'running' THEN (SELECT max(p.fraction) FROM medup.read_progress() p) END
+               AS progress,
+           m.steps_done, m.rows_done, m.detail
+      FROM medup.read_migrations((SELECT r.data_version FROM medup.read_migration_row() r)) m;
+COMMENT ON VIEW medup.migrations IS
+    'Every post-deploy migration medup knows, with its state in this database and its latest job';
+
+CREATE VIEW medup.jobs AS SELECT * FROM medup.read_jobs();
+COMMENT ON VIEW medup.jobs IS
+    'Every data-migration AsyncJob, parsed: migration fields only';
+
+CREATE VIEW medup.progress AS SELECT * FROM medup.read_progress();
+COMMENT ON VIEW medup.progress IS
+    'Index builds, vacuums and analyzes running now for Medplum, with a phase-weighted fraction done';
+
+CREATE VIEW medup.invalid_indexes AS SELECT * FROM medup.read_invalid_indexes();
+COMMENT ON VIEW medup.invalid_indexes IS
+    'Indexes on Medplum''s tables left invalid by a failed concurrent build, and the statement that would rebuild them';
+

@@ -1,0 +1,406 @@
+------------------------------------------------------------------------
+-- The audit trail: samples, events and what they tell
+--
+-- medup.sample() takes one sample: status() plus PostgreSQL's live
+-- progress, compared with the previous sample of this database, in one
+-- transaction.  Events are derived from that comparison, so a sample that
+-- dies half-way (a crash, a kill) leaves neither its row nor its events,
+-- and the next sample derives them again: none lost, none doubled.  The
+-- background worker calls the same function every medup.naptime; without
+-- the worker, pg_cron or cron can call it.
+------------------------------------------------------------------------
+
+CREATE TABLE medup.sample (
+    sampled_at          timestamptz NOT NULL,
+    database_name       name NOT NULL DEFAULT current_database(),
+    state               text NOT NULL,
+    schema_version      integer,
+    data_version        integer,
+    first_boot          boolean,
+    running_migration   integer,
+    job_id              uuid,
+    steps_done          integer,
+    rows_done           bigint,
+    progress            real,
+    command             text,
+    phase               text,
+    blocks_done         bigint,
+    blocks_total        bigint,
+    tuples_done         bigint,
+    tuples_total        bigint,
+    lock_pid            integer,
+    blocked_pids        integer[],
+    failed_migration    integer,
+    invalid_indexes     integer,
+    progress_changed_at timestamptz,
+    stalled             boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (database_name, sampled_at)
+);
+CREATE INDEX sample_sampled_at_idx ON medup.sample (sampled_at);
+COMMENT ON TABLE medup.sample IS
+    'One row per sample and database: Medplum''s migration state and PostgreSQL''s live progress';
+
+CREATE TABLE medup.event (
+    event_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_at       timestamptz NOT NULL,
+    database_name  name NOT NULL DEFAULT current_database(),
+    kind           text NOT NULL CHECK (kind IN (
+                       'sampling_started', 'migration_started', 'migration_retried',
+                       'migration_completed', 'migration_failed', 'migration_cancelled',
+                       'schema_changed', 'lock_taken', 'lock_released',
+                       'stall_started', 'stall_ended', 'invalid_index')),
+    data_version   integer,
+    job_id         uuid,
+    detail         text
+);
+CREATE INDEX event_event_at_idx ON medup.event (event_at);
+CREATE INDEX event_migration_idx ON medup.event (database_name, data_version, event_at);
+COMMENT ON TABLE medup.event IS 'One row per change medup saw between two samples';
+
+-- What each database's sampling has done: skipped samples are counted here.
+CREATE TABLE medup.sampler (
+    database_name  name PRIMARY KEY,
+    samples        bigint NOT NULL DEFAULT 0,
+    skipped        bigint NOT NULL DEFAULT 0,
+    last_outcome   text,
+    last_sample_at timestamptz,
+    last_skip_at   timestamptz,
+    last_retention_at timestamptz
+);
+
+SELECT pg_catalog.pg_extension_config_dump('medup.sample', '');
+SELECT pg_catalog.pg_extension_config_dump('medup.event', '');
+SELECT pg_catalog.pg_extension_config_dump('medup.event_event_id_seq', '');
+
+/* A duration setting as an interval; the default when medup is not loaded. */
+CREATE FUNCTION medup.setting_interval(name text, fallback interval)
+RETURNS interval
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT coalesce(nullif(current_setting(name, true), '')::interval, fallback) $$;
+
+/*
+ * Rate and ETA of the running job, from the samples of the last 15 minutes
+ * (at most the last 200):
+ *   rate: rows the job reports done (output.parameter counts) per second;
+ *   eta:  when PostgreSQL's current operation for it (index build, vacuum)
+ *         reaches 100% at the pace its phase-weighted fraction moved.
+ * NULL when fewer than two samples show movement.  stalled_since comes
+ * from the newest sample, when it is recent.
+ */
+CREATE FUNCTION medup.history_estimates(job uuid, fraction double precision,
+                                        OUT rate double precision, OUT eta timestamptz,
+                                        OUT stalled_since timestamptz, OUT last_sample_at timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    -- The newest samples first, through the primary key, with a bound (the
+    -- last 200 samples: 15 minutes at the default naptime).  A plain filter
+    -- on time and job would leave the cached generic plan to guess, and a
+    -- month of history makes a bad guess expensive.
+    WITH last_ones AS (
+        SELECT s.sampled_at, s.rows_done, s.progress, s.job_id
+          FROM sample s
+         WHERE s.database_name = current_database()
+         ORDER BY s.sampled_at DESC LIMIT 200
+    ), recent AS (
+        SELECT l.sampled_at, l.rows_done, l.progress
+          FROM last_ones l
+         WHERE l.job_id = job AND l.sampled_at > now() - interval '15 minutes'
+    ), span AS (
+        SELECT (max(rows_done) - min(rows_done))::float8
+                 / nullif(extract(epoch FROM max(sampled_at) - min(sampled_at)), 0) AS rows_per_s,
+               regr_slope(progress, extract(epoch FROM sampled_at)) AS fraction_per_s
+          FROM recent
+    ), newest AS (
+        SELECT s.sampled_at, s.stalled, s.progress_changed_at, s.job_id
+          FROM sample s WHERE s.database_name = current_database()
+         ORDER BY s.sampled_at DESC LIMIT 1
+    )
+    SELECT nullif(span.rows_per_s, 0),
+           CASE WHEN span.fraction_per_s > 0 AND fraction IS NOT NULL
+                THEN now() + make_interval(secs => (1 - fraction) / span.fraction_per_s) END,
+           (SELECT n.progress_changed_at FROM newest n
+             WHERE n.stalled AND n.job_id = job
+               AND n.sampled_at > now() - 3 * setting_interval('medup.naptime', '10 s')),
+           (SELECT n.sampled_at FROM newest n)
+        INTO rate, eta, stalled_since, last_sample_at
+      FROM span;
+END
+$$;
+
+/*
+ * Take one sample of this database.  Returns what it did: 'sampled',
+ * 'skipped: ...' (a lock on Medplum's tables; counted in medup.sampler),
+ * 'busy' (another sample is being taken), 'not_medplum', 'standby'.
+ */
+CREATE FUNCTION medup.sample()
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+SET lock_timeout = '200ms'
+SET statement_timeout = '10s'
+AS $$
+DECLARE
+    s        record;
+    prev     sample;
+    cur      sample;
+    live     record;
+    job      record;
+    outcome  text;
+    retention_due boolean;
+    stall_after interval := setting_interval('medup.stall_after', '30 min');
+BEGIN
+    IF pg_is_in_recovery() THEN
+        RETURN 'standby';
+    END IF;
+    -- One sampler at a time per database: a manual call never races the
+    -- worker.  Two-key advisory locks never collide with Medplum's
+    -- single-key lock 1.
+    IF NOT pg_try_advisory_xact_lock(hashtext('medup.sample'), 0) THEN
+        RETURN 'busy';
+    END IF;
+
+    SELECT * INTO s FROM status();
+    IF s.state = 'not_medplum' THEN
+        outcome := 'not_medplum';
+    ELSIF s.problem LIKE '%locked%' THEN
+        outcome := 'skipped: ' || s.problem;
+    END IF;
+    IF outcome IS NOT NULL THEN
+        INSERT INTO sampler AS m (database_name, skipped, last_outcome, last_skip_at)
+        VALUES (current_database(), CASE WHEN outcome LIKE 'skipped%' THEN 1 ELSE 0 END, outcome,
+                CASE WHEN outcome LIKE 'skipped%' THEN clock_timestamp() END)
+        ON CONFLICT (database_name) DO UPDATE
+            SET skipped = m.skipped + EXCLUDED.skipped, last_outcome = EXCLUDED.last_outcome,
+                last_skip_at = coalesce(EXCLUDED.last_skip_at, m.last_skip_at);
+        RETURN outcome;
+    END IF;
+
+    SELECT * INTO prev FROM sample p
+     WHERE p.database_name = current_database()
+     ORDER BY p.sampled_at DESC LIMIT 1;
+    -- PostgreSQL's own counters, while a migration runs.
+    SELECT NULL::text AS command, NULL::text AS phase, NULL::float8 AS fraction,
+           NULL::bigint AS blocks_done, NULL::bigint AS blocks_total,
+           NULL::bigint AS tuples_done, NULL::bigint AS tuples_total INTO live;
+    IF s.running_migration IS NOT NULL THEN
+        SELECT p.command, p.phase, p.fraction, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
+          INTO live FROM read_progress() p ORDER BY p.fraction DESC NULLS LAST LIMIT 1;
+    END IF;
+
+    cur := ROW(clock_timestamp(), current_database(), s.state, s.schema_version, s.data_version,
+               s.first_boot, s.running_migration, s.running_job, s.running_steps_done,
+               s.running_rows_done, s.progress, live.command, live.phase, live.blocks_done,
+               live.blocks_total, live.tuples_done, live.tuples_total, s.migration_lock_pid,
+               s.blocked_by, s.failed_migration, s.invalid_indexes, NULL, false);
+    -- Progress moved when anything that counts it changed.
+    cur.progress_changed_at := CASE
+        WHEN prev.sampled_at IS NOT NULL
+             AND (cur.job_id, cur.steps_done, cur.rows_done, cur.phase, cur.blocks_done, cur.tuples_done)
+                 IS NOT DISTINCT FROM
+                 (prev.job_id, prev.steps_done, prev.rows_done, prev.phase, prev.blocks_done, prev.tuples_done)
+        THEN prev.progress_changed_at ELSE cur.sampled_at END;
+    cur.stalled := cur.running_migration IS NOT NULL
+                   AND cur.sampled_at - cur.progress_changed_at >= stall_after;
+    INSERT INTO sample SELECT cur.*;
+
+    -- Most samples see no change: compare first, derive events only then.
+    IF prev.sampled_at IS NULL
+       OR (cur.schema_version, cur.data_version, cur.job_id, cur.failed_migration,
+           cur.lock_pid, cur.stalled, cur.invalid_indexes)
+          IS DISTINCT FROM
+          (prev.schema_version, prev.data_version, prev.job_id, prev.failed_migration,
+           prev.lock_pid, prev.stalled, prev.invalid_indexes) THEN
+        PERFORM record_events(prev, cur, s.last_error);
+    END IF;
+    -- Retention once a minute is plenty, and keeps most samples cheap.
+    retention_due := NOT EXISTS (SELECT FROM sampler m WHERE m.database_name = current_database()
+                                    AND m.last_retention_at > now() - interval '1 minute');
+    IF retention_due THEN
+        PERFORM apply_retention();
+    END IF;
+
+    INSERT INTO sampler AS m (database_name, samples, last_outcome, last_sample_at, last_retention_at)
+    VALUES (current_database(), 1, 'sampled', cur.sampled_at, CASE WHEN retention_due THEN now() END)
+    ON CONFLICT (database_name) DO UPDATE
+        SET samples = m.samples + 1, last_outcome = 'sampled', last_sample_at = EXCLUDED.last_sample_at,
+            last_retention_at = coalesce(EXCLUDED.last_retention_at, m.last_retention_at);
+    RETURN 'sampled';
+END
+$$;
+
+/* The events between two samples (prev is all NULL on the first one). */
+CREATE FUNCTION medup.record_events(prev medup.sample, cur medup.sample, last_error text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    at      timestamptz := cur.sampled_at;
+    old_job record;
+BEGIN
+    IF prev.sampled_at IS NULL THEN
+        INSERT INTO event (event_at, kind, data_version, job_id, detail)
+        VALUES (at, 'sampling_started', cur.data_version, cur.job_id,
+                format('state %s, schema version %s, data version %s', cur.state,
+                       cur.schema_version, cur.data_version));
+        RETURN;
+    END IF;
+
+    IF cur.schema_version IS DISTINCT FROM prev.schema_version THEN
+        INSERT INTO event (event_at, kind, detail)
+        VALUES (at, 'schema_changed', format('schema version %s -> %s: a deploy applied pre-deploy migrations',
+                                             prev.schema_version, cur.schema_version));
+    END IF;
+
+    -- Completions come from "dataVersion", the authority; every step counts.
+    INSERT INTO event (event_at, kind, data_version, job_id, detail)
+    SELECT at, 'migration_completed', v, j.job_id,
+           format('v%s completed%s', v,
+                  coalesce(' in ' || date_trunc('second', j.duration)::text, ''))
+      FROM generate_series(prev.data_version + 1, cur.data_version) v
+      LEFT JOIN LATERAL (SELECT m.job_id, m.duration FROM read_migrations(cur.data_version) m
+                          WHERE m.data_version = v) j ON true
+     WHERE cur.data_version > prev.data_version;
+
+    IF cur.job_id IS NOT NULL AND cur.job_id IS DISTINCT FROM prev.job_id THEN
+        INSERT INTO event (event_at, kind, data_version, job_id, detail)
+        SELECT at,
+               CASE WHEN m.attempts > 1 THEN 'migration_retried' ELSE 'migration_started' END,
+               cur.running_migration, cur.job_id,
+               format('v%s, attempt %s', cur.running_migration, m.attempts)
+          FROM read_migrations(cur.data_version) m
+         WHERE m.data_version = cur.running_migration;
+    END IF;
+
+    IF cur.failed_migration IS NOT NULL
+       AND cur.failed_migration IS DISTINCT FROM prev.failed_migration THEN
+        INSERT INTO event (event_at, kind, data_version, detail)
+        VALUES (at, 'migration_failed', cur.failed_migration, coalesce(last_error, 'no error text recorded'));
+    END IF;
+
+    -- A job that was running and now is neither running nor done: cancelled?
+    IF prev.job_id IS NOT NULL AND prev.job_id IS DISTINCT FROM cur.job_id THEN
+        SELECT j.status INTO old_job FROM read_jobs() j WHERE j.job_id = prev.job_id;
+        IF old_job.status = 'cancelled' THEN
+            INSERT INTO event (event_at, kind, data_version, job_id, detail)
+            VALUES (at, 'migration_cancelled', prev.running_migration, prev.job_id,
+                    format('v%s was cancelled', prev.running_migration));
+        END IF;
+    END IF;
+
+    IF cur.lock_pid IS NOT NULL AND prev.lock_pid IS NULL THEN
+        INSERT INTO event (event_at, kind, detail)
+        VALUES (at, 'lock_taken', format('pid %s took Medplum''s migration lock: pre-deploy migrations are running', cur.lock_pid));
+    ELSIF cur.lock_pid IS NULL AND prev.lock_pid IS NOT NULL THEN
+        INSERT INTO event (event_at, kind, detail)
+        VALUES (at, 'lock_released', format('pid %s released Medplum''s migration lock', prev.lock_pid));
+    END IF;
+
+    IF cur.stalled AND NOT prev.stalled THEN
+        INSERT INTO event (event_at, kind, data_version, job_id, detail)
+        VALUES (at, 'stall_started', cur.running_migration, cur.job_id,
+                format('no progress since %s', cur.progress_changed_at));
+    ELSIF prev.stalled AND NOT cur.stalled THEN
+        INSERT INTO event (event_at, kind, data_version, job_id, detail)
+        VALUES (at, 'stall_ended', prev.running_migration, prev.job_id,
+                format('stalled for %s', date_trunc('second', at - prev.progress_changed_at)));
+    END IF;
+
+    IF cur.invalid_indexes > coalesce(prev.invalid_indexes, 0) THEN
+        INSERT INTO event (event_at, kind, detail)
+        SELECT at, 'invalid_index', format('%s on %s is invalid: %s', i.index_name, i.table_name, i.fix)
+          FROM read_invalid_indexes() i;
+    END IF;
+END
+$$;
+
+/*
+ * Delete what is older than medup.retention (samples) and
+ * medup.event_retention (events), a small batch per sample so that no
+ * sample ever does a long delete.
+ */
+CREATE FUNCTION medup.apply_retention(batch integer DEFAULT 1000)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    removed integer;
+    more    integer;
+BEGIN
+    DELETE FROM sample WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM sample
+         WHERE sampled_at < now() - setting_interval('medup.retention', '30 days')
+         LIMIT batch));
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    DELETE FROM event WHERE event_id = ANY (ARRAY(
+        SELECT event_id FROM event
+         WHERE event_at < now() - setting_interval('medup.event_retention', '365 days')
+         ORDER BY event_id LIMIT batch));
+    GET DIAGNOSTICS more = ROW_COUNT;
+    RETURN removed + more;
+END
+$$;
+
+CREATE VIEW medup.history AS
+    SELECT s.sampled_at AS "time", s.database_name, s.state, s.schema_version, s.data_version,
+           s.running_migration, s.steps_done, s.rows_done, s.progress, s.command, s.phase,
+           s.blocks_done, s.blocks_total, s.tuples_done, s.tuples_total,
+           s.rows_done - lag(s.rows_done) OVER w AS rows_since_last,
+           (s.rows_done - lag(s.rows_done) OVER w)
+               / nullif(extract(epoch FROM s.sampled_at - lag(s.sampled_at) OVER w), 0) AS rows_per_second,
+           s.lock_pid, cardinality(s.blocked_pids) AS blocked, s.failed_migration,
+           s.invalid_indexes, s.stalled
+      FROM medup.sample s
+    WINDOW w AS (PARTITION BY s.database_name, s.job_id ORDER BY s.sampled_at);
+COMMENT ON VIEW medup.history IS
+    'One row per sample, with a "time" column for Grafana';
+
+CREATE VIEW medup.timeline AS
+    SELECT e.database_name, e.data_version,
+           min(e.event_at) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried')) AS started,
+           max(e.event_at) FILTER (WHERE e.kind = 'migration_completed') AS finished,
+           max(e.event_at) FILTER (WHERE e.kind = 'migration_completed')
+             - min(e.event_at) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried')) AS duration,
+           count(*) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried')) AS attempts_seen,
+           count(*) FILTER (WHERE e.kind = 'migration_failed') AS failures,
+           count(*) FILTER (WHERE e.kind = 'stall_started') AS stalls,
+           (array_agg(e.kind ORDER BY e.event_at DESC, e.event_id DESC))[1] AS last_event
+      FROM medup.event e
+     WHERE e.data_version IS NOT NULL AND (e.kind LIKE 'migration_%' OR e.kind LIKE 'stall_%')
+     GROUP BY e.database_name, e.data_version;
+COMMENT ON VIEW medup.timeline IS
+    'One row per migration medup watched: when it started and finished, attempts, failures and stalls, from medup.event';
+
+/*
+ * How long each completed migration took in this database, from its
+ * jobs: the best guess for the next environment (staging, then
+ * production).  Needs no history: AsyncJob keeps the times.
+ */
+CREATE FUNCTION medup.read_durations()
+RETURNS TABLE (data_version integer, server_version medup.version, attempts integer,
+               started timestamptz, finished timestamptz, duration interval,
+               rows_done bigint, rows_per_second double precision)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    SELECT j.data_version, d.server_version,
+           count(*) OVER (PARTITION BY j.data_version)::integer,
+           j.requested_at, coalesce(j.finished_at, j.last_updated),
+           coalesce(j.finished_at, j.last_updated) - j.requested_at,
+           j.rows_done,
+           j.rows_done / nullif(extract(epoch FROM coalesce(j.finished_at, j.last_updated) - j.requested_at), 0)::float8
+      FROM read_jobs() j
+      LEFT JOIN data_migration d USING (data_version)
+     WHERE j.status = 'completed'
+     ORDER BY j.data_version, j.requested_at;
+END
+$$;
+CREATE VIEW medup.durations AS SELECT * FROM medup.read_durations();
+COMMENT ON VIEW medup.durations IS
