@@ -7,7 +7,10 @@
 EXTENSION = medup
 MODULE_big = medup
 OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o
-DATA_built = sql/medup--0.1.sql
+# The current release's install script is built; earlier releases' install
+# scripts are kept as they shipped, and update scripts lead from each to the next.
+DATA_built = sql/medup--0.2.sql
+DATA = sql/archive/medup--0.1.sql
 EXTRA_CLEAN = sql/install/catalog-data.sql
 # -Wno-unused-parameter: PostgreSQL's own headers have unused parameters.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
@@ -50,7 +53,7 @@ CATALOG_DATA = sql/install/catalog/releases.tsv sql/install/catalog/data_migrati
 sql/install/catalog-data.sql: $(CATALOG_DATA) sql/install/catalog/to-sql.awk
 	awk -f sql/install/catalog/to-sql.awk $(CATALOG_DATA) > $@
 
-sql/medup--0.1.sql: $(INSTALL_PARTS) sql/install/catalog-data.sql
+sql/medup--0.2.sql: $(INSTALL_PARTS) sql/install/catalog-data.sql
 	cat $^ > $@
 
 else

@@ -1,7 +1,7 @@
 # Shared helpers for medup's scripts (sourced, not run).
 
 PG_MAJOR="${PG_MAJOR:-15}"
-PG_BINDIR="/usr/lib/postgresql/$PG_MAJOR/bin"
+PG_BINDIR="${PG_BINDIR:-/usr/lib/postgresql/$PG_MAJOR/bin}"   # another install tree can be named
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # PostgreSQL refuses to run as root: as root, run server-side commands as

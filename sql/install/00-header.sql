@@ -1,9 +1,17 @@
 /*
- * medup: the SQL surface.
+ * medup: the SQL surface, one install script built from sql/install/ by
+ * the Makefile, in this order:
  *
- * Read top to bottom, this file is the reference of everything medup shows
- * in SQL: the version type, the release and migration catalog, and the
- * upgrade path.
+ *   10-version  the medup.version type, its operators and aggregates
+ *   20-catalog  Medplum's releases and post-deploy migration manifest
+ *   30-path     upgrade paths over the catalog
+ *   40-inspect  reading Medplum's tables and PostgreSQL's progress
+ *   50-status   status() and the views built on it
+ *   60-gate     check() and gate()
+ *   70-audit    the worker's samples, events and history views
+ *   90-access   what medup_reader may use
+ *
+ * and the shipped catalog, generated from the .tsv files in sql/install/catalog.
  */
 \echo Use "CREATE EXTENSION medup" to load this file. \quit
 

@@ -174,7 +174,7 @@ BEGIN
         versions := versions || new_version;
         dates := dates || new_date;
         sources := sources || coalesce(element ->> 'source',
-                                       format('loaded by %s on %s', session_user, current_date));
+                                       format('loaded by %s on %s', session_user, to_char(current_date, 'YYYY-MM-DD')));
     END LOOP;
 
     INSERT INTO release_loaded AS r (version, released_on, source)
@@ -208,7 +208,7 @@ DECLARE
     befores      medup.version[] := '{}';
     server_ver   medup.version;
     before_ver   medup.version;
-    source_text  text := format('loaded by %s on %s', session_user, current_date);
+    source_text  text := format('loaded by %s on %s', session_user, to_char(current_date, 'YYYY-MM-DD'));
 BEGIN
     IF document IS NULL OR jsonb_typeof(document) <> 'object' THEN
         PERFORM _document_error('data migration', 'The document must be a JSON object keyed by migration, such as "v1".',
