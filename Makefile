@@ -35,7 +35,7 @@ include $(PGXS)
 
 # The install script is the SQL surface, one file per concern in sql/install/
 # concatenated in this order (each part uses only what the parts before it
-# define), followed by the shipped catalog, generated from the two data
+# define), followed by the shipped catalog, generated from the data
 # files in sql/install/catalog/.
 INSTALL_PARTS = \
 	sql/install/00-header.sql \
@@ -48,7 +48,8 @@ INSTALL_PARTS = \
 	sql/install/70-audit.sql \
 	sql/install/90-access.sql
 
-CATALOG_DATA = sql/install/catalog/releases.tsv sql/install/catalog/data_migrations.tsv
+CATALOG_DATA = sql/install/catalog/releases.tsv sql/install/catalog/data_migrations.tsv \
+	sql/install/catalog/schema_versions.tsv
 
 sql/install/catalog-data.sql: $(CATALOG_DATA) sql/install/catalog/to-sql.awk
 	awk -f sql/install/catalog/to-sql.awk $(CATALOG_DATA) > $@

@@ -23,6 +23,32 @@ SELECT data_version, server_version, required_before, source
 SELECT d.data_version, d.server_version FROM data_migration d
  WHERE NOT EXISTS (SELECT FROM release r WHERE r.version = d.server_version);
 
+-- Schema versions: the facts' list, each reached by a known release, and
+-- a later schema version never by an earlier release.
+SELECT schema_version, server_version FROM schema_version ORDER BY schema_version;
+SELECT s.schema_version FROM schema_version s
+ WHERE NOT EXISTS (SELECT FROM release r WHERE r.version = s.server_version);
+SELECT count(*) AS out_of_order FROM schema_version a JOIN schema_version b
+    ON a.schema_version < b.schema_version AND a.server_version >= b.server_version;
+
+-- The lowest server version a database can be running: the higher of what
+-- the schema version and the last completed migration each tell.
+SELECT s AS schema_version, d AS data_version, lowest_server_version(s, d)
+  FROM (VALUES (NULL, NULL),  -- nothing known
+               (69, 0),       -- before the first listed schema version
+               (70, 0),       -- exactly listed: 3.1.6
+               (83, 0),       -- unlisted: the listed one below (3.1.6)
+               (86, 1),       -- 4.0.2 against v1 (3.3.0): schema wins
+               (89, 0),       -- fresh 4.1 install: 4.1.0
+               (89, 12),      -- v12 needs 4.1.12: data wins
+               (93, 12),      -- both say 4.1.12
+               (99, 29),      -- unlisted 99: 98 (4.4.3), v29 (4.5.2) wins
+               (100, 12),     -- first boot of 5.0.x at v12: schema wins (5.0.6)
+               (150, 0),      -- newer than the list: still at least 5.0.6
+               (NULL, 32),    -- data version alone: v32 (5.0.11)
+               (100, 999)     -- a migration medup does not know: schema alone
+       ) AS t(s, d);
+
 -- The loaded layers are extension configuration tables (kept by pg_dump);
 -- the shipped layers are not.
 SELECT unnest(extconfig)::regclass AS dumped FROM pg_extension

@@ -61,6 +61,45 @@ CREATE VIEW medup.data_migration AS
 COMMENT ON VIEW medup.data_migration IS
     'Medplum''s post-deploy migration manifest: migration data_version runs on a server at server_version <= version < required_before';
 
+/*
+ * Medplum's schema versions: the "version" column of "DatabaseMigration"
+ * (the last pre-deploy migration applied) and the first release that
+ * reached each.  Shipped only: Medplum publishes no document of them to
+ * load, and a schema version newer than the list still bounds the server
+ * from below by the newest listed entry.
+ */
+CREATE TABLE medup.schema_version_shipped (
+    schema_version integer PRIMARY KEY CHECK (schema_version > 0),
+    server_version medup.version NOT NULL UNIQUE
+);
+
+CREATE VIEW medup.schema_version AS
+    SELECT schema_version, server_version FROM medup.schema_version_shipped;
+COMMENT ON VIEW medup.schema_version IS
+    'Medplum''s schema versions ("DatabaseMigration".version) and the first release that reached each';
+
+/*
+ * The lowest server version that can run on a database at this schema
+ * version and data version.  Both bound it from below: the schema version
+ * through the first release that reached it (or the newest listed schema
+ * version below it), the data version through the serverVersion of the
+ * last completed migration (0: none completed).  NULL when neither tells.
+ */
+CREATE FUNCTION medup.lowest_server_version(schema_version integer, data_version integer)
+RETURNS medup.version
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+BEGIN
+    RETURN greatest(
+        (SELECT s.server_version FROM schema_version_shipped s
+          WHERE s.schema_version <= lowest_server_version.schema_version
+          ORDER BY s.schema_version DESC LIMIT 1),
+        (SELECT d.server_version FROM data_migration d
+          WHERE d.data_version = lowest_server_version.data_version));
+END
+$$;
+
 CREATE FUNCTION medup._document_error(document_name text, detail text, hint text)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE

@@ -33,7 +33,7 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA medup TO medup_reader;
 REVOKE EXECUTE ON FUNCTION medup.load_releases(jsonb), medup.load_data_migrations(jsonb),
     medup.cached_query(text, integer)
     FROM medup_reader;
-GRANT SELECT ON medup.release, medup.data_migration, medup.migrations, medup.jobs,
+GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version, medup.migrations, medup.jobs,
                 medup.progress, medup.invalid_indexes, medup.history, medup.timeline,
                 medup.durations, medup.sample, medup.event, medup.sampler
     TO medup_reader;
@@ -41,5 +41,6 @@ GRANT SELECT ON medup.release, medup.data_migration, medup.migrations, medup.job
 REVOKE EXECUTE ON FUNCTION medup.sample(), medup.apply_retention(integer),
     medup.record_events(medup.sample, medup.sample, text) FROM medup_reader;
 GRANT SELECT ON medup.release_shipped, medup.release_loaded,
-                medup.data_migration_shipped, medup.data_migration_loaded
+                medup.data_migration_shipped, medup.data_migration_loaded,
+                medup.schema_version_shipped
     TO medup_reader;

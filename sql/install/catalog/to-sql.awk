@@ -1,13 +1,16 @@
-# Turns sql/catalog/*.tsv into INSERTs for the shipped catalog.
+# Turns sql/install/catalog/*.tsv into INSERTs for the shipped catalog.
 # Lines starting with '#' and each file's header line are skipped.
 function q(s) { gsub(/'/, "''", s); return s == "" ? "NULL" : "'" s "'" }
 BEGIN { FS = "\t" }
 /^#/ { next }
-FNR == 1 || $1 == "version" || $1 == "data_version" { next }
+FNR == 1 || $1 == "version" || $1 == "data_version" || $1 == "schema_version" { next }
 FILENAME ~ /releases/ {
     printf "INSERT INTO medup.release_shipped VALUES (%s, %s, %s);\n", q($1), q($2), q($3)
     next
 }
 FILENAME ~ /data_migrations/ {
     printf "INSERT INTO medup.data_migration_shipped VALUES (%s, %s, %s);\n", $1, q($2), q($3)
+}
+FILENAME ~ /schema_versions/ {
+    printf "INSERT INTO medup.schema_version_shipped VALUES (%s, %s);\n", $1, q($2)
 }
