@@ -15,7 +15,7 @@ EXTRA_CLEAN = sql/install/catalog-data.sql
 # -Wno-unused-parameter: PostgreSQL's own headers have unused parameters.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
-REGRESS = version catalog path fixtures status gate access audit
+REGRESS = version catalog path fixtures status job_input gate access audit
 REGRESS_OPTS = --load-extension=medup
 
 PG_CONFIG ?= pg_config

@@ -10,16 +10,31 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(medup_parse_job);
+PG_FUNCTION_INFO_V1(medup_parse_job_text);
+
+/*
+ * What medup reads of one job.  Medplum's data-migration jobs are a few
+ * kilobytes (one output entry per step) and nest about seven levels deep;
+ * a job beyond these limits is reported with parse_error, not parsed, so
+ * that one hostile or broken row cannot hold up a backend or the worker.
+ */
+#define MAX_JOB_BYTES		(1024 * 1024)
+#define MAX_JOB_DEPTH		64
+/* Distinct step errors kept in the "error" column; the rest are counted. */
+#define MAX_KEPT_ERRORS		10
 
 /* The columns of medup.job, in order. */
 enum
@@ -79,7 +94,10 @@ part_named(JsonbContainer *parts, const char *name)
 	for (uint32 i = 0; i < JsonContainerSize(parts); i++)
 	{
 		JsonbValue *part = getIthJsonbValueFromContainer(parts, i);
-		char	   *part_name = scalar_text(field(container(part), "name"));
+		char	   *part_name;
+
+		CHECK_FOR_INTERRUPTS();
+		part_name = scalar_text(field(container(part), "name"));
 
 		if (part_name != NULL && strcmp(part_name, name) == 0)
 			return container(part);
@@ -87,24 +105,177 @@ part_named(JsonbContainer *parts, const char *name)
 	return NULL;
 }
 
-static void
-append_distinct(StringInfo list, const char *item)
+/* Counters stop at their maximum instead of wrapping round. */
+static int32
+add_saturating(int32 a, int32 b)
 {
-	if (item == NULL || strstr(list->data, item) != NULL)
-		return;
-	if (list->len > 0)
-		appendStringInfoString(list, "; ");
-	appendStringInfoString(list, item);
+	int32		sum;
+
+	return pg_add_s32_overflow(a, b, &sum) ? PG_INT32_MAX : sum;
+}
+
+static int64
+add_saturating64(int64 a, int64 b)
+{
+	int64		sum;
+
+	if (!pg_add_s64_overflow(a, b, &sum))
+		return sum;
+	return b > 0 ? PG_INT64_MAX : PG_INT64_MIN;
 }
 
 /*
- * medup.parse_job(id uuid, job jsonb, last_updated timestamptz) RETURNS medup.job
- * NULL when the job is not a data migration.
+ * The distinct error messages of a job's steps, in order, at most
+ * MAX_KEPT_ERRORS of them: comparing each new one with those kept stays
+ * linear in the number of steps.
  */
-Datum
-medup_parse_job(PG_FUNCTION_ARGS)
+typedef struct ErrorList
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(1);
+	char	   *kept[MAX_KEPT_ERRORS];
+	int			nkept;
+	int32		not_shown;
+} ErrorList;
+
+static void
+add_error(ErrorList *errors, char *message)
+{
+	if (message == NULL)
+		return;
+	for (int i = 0; i < errors->nkept; i++)
+		if (strcmp(errors->kept[i], message) == 0)
+			return;
+	if (errors->nkept < MAX_KEPT_ERRORS)
+		errors->kept[errors->nkept++] = message;
+	else
+		errors->not_shown = add_saturating(errors->not_shown, 1);
+}
+
+static char *
+error_text(ErrorList *errors)
+{
+	StringInfoData text;
+
+	if (errors->nkept == 0)
+		return NULL;
+	initStringInfo(&text);
+	for (int i = 0; i < errors->nkept; i++)
+		appendStringInfo(&text, "%s%s", i > 0 ? "; " : "", errors->kept[i]);
+	if (errors->not_shown > 0)
+		appendStringInfo(&text, " (%d more not shown)", errors->not_shown);
+	return text.data;
+}
+
+/*
+ * Whether JSON text opens more than limit arrays or objects inside each
+ * other.  One pass, no recursion: PostgreSQL's JSON parser recurses and
+ * would fail the whole statement on a deep enough input, not just this job.
+ */
+static bool
+nests_deeper_than(const char *json, int len, int limit)
+{
+	int			depth = 0;
+	bool		in_string = false;
+
+	for (int i = 0; i < len; i++)
+	{
+		char		c = json[i];
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (in_string)
+		{
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		}
+		else if (c == '"')
+			in_string = true;
+		else if ((c == '[' || c == '{') && ++depth > limit)
+			return true;
+		else if (c == ']' || c == '}')
+			depth--;
+	}
+	return false;
+}
+
+/* The result row, with the columns every row has: id and last_updated. */
+static TupleDesc
+job_row_start(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "medup.parse_job must return a composite type");
+	memset(nulls, true, sizeof(bool) * JOB_NATTS);
+	values[JOB_ID] = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
+	nulls[JOB_ID] = PG_ARGISNULL(0);
+	values[JOB_LAST_UPDATED] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[JOB_LAST_UPDATED] = PG_ARGISNULL(2);
+	return tupdesc;
+}
+
+static Datum
+job_row(TupleDesc tupdesc, Datum *values, bool *nulls)
+{
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
+}
+
+/* A job medup does not read: only its id and why, in parse_error. */
+static Datum
+unreadable_job(FunctionCallInfo fcinfo, const char *why)
+{
+	Datum		values[JOB_NATTS];
+	bool		nulls[JOB_NATTS];
+	TupleDesc	tupdesc = job_row_start(fcinfo, values, nulls);
+
+	values[JOB_PARSE_ERROR] = CStringGetTextDatum(why);
+	nulls[JOB_PARSE_ERROR] = false;
+	return job_row(tupdesc, values, nulls);
+}
+
+/*
+ * Why the job argument (text or jsonb) is not read, or NULL.  The size is
+ * taken from the header, before the value is detoasted.
+ */
+static const char *
+content_problem(FunctionCallInfo fcinfo)
+{
+	Size		size;
+
+	if (PG_ARGISNULL(1))
+		return "job content is NULL";
+	size = toast_raw_datum_size(PG_GETARG_DATUM(1)) - VARHDRSZ;
+	if (size > MAX_JOB_BYTES)
+		return psprintf("job content is %zu bytes, over medup's limit of %d",
+						size, MAX_JOB_BYTES);
+	return NULL;
+}
+
+static void
+set_text(Datum *values, bool *nulls, int column, const char *text)
+{
+	if (text == NULL)
+		return;
+	values[column] = CStringGetTextDatum(text);
+	nulls[column] = false;
+}
+
+/* A timestamp field: the same conversion as a cast to timestamptz. */
+static void
+set_timestamptz(Datum *values, bool *nulls, int column, const char *text)
+{
+	if (text == NULL)
+		return;
+	values[column] = DirectFunctionCall3(timestamptz_in, CStringGetDatum(text),
+										 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	nulls[column] = false;
+}
+
+/* The migration fields of a job, or NULL when it is not a data migration. */
+static Datum
+job_fields(FunctionCallInfo fcinfo, Jsonb *jb)
+{
 	JsonbContainer *job = &jb->root;
 	Datum		values[JOB_NATTS];
 	bool		nulls[JOB_NATTS];
@@ -116,52 +287,26 @@ medup_parse_job(PG_FUNCTION_ARGS)
 				failed = 0;
 	int64		rows = 0;
 	bool		have_rows = false;
-	StringInfoData running_steps,
-				errors;
+	StringInfoData running_steps;
+	ErrorList	errors = {0};
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "medup.parse_job must return a composite type");
 	text = scalar_text(field(job, "type"));
 	if (text == NULL || strcmp(text, "data-migration") != 0)
 		PG_RETURN_NULL();
 
-	memset(nulls, true, sizeof(nulls));
-	values[JOB_ID] = PG_GETARG_DATUM(0);
-	nulls[JOB_ID] = PG_ARGISNULL(0);
-	values[JOB_LAST_UPDATED] = PG_GETARG_DATUM(2);
-	nulls[JOB_LAST_UPDATED] = PG_ARGISNULL(2);
-
+	tupdesc = job_row_start(fcinfo, values, nulls);
 	if ((text = scalar_text(field(job, "dataVersion"))) != NULL)
 	{
 		values[JOB_DATA_VERSION] = DirectFunctionCall1(int4in, CStringGetDatum(text));
 		nulls[JOB_DATA_VERSION] = false;
 	}
-	if ((text = scalar_text(field(job, "status"))) != NULL)
-	{
-		values[JOB_STATUS] = CStringGetTextDatum(text);
-		nulls[JOB_STATUS] = false;
-	}
-	if ((text = scalar_text(field(job, "requestTime"))) != NULL)
-	{
-		values[JOB_REQUESTED_AT] = DirectFunctionCall3(timestamptz_in, CStringGetDatum(text),
-													   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-		nulls[JOB_REQUESTED_AT] = false;
-	}
-	if ((text = scalar_text(field(job, "transactionTime"))) != NULL)
-	{
-		values[JOB_FINISHED_AT] = DirectFunctionCall3(timestamptz_in, CStringGetDatum(text),
-													  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-		nulls[JOB_FINISHED_AT] = false;
-	}
-	if ((text = scalar_text(field(job, "minServerVersion"))) != NULL)
-	{
-		values[JOB_MIN_SERVER_VERSION] = CStringGetTextDatum(text);
-		nulls[JOB_MIN_SERVER_VERSION] = false;
-	}
+	set_text(values, nulls, JOB_STATUS, scalar_text(field(job, "status")));
+	set_timestamptz(values, nulls, JOB_REQUESTED_AT, scalar_text(field(job, "requestTime")));
+	set_timestamptz(values, nulls, JOB_FINISHED_AT, scalar_text(field(job, "transactionTime")));
+	set_text(values, nulls, JOB_MIN_SERVER_VERSION, scalar_text(field(job, "minServerVersion")));
 
 	/* Progress: output.parameter[], a FHIR Parameters resource. */
 	initStringInfo(&running_steps);
-	initStringInfo(&errors);
 	parameters = container(field(container(field(job, "output")), "parameter"));
 	if (parameters != NULL && JsonContainerIsArray(parameters))
 	{
@@ -174,12 +319,14 @@ medup_parse_job(PG_FUNCTION_ARGS)
 			JsonbValue *count_value = field(count, "valueInteger");
 			JsonbContainer *error = part_named(parts, "error");
 
+			CHECK_FOR_INTERRUPTS();
 			if (part_named(parts, "elapsedTime") || part_named(parts, "durationMs"))
-				done++;
+				done = add_saturating(done, 1);
 			if (count_value != NULL && count_value->type == jbvNumeric)
 			{
-				rows += DatumGetInt64(DirectFunctionCall1(numeric_int8,
-														  NumericGetDatum(count_value->val.numeric)));
+				rows = add_saturating64(rows,
+										DatumGetInt64(DirectFunctionCall1(numeric_int8,
+																		  NumericGetDatum(count_value->val.numeric))));
 				have_rows = true;
 			}
 			if (part_named(parts, "nextTimestamp"))
@@ -187,7 +334,7 @@ medup_parse_job(PG_FUNCTION_ARGS)
 				char	   *resource = scalar_text(field(part_named(parts, "resourceType"), "valueCode"));
 				char	   *so_far = scalar_text(count_value);
 
-				running++;
+				running = add_saturating(running, 1);
 				if (running_steps.len > 0)
 					appendStringInfoString(&running_steps, ", ");
 				appendStringInfo(&running_steps, "%s (%s rows so far)",
@@ -197,8 +344,8 @@ medup_parse_job(PG_FUNCTION_ARGS)
 			{
 				char	   *message = scalar_text(field(param, "valueString"));
 
-				failed++;
-				append_distinct(&errors, message ? message : scalar_text(field(error, "valueString")));
+				failed = add_saturating(failed, 1);
+				add_error(&errors, message ? message : scalar_text(field(error, "valueString")));
 			}
 		}
 	}
@@ -212,15 +359,45 @@ medup_parse_job(PG_FUNCTION_ARGS)
 		nulls[JOB_ROWS_DONE] = false;
 	}
 	if (running_steps.len > 0)
-	{
-		values[JOB_RUNNING_STEP] = CStringGetTextDatum(running_steps.data);
-		nulls[JOB_RUNNING_STEP] = false;
-	}
-	if (errors.len > 0)
-	{
-		values[JOB_ERROR] = CStringGetTextDatum(errors.data);
-		nulls[JOB_ERROR] = false;
-	}
+		set_text(values, nulls, JOB_RUNNING_STEP, running_steps.data);
+	set_text(values, nulls, JOB_ERROR, error_text(&errors));
 
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+	return job_row(tupdesc, values, nulls);
+}
+
+/*
+ * medup.parse_job(id uuid, job text, last_updated timestamptz) RETURNS medup.job
+ * One AsyncJob row's migration fields, or NULL when the job is not a data
+ * migration.  Content medup does not read (NULL, over MAX_JOB_BYTES, nested
+ * deeper than MAX_JOB_DEPTH) gives a row with only parse_error; content
+ * that is not JSON raises the error a cast to jsonb would.
+ */
+Datum
+medup_parse_job_text(PG_FUNCTION_ARGS)
+{
+	const char *problem = content_problem(fcinfo);
+	text	   *content;
+
+	if (problem != NULL)
+		return unreadable_job(fcinfo, problem);
+	content = PG_GETARG_TEXT_PP(1);
+	if (nests_deeper_than(VARDATA_ANY(content), VARSIZE_ANY_EXHDR(content), MAX_JOB_DEPTH))
+		return unreadable_job(fcinfo, psprintf("job content nests deeper than medup's limit of %d levels",
+											   MAX_JOB_DEPTH));
+	return job_fields(fcinfo, DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																 CStringGetDatum(text_to_cstring(content)))));
+}
+
+/*
+ * medup.parse_job(id uuid, job jsonb, last_updated timestamptz), as 0.1
+ * declared it (not STRICT): the same, for content already cast to jsonb.
+ */
+Datum
+medup_parse_job(PG_FUNCTION_ARGS)
+{
+	const char *problem = content_problem(fcinfo);
+
+	if (problem != NULL)
+		return unreadable_job(fcinfo, problem);
+	return job_fields(fcinfo, PG_GETARG_JSONB_P(1));
 }

@@ -108,7 +108,7 @@ BEGIN
     BEGIN
         SELECT array_agg(p) INTO parsed
           FROM medup.cached_query(source, for_version) AS j(id uuid, content text, "lastUpdated" timestamptz),
-               medup.parse_job(j.id, j.content::jsonb, j."lastUpdated") p
+               medup.parse_job(j.id, j.content, j."lastUpdated") p
          WHERE p.job_id IS NOT NULL;
         RETURN QUERY SELECT * FROM unnest(parsed) p
                       WHERE NOT open_only OR p.status IS DISTINCT FROM 'completed';
@@ -119,7 +119,7 @@ BEGIN
     FOR raw IN SELECT * FROM medup.cached_query(source, for_version)
                           AS j(id uuid, content text, "lastUpdated" timestamptz) LOOP
         BEGIN
-            RETURN QUERY SELECT * FROM parse_job(raw.id, raw.content::jsonb, raw."lastUpdated") p
+            RETURN QUERY SELECT * FROM parse_job(raw.id, raw.content, raw."lastUpdated") p
                           WHERE p.job_id IS NOT NULL
                             AND (NOT open_only OR p.status IS DISTINCT FROM 'completed');
         EXCEPTION WHEN data_exception THEN
@@ -137,11 +137,15 @@ $$;
  * data migration.  Progress lives in output.parameter[]: reindex steps are
  * "result" entries whose parts carry resourceType, count and elapsedTime
  * (done), nextTimestamp (running) or error; custom SQL steps are entries
- * with a durationMs part.  A malformed field raises a data exception.
+ * with a durationMs part.  Content that is not JSON, or a malformed field,
+ * raises a data exception.  Content medup does not read (NULL, over 1 MB,
+ * nested over 64 levels) gives a row with only parse_error set: that is
+ * why the function is not STRICT (it is NULL-safe in C), so that such a
+ * row is reported instead of vanishing.
  */
-CREATE FUNCTION medup.parse_job(id uuid, job jsonb, last_updated timestamptz)
+CREATE FUNCTION medup.parse_job(id uuid, job text, last_updated timestamptz)
 RETURNS medup.job
-AS 'MODULE_PATHNAME', 'medup_parse_job' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'medup_parse_job_text' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 /* The "DatabaseMigration" row, or why it cannot be read. */
 CREATE FUNCTION medup.read_migration_row(OUT schema_version integer, OUT data_version integer,
