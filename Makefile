@@ -7,16 +7,22 @@
 EXTENSION = medup
 MODULE_big = medup
 OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o
-# The current release's install script is built; earlier releases' install
-# scripts are kept as they shipped, and update scripts lead from each to the next.
+# The current release's install script is built (below); earlier releases'
+# install scripts are kept as they shipped.
 DATA_built = sql/medup--0.2.sql
 DATA = sql/archive/medup--0.1.sql
 EXTRA_CLEAN = sql/install/catalog-data.sql
 # -Wno-unused-parameter: PostgreSQL's own headers have unused parameters.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
+# `make installcheck` (after `make install`): the pg_regress tests in
+# sql/*.sql against expected/*.out, on a temporary instance that preloads
+# medup, then the TAP tests in test/t/*.pl.  test/check.sh runs both and
+# the shell tests.
 REGRESS = version catalog path fixtures status job_input gate access audit
-REGRESS_OPTS = --load-extension=medup
+REGRESS_OPTS = --load-extension=medup --temp-instance=./tmp_check --temp-config=test/regress.conf
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -32,6 +38,8 @@ check-all:
 
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+# After PGXS, which empties it.
+PROVE_FLAGS = --timer
 
 # The install script is the SQL surface, one file per concern in sql/install/
 # concatenated in this order (each part uses only what the parts before it

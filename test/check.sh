@@ -19,21 +19,23 @@ record() {   # record NAME STATUS
   fi
 }
 
-# --- pg_regress: one temporary instance with medup preloaded -------------
-echo "== pg_regress"
-work="$(server_tmpdir regress)"
-cp -r "$REPO/sql" "$REPO/expected" "$REPO/test/regress.conf" "$work/"
+# --- pg_regress, then the TAP tests: `make installcheck` (PGXS) ------------
+# In a copy of the tree owned by the server user: as root, the server runs
+# as postgres, which may not write into the clone.
+work="$(server_tmpdir installcheck)"
+cp -r "$REPO/Makefile" "$REPO/medup.control" "$REPO/sql" "$REPO/expected" "$REPO/test" "$work/"
 chown -R --reference="$work" "$work"
-tests=$(make -s -C "$REPO" print-regress)
+installcheck() {   # installcheck MAKE-VARIABLE ...
+  (cd "$work" && as_server_user env MEDUP_SAMPLE_SQL="$work/test/sample-medplum.sql" \
+     make -s PG_CONFIG="$PG_BINDIR/pg_config" installcheck "$@")
+}
+
+echo "== pg_regress"
 set +e
-as_server_user "$PG_BINDIR/../lib/pgxs/src/test/regress/pg_regress" \
-  --bindir="$PG_BINDIR" \
-  --temp-instance="$work/instance" --temp-config="$work/regress.conf" \
-  --inputdir="$work" --outputdir="$work" \
-  --load-extension=medup --dbname=contrib_regression $tests > "$work/pg_regress.out" 2>&1
+installcheck TAP_TESTS= > "$work/pg_regress.out" 2>&1
 set -e
-cat "$work/pg_regress.out" | grep -E '^(test|ok|not ok|     |\s+[a-z_]+ +\.\.\.)' || true
-for t in $tests; do
+grep -E '^(test|ok|not ok|     |\s+[a-z_]+ +\.\.\.)' "$work/pg_regress.out" || true
+for t in $(make -s -C "$REPO" print-regress); do
   if grep -Eq "(^|[ .])$t +\.\.\. ok|ok +[0-9]+ +- +$t " "$work/pg_regress.out"; then
     record "regress/$t" 0
   else
@@ -43,27 +45,23 @@ done
 if [ -s "$work/regression.diffs" ]; then
   echo "---- regression.diffs (first 200 lines; whole file: $work/regression.diffs)"
   head -200 "$work/regression.diffs"
+elif ! grep -q "tests passed" "$work/pg_regress.out"; then
+  tail -n 20 "$work/pg_regress.out"
 fi
 
-# --- TAP tests: PostgreSQL's own Perl test modules, via prove -----------
-tap="$(server_tmpdir tap)"
-cp "$REPO"/test/t/*.pl "$REPO/test/sample-medplum.sql" "$tap/"
-chown -R --reference="$tap" "$tap"
-for t in "$tap"/*.pl; do
+# One prove run per file, so that each is reported and its logs kept.
+for t in "$work"/test/t/*.pl; do
   [ -e "$t" ] || continue
-  echo "== $(basename "$t")"
+  name="$(basename "$t")"
+  echo "== $name"
   set +e
-  (cd "$tap" && as_server_user env PATH="$PG_BINDIR:$PATH" TESTDIR="$tap" \
-      PERL5LIB="$PG_BINDIR/../lib/pgxs/src/test/perl" \
-      PG_REGRESS="$PG_BINDIR/../lib/pgxs/src/test/regress/pg_regress" \
-      MEDUP_SAMPLE_SQL="$tap/sample-medplum.sql" \
-      prove --timer "$(basename "$t")")
+  installcheck REGRESS= PROVE_TESTS="test/t/$name"
   status=$?
   set -e
-  if [ "$status" -ne 0 ] && [ -d "$tap/tmp_check/log" ]; then
-    echo "---- logs in $tap/tmp_check/log"; tail -n 30 "$tap"/tmp_check/log/*.log
+  if [ "$status" -ne 0 ] && [ -d "$work/tmp_check/log" ]; then
+    echo "---- logs in $work/tmp_check/log"; tail -n 30 "$work"/tmp_check/log/*.log
   fi
-  record "tap/$(basename "$t" .pl)" "$status"
+  record "tap/${name%.pl}" "$status"
 done
 
 # --- shell tests: each test/t/*.sh starts what it needs ------------------

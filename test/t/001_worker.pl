@@ -8,7 +8,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} or die "MEDUP_SAMPLE_SQL is not set";
+# make installcheck runs the tests from the top of the tree.
+my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // "test/sample-medplum.sql";
 
 my $node = PostgreSQL::Test::Cluster->new('primary');
 $node->init(allows_streaming => 1);
