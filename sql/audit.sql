@@ -8,6 +8,7 @@ CREATE SCHEMA mp_audit;
 CREATE TABLE mp_audit."DatabaseMigration" AS SELECT * FROM mp_mid_4_1."DatabaseMigration";
 CREATE TABLE mp_audit."AsyncJob" (LIKE mp_mid_4_1."AsyncJob" INCLUDING ALL);
 INSERT INTO mp_audit."AsyncJob" SELECT * FROM mp_mid_4_1."AsyncJob";
+CREATE TABLE mp_audit."AsyncJob_History" (LIKE mp_mid_4_1."AsyncJob_History" INCLUDING ALL);
 SET medup.medplum_schema = 'mp_audit';
 
 SELECT worker_running, last_sample_at IS NULL AS never_sampled FROM medup.status();
@@ -20,21 +21,21 @@ SELECT count(*) AS events FROM medup.event;
 SELECT last_sample_at IS NOT NULL AS sampled FROM medup.status();
 
 -- Medplum completes v11 and starts v12: both are recorded, once.
-UPDATE mp_audit."AsyncJob" SET status = 'completed',
-       content = replace(content, '"status":"active"', '"status":"completed"')
- WHERE type = 'data-migration' AND status = 'active';
 UPDATE mp_audit."DatabaseMigration" SET "dataVersion" = 11;
-INSERT INTO mp_audit."AsyncJob" (id, content, "lastUpdated", compartments, type, status)
-VALUES ('00000000-0000-0000-0000-000000000012', '{"resourceType":"AsyncJob","type":"data-migration","status":"active","dataVersion":12,"requestTime":"2026-11-26T00:00:00.000Z","output":{"resourceType":"Parameters","parameter":[{"name":"result","part":[{"name":"resourceType","valueCode":"Patient"},{"name":"count","valueInteger":500},{"name":"nextTimestamp","valueDateTime":"2025-01-01T00:00:00.000Z"}]}]}}',
-        now(), '{}', 'data-migration', 'active');
+CALL medplum_fixture.write_job('mp_audit', '4.1.12', medplum_fixture.job_id('mp_mid_4_1', 11), 11,
+  'completed', '2025-06-01 07:08:02.270+00', '2025-06-01 09:59:58.041+00',
+  medplum_fixture.completed_output(11), '2025-06-01 09:59:58.041+00');
+CALL medplum_fixture.write_job('mp_audit', '4.1.12', '00000000-0000-0000-0000-000000000012', 12,
+  'accepted', '2025-06-01 10:00:00.117+00', now());
 SELECT medup.sample();
 SELECT medup.sample();
 SELECT kind, data_version, detail FROM medup.event WHERE kind <> 'sampling_started' ORDER BY event_id;
 -- The failed attempt, then a deploy.
-UPDATE mp_audit."AsyncJob" SET status = 'error',
-       content = replace(content, '"status":"active"', '"status":"error"')
- WHERE id = '00000000-0000-0000-0000-000000000012';
-UPDATE mp_audit."DatabaseMigration" SET version = 113;
+CALL medplum_fixture.write_job('mp_audit', '4.1.12', '00000000-0000-0000-0000-000000000012', 12,
+  'error', '2025-06-01 10:00:00.117+00', now(),
+  medplum_fixture.parameters(VARIADIC medplum_fixture.custom_failure('4.1.12', 'canceling statement due to statement timeout')),
+  now());
+UPDATE mp_audit."DatabaseMigration" SET version = 94;
 SELECT medup.sample();
 SELECT kind, data_version, detail FROM medup.event WHERE event_id > 3 ORDER BY event_id;
 

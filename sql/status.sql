@@ -6,9 +6,10 @@
 -- The one-row answer, for each fixture schema.
 CREATE TEMP TABLE schemas(name text, ord serial);
 INSERT INTO schemas(name) VALUES ('mp_not_medplum'), ('mp_no_migration_table'),
-    ('mp_first_boot'), ('mp_pre_3_3'), ('mp_old_era'), ('mp_mid_4_1'),
-    ('mp_failed_retry'), ('mp_failed'), ('mp_malformed'), ('mp_skipped'),
-    ('mp_up_to_date');
+    ('mp_pre_3_3'), ('mp_v3_3'), ('mp_v3_3_failed'), ('mp_skipped'), ('mp_mid_4_1'),
+    ('mp_failed_retry'), ('mp_failed'), ('mp_malformed'), ('mp_type_failed'), ('mp_reused'),
+    ('mp_custom_running'), ('mp_completing'), ('mp_rollback_open'), ('mp_rollback_closed'),
+    ('mp_first_boot'), ('mp_outcome'), ('mp_up_to_date');
 SELECT s.name, st.state, st.schema_version, st.data_version, st.first_boot,
        medup.format_migrations(st.pending_migrations) AS pending,
        st.running_migration AS running, st.failed_migration AS failed,
@@ -59,9 +60,13 @@ SELECT count(*) AS jobs, count(DISTINCT data_version) AS versions,
        count(*) FILTER (WHERE status = 'completed') AS completed
   FROM medup.jobs;
 SELECT (SELECT count(*) FROM mp_mid_4_1."AsyncJob") AS all_jobs_in_table;
--- Old era: no type/status columns, read from the JSON.
-SET medup.medplum_schema = 'mp_old_era';
-SELECT data_version, status, min_server_version, parse_error FROM medup.jobs;
+-- Before 3.2.26: no type/status columns, read from the JSON (no
+-- data-migration job exists before 3.3.0).
+SET medup.medplum_schema = 'mp_pre_3_3';
+SELECT count(*) AS jobs FROM medup.jobs;
+-- 3.3-4.0: no "firstBoot", requestTime before dataVersion.
+SET medup.medplum_schema = 'mp_v3_3';
+SELECT data_version, status, min_server_version, steps_done, running_step, parse_error FROM medup.jobs;
 -- Malformed content is reported per row, not fatal.
 SET medup.medplum_schema = 'mp_malformed';
 SELECT data_version, status, parse_error IS NOT NULL AS malformed,

@@ -39,7 +39,7 @@ start_private_cluster "$DEMO_DIR" "$DEMO_PORT" \
 
 PSQL=("$PG_BINDIR/psql" -h "$DEMO_DIR" -p "$DEMO_PORT" -U postgres -X -q -v ON_ERROR_STOP=1)
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE medplum"
-"${PSQL[@]}" -d medplum -f "$REPO/test/sample-medplum.sql" >/dev/null
+"${PSQL[@]}" -d medplum -f "$REPO/test/medplum.sql" -f "$REPO/test/sample-medplum.sql" >/dev/null
 "${PSQL[@]}" -d medplum -c "CREATE EXTENSION medup"
 
 show() {   # show TITLE SQL [psql options]

@@ -35,19 +35,24 @@ AS $$ SELECT coalesce(nullif(current_setting('medup.medplum_schema', true), ''),
 /* Which Medplum tables and columns exist: Medplum's schema changed over time. */
 CREATE FUNCTION medup.medplum_tables(OUT schema_name text, OUT migration_table regclass,
                                      OUT job_table regclass, OUT job_has_type boolean,
-                                     OUT job_has_status boolean)
+                                     OUT job_has_status boolean, OUT migration_has_first_boot boolean)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    SELECT s, to_regclass(format('%I.%I', s, 'DatabaseMigration')), j,
+    SELECT s, m, j,
            EXISTS (SELECT FROM pg_attribute
                     WHERE attrelid = j AND attname = 'type' AND NOT attisdropped),
            EXISTS (SELECT FROM pg_attribute
-                    WHERE attrelid = j AND attname = 'status' AND NOT attisdropped)
+                    WHERE attrelid = j AND attname = 'status' AND NOT attisdropped),
+           -- "firstBoot" came with Medplum 4.1.0; 3.3.0-4.0.x lack it.
+           EXISTS (SELECT FROM pg_attribute
+                    WHERE attrelid = m AND attname = 'firstBoot' AND NOT attisdropped)
       FROM (SELECT medup.medplum_schema() AS s) x,
-           LATERAL (SELECT to_regclass(format('%I.%I', x.s, 'AsyncJob')) AS j) y
-      INTO schema_name, migration_table, job_table, job_has_type, job_has_status;
+           LATERAL (SELECT to_regclass(format('%I.%I', x.s, 'AsyncJob')) AS j,
+                           to_regclass(format('%I.%I', x.s, 'DatabaseMigration')) AS m) y
+      INTO schema_name, migration_table, job_table, job_has_type, job_has_status,
+           migration_has_first_boot;
 END
 $$;
 
@@ -88,10 +93,12 @@ BEGIN
     -- needs; the "status" column (with the type index) keeps that cheap.
     -- for_version: only the jobs that may be of that migration.  Failed
     -- attempts of long-completed migrations stay in the table forever, and
-    -- status() must not parse them all every time.  Medplum writes compact
-    -- JSON, so a plain text search finds "dataVersion":N cheaply; a row
-    -- the search cannot judge (no such key, or a string value) is kept, and
-    -- the full parse below decides (and reports a malformed one).
+    -- status() must not parse them all every time.  A text search leaves
+    -- out only a row that plainly says "dataVersion" is another integer
+    -- (whatever the spacing) and nowhere N; any other row (N, an escaped
+    -- key, a string or exponent value, no such key) is kept, and the full
+    -- parse below decides (and reports a malformed one).  So the filter
+    -- never changes an answer, only saves parsing.
     source := format('SELECT id, content, "lastUpdated" FROM %s WHERE NOT deleted AND %s%s%s',
                      t.job_table,
                      CASE WHEN t.job_has_type THEN $q$type = 'data-migration'$q$
@@ -99,7 +106,8 @@ BEGIN
                      CASE WHEN open_only AND t.job_has_status
                           THEN $q$ AND status IS DISTINCT FROM 'completed'$q$ ELSE '' END,
                      CASE WHEN for_version IS NOT NULL
-                          THEN $q$ AND (strpos(content, '"dataVersion":' || $1) > 0 OR strpos(content, '"dataVersion":"') > 0 OR strpos(content, '"dataVersion":') = 0)$q$
+                          THEN $q$ AND (content ~ ('"dataVersion"\s*:\s*' || $1 || '(?![0-9.eE])')
+                                        OR content !~ '"dataVersion"\s*:\s*-?[0-9]+(?![0-9.eE])')$q$
                           ELSE '' END);
     -- Parse every row in one statement; only if some row is malformed,
     -- parse them one by one, so that the bad ones come back with
@@ -147,9 +155,15 @@ CREATE FUNCTION medup.parse_job(id uuid, job text, last_updated timestamptz)
 RETURNS medup.job
 AS 'MODULE_PATHNAME', 'medup_parse_job_text' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-/* The "DatabaseMigration" row, or why it cannot be read. */
+/*
+ * The "DatabaseMigration" row, or why it cannot be read: problem says it
+ * in words, locked says whether a lock held by another session was the
+ * reason (the other problems mean this is not Medplum's schema).
+ * first_boot is false before Medplum 4.1.0, which has no first-boot mode.
+ */
 CREATE FUNCTION medup.read_migration_row(OUT schema_version integer, OUT data_version integer,
-                                         OUT first_boot boolean, OUT problem text)
+                                         OUT first_boot boolean, OUT problem text,
+                                         OUT locked boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
 SET lock_timeout = '200ms'
@@ -158,6 +172,7 @@ AS $$
 DECLARE
     t record;
 BEGIN
+    locked := false;
     SELECT * INTO t FROM medplum_tables();
     IF t.migration_table IS NULL THEN
         problem := 'no "DatabaseMigration" table';
@@ -165,7 +180,8 @@ BEGIN
     END IF;
     SELECT r.version, r."dataVersion", r."firstBoot"
       INTO schema_version, data_version, first_boot
-      FROM medup.cached_query(format('SELECT version, "dataVersion", "firstBoot" FROM %s ORDER BY id LIMIT 1',
+      FROM medup.cached_query(format('SELECT version, "dataVersion", %s FROM %s ORDER BY id LIMIT 1',
+                                     CASE WHEN t.migration_has_first_boot THEN '"firstBoot"' ELSE 'false' END,
                                      t.migration_table), NULL)
            AS r(version integer, "dataVersion" integer, "firstBoot" boolean);
     IF schema_version IS NULL THEN
@@ -174,6 +190,7 @@ BEGIN
 EXCEPTION
     WHEN lock_not_available THEN
         problem := '"DatabaseMigration" is locked by another session';
+        locked := true;
     WHEN undefined_column THEN
         problem := '"DatabaseMigration" lacks the columns medup knows';
 END

@@ -11,7 +11,7 @@ CREATE FUNCTION medup.status(
     OUT problem text, OUT on_standby boolean, OUT checked_at timestamptz,
     OUT running_steps_done integer, OUT running_rows_done bigint,
     OUT rate double precision, OUT eta timestamptz, OUT stalled_since timestamptz,
-    OUT worker_running boolean, OUT last_sample_at timestamptz)
+    OUT worker_running boolean, OUT last_sample_at timestamptz, OUT tables_locked boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
 SET lock_timeout = '200ms'
@@ -35,7 +35,8 @@ BEGIN
     migration_lock_held := migration_lock_pid IS NOT NULL;
 
     SELECT * INTO row_state FROM read_migration_row();
-    IF row_state.problem IS NOT NULL AND row_state.problem NOT LIKE '%locked%' THEN
+    tables_locked := row_state.locked;
+    IF row_state.problem IS NOT NULL AND NOT row_state.locked THEN
         state := 'not_medplum';
         problem := format('schema "%s": %s', medplum_schema, row_state.problem);
         advice := format('No Medplum database in schema "%s": set medup.medplum_schema to the schema that holds "DatabaseMigration" and "AsyncJob".',
@@ -66,6 +67,7 @@ BEGIN
     BEGIN
         open_jobs := ARRAY(SELECT j FROM read_jobs(true, row_state.data_version + 1) j);
     EXCEPTION WHEN lock_not_available OR query_canceled THEN
+        tables_locked := true;
         problem := concat_ws('; ', problem, '"AsyncJob" is locked by another session: job details are missing');
     END;
     -- The newest job of the next migration, and how many could not be read.
@@ -96,7 +98,7 @@ BEGIN
 
     state := CASE
         WHEN migration_lock_held THEN 'pre_deploy_running'
-        WHEN data_version IS NULL OR problem LIKE '%locked%' THEN 'blocked'
+        WHEN data_version IS NULL OR tables_locked THEN 'blocked'
         WHEN failed_migration IS NOT NULL THEN 'failed'
         WHEN running_migration IS NOT NULL AND blocked_by IS NOT NULL THEN 'blocked'
         WHEN running_migration IS NOT NULL AND stalled_since IS NOT NULL THEN 'stalled'

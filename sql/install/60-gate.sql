@@ -35,7 +35,7 @@ BEGIN
     IF NOT ok THEN RETURN; END IF;
 
     rule := 'database_readable'; severity := 'error'; code := '55000';
-    ok := s.data_version IS NOT NULL AND (s.problem IS NULL OR s.problem NOT LIKE '%locked%');
+    ok := s.data_version IS NOT NULL AND NOT s.tables_locked;
     message := CASE WHEN ok THEN 'Medplum''s tables were read' ELSE 'Medplum''s tables could not be read' END;
     detail := CASE WHEN NOT ok THEN s.problem || '.' END;
     hint := CASE WHEN NOT ok THEN 'A session holds a lock on Medplum''s tables, likely a migration: try again when it ends.' END;

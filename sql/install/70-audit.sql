@@ -89,7 +89,7 @@ AS $$ SELECT coalesce(nullif(current_setting(name, true), '')::interval, fallbac
  */
 CREATE FUNCTION medup.history_estimates(job uuid, fraction double precision,
                                         OUT rate double precision, OUT eta timestamptz,
-                                        OUT stalled_since timestamptz, OUT last_sample_at timestamptz)
+                                        OUT stalled_since timestamptz)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, medup, pg_temp
 AS $$
@@ -123,9 +123,8 @@ BEGIN
                 THEN now() + make_interval(secs => (1 - fraction) / span.fraction_per_s) END,
            (SELECT n.progress_changed_at FROM newest n
              WHERE n.stalled AND n.job_id = job
-               AND n.sampled_at > now() - 3 * setting_interval('medup.naptime', '10 s')),
-           (SELECT n.sampled_at FROM newest n)
-        INTO rate, eta, stalled_since, last_sample_at
+               AND n.sampled_at > now() - 3 * setting_interval('medup.naptime', '10 s'))
+        INTO rate, eta, stalled_since
       FROM span;
 END
 $$;
@@ -165,7 +164,7 @@ BEGIN
     SELECT * INTO s FROM status();
     IF s.state = 'not_medplum' THEN
         outcome := 'not_medplum';
-    ELSIF s.problem LIKE '%locked%' THEN
+    ELSIF s.tables_locked THEN
         outcome := 'skipped: ' || s.problem;
     END IF;
     IF outcome IS NOT NULL THEN

@@ -9,6 +9,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 # make installcheck runs the tests from the top of the tree.
+my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // "test/medplum.sql";
 my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // "test/sample-medplum.sql";
 
 my $node = PostgreSQL::Test::Cluster->new('primary');
@@ -22,6 +23,7 @@ restart_after_crash = on
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE DATABASE medplum');
+$node->safe_psql('medplum', slurp_file($medplum_sql));
 $node->safe_psql('medplum', slurp_file($sample_sql));
 $node->safe_psql('medplum', 'CREATE EXTENSION medup');
 
@@ -34,15 +36,22 @@ sub wait_for_event
 			"SELECT count(*) > 0 FROM medup.event WHERE kind = '$kind' AND $cond"),
 		$what);
 }
-# Medplum's side of the simulation: what its server would write.
+# Medplum's side of the simulation: what a 4.1.12 server writes for v11, a
+# reindex: a finished resource type with its count, the next one's cursor;
+# on failure that type's error; on completion its count and transactionTime.
 sub job_sql
 {
 	my ($id, $version, $status, $rows) = @_;
-	my $content = qq({"resourceType":"AsyncJob","id":"'||md5('$id')::uuid||'","type":"data-migration","status":"$status","request":"data-migration-v$version","dataVersion":$version,"minServerVersion":"4.1.12","requestTime":"'||to_char(now() AT TIME ZONE 'UTC','YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')||'","output":{"resourceType":"Parameters","parameter":[{"name":"result","part":[{"name":"resourceType","valueCode":"Observation"},{"name":"count","valueInteger":$rows},{"name":"nextTimestamp","valueDateTime":"2025-01-01T00:00:00.000Z"}]}]}});
-	return qq{INSERT INTO "AsyncJob" (id, content, "lastUpdated", compartments, type, status)
-	          VALUES (md5('$id')::uuid, '$content', now(), '{}', 'data-migration', '$status')
-	          ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content, status = EXCLUDED.status,
-	                                         "lastUpdated" = now()};
+	my $last = $status eq 'error'
+	  ? q{medplum_fixture.reindex_failed('4.1.12', 'Observation', 'canceling statement due to statement timeout')}
+	  : $status eq 'completed'
+	  ? q{medplum_fixture.reindex_done('Observation', 5000, 90000)}
+	  : q{medplum_fixture.reindex_running('Observation', '2025-01-01 00:00+00')};
+	my $done = $status eq 'completed' ? 'now()' : 'NULL';
+	return qq{CALL medplum_fixture.write_job('public', '4.1.12', md5('$id')::uuid, $version, '$status',
+	            NULL, clock_timestamp(),
+	            medplum_fixture.parameters(medplum_fixture.reindex_done('Patient', $rows, 61000), $last),
+	            $done)};
 }
 
 # --- the worker starts, and a missing database is logged once ------------
@@ -56,40 +65,39 @@ my $missing = () = $log =~ /database "not_yet_there" in medup.databases does not
 is($missing, 1, 'a missing database is logged once, not every naptime');
 
 # --- a migration advances: events in order --------------------------------
-medplum(q{UPDATE "AsyncJob" SET status = 'completed',
-                 content = replace(content, '"status":"active"', '"status":"completed"')
-           WHERE id = md5('sample-v11-retry')::uuid;
-          UPDATE "DatabaseMigration" SET "dataVersion" = 11;}
-	  . job_sql('t-v12-a', 12, 'active', 1000));
-wait_for_event('migration_started', 12, 'v12 started');
-is(medplum("SELECT count(*) FROM medup.event WHERE kind = 'migration_completed' AND data_version = 11"),
-	1, 'v11 completed once');
-medplum(job_sql('t-v12-a', 12, 'error', 1000));
-wait_for_event('migration_failed', 12, 'v12 failed');
-medplum(job_sql('t-v12-b', 12, 'active', 10));
-wait_for_event('migration_retried', 12, 'v12 retried');
+medplum(q{UPDATE "DatabaseMigration" SET "dataVersion" = 10;
+          CALL medplum_fixture.write_job('public', '4.1.12', md5('sample-v10-retry')::uuid, 10, 'completed',
+                 '2026-11-26 02:00:00+00', now(), medplum_fixture.completed_output(10), now());}
+	  . job_sql('t-v11-a', 11, 'accepted', 1000));
+wait_for_event('migration_started', 11, 'v11 started');
+is(medplum("SELECT count(*) FROM medup.event WHERE kind = 'migration_completed' AND data_version = 10"),
+	1, 'v10 completed once');
+medplum(job_sql('t-v11-a', 11, 'error', 1000));
+wait_for_event('migration_failed', 11, 'v11 failed');
+medplum(job_sql('t-v11-b', 11, 'accepted', 10));
+wait_for_event('migration_retried', 11, 'v11 retried');
 
 my $locker = $node->background_psql('medplum');
 $locker->query_safe('SELECT pg_advisory_lock(1)');
 wait_for_event('lock_taken', undef, 'the pre-deploy lock is seen');
 $locker->query_safe('SELECT pg_advisory_unlock(1)');
 wait_for_event('lock_released', undef, 'and its release');
-medplum('UPDATE "DatabaseMigration" SET version = 113');
+medplum('UPDATE "DatabaseMigration" SET version = 94');
 wait_for_event('schema_changed', undef, 'a deploy (schema version change) is seen');
 
 is(medplum(q{SELECT string_agg(kind || coalesce(':' || data_version, ''), ' ' ORDER BY event_id)
                FROM medup.event}),
-	'sampling_started:10 migration_completed:11 migration_started:12 migration_failed:12 '
-	  . 'migration_retried:12 lock_taken lock_released schema_changed',
+	'sampling_started:9 migration_completed:10 migration_started:11 migration_failed:11 '
+	  . 'migration_retried:11 lock_taken lock_released schema_changed',
 	'the events, in order');
 
 # --- a stall, and its end -------------------------------------------------
 $node->append_conf('postgresql.conf', 'medup.stall_after = 2');
 $node->reload;
-wait_for_event('stall_started', 12, 'no progress for stall_after raises a stall');
+wait_for_event('stall_started', 11, 'no progress for stall_after raises a stall');
 is(medplum('SELECT state FROM medup.status()'), 'stalled', 'status() says stalled');
-medplum(job_sql('t-v12-b', 12, 'active', 20000));
-wait_for_event('stall_ended', 12, 'progress ends the stall');
+medplum(job_sql('t-v11-b', 11, 'accepted', 20000));
+wait_for_event('stall_ended', 11, 'progress ends the stall');
 $node->append_conf('postgresql.conf', 'medup.stall_after = 3600');
 $node->reload;
 is(medplum('SELECT rate > 0 FROM medup.status()'), 't',
@@ -104,11 +112,11 @@ $locker->quit;
 kill 'KILL', $pid;
 ok($node->poll_query_until('medplum', 'SELECT true'), 'the server is back after the crash');
 # A migration completes while no worker runs: it must still be recorded.
-medplum(job_sql('t-v12-b', 12, 'completed', 20000) . q{; UPDATE "DatabaseMigration" SET "dataVersion" = 12});
+medplum(job_sql('t-v11-b', 11, 'completed', 20000) . q{; UPDATE "DatabaseMigration" SET "dataVersion" = 11});
 ok($node->poll_query_until('medplum',
 		"SELECT medup.worker_pid() IS NOT NULL AND medup.worker_pid() <> $pid"),
 	'a new worker runs');
-wait_for_event('migration_completed', 12, 'the completion during the outage is recorded');
+wait_for_event('migration_completed', 11, 'the completion during the outage is recorded');
 is(medplum(q{SELECT count(*) FROM (SELECT kind, data_version, job_id FROM medup.event
                                       WHERE kind <> 'stall_started' AND kind <> 'stall_ended'
                                       GROUP BY 1, 2, 3 HAVING count(*) > 1) d}),

@@ -11,7 +11,7 @@ cleanup() { stop_private_cluster "$dir" immediate; rm -rf "$dir"; }
 trap cleanup EXIT
 start_private_cluster "$dir" "$port"
 psql=("$PG_BINDIR/psql" -h "$dir" -p "$port" -U postgres -X -q -d postgres)
-"${psql[@]}" -v ON_ERROR_STOP=1 -f "$REPO/test/sample-medplum.sql" >/dev/null
+"${psql[@]}" -v ON_ERROR_STOP=1 -f "$REPO/test/medplum.sql" -f "$REPO/test/sample-medplum.sql" >/dev/null
 "${psql[@]}" -c "CREATE EXTENSION medup"
 
 fail=0

@@ -12,7 +12,7 @@ trap cleanup EXIT
 start_private_cluster "$dir" "$port"
 psql=("$PG_BINDIR/psql" -h "$dir" -p "$port" -U postgres -X -q -v ON_ERROR_STOP=1)
 "${psql[@]}" -d postgres -c "CREATE DATABASE medplum"
-"${psql[@]}" -d medplum -f "$REPO/test/sample-medplum.sql" >/dev/null
+"${psql[@]}" -d medplum -f "$REPO/test/medplum.sql" -f "$REPO/test/sample-medplum.sql" >/dev/null
 "${psql[@]}" -d medplum -c "CREATE EXTENSION medup" \
   -c "SELECT medup.load_releases('[{\"version\": \"5.3.0\", \"released_on\": \"2026-12-01\"}, {\"version\": \"5.2.13\", \"released_on\": \"2026-11-20\"}]')" \
   -c "SELECT medup.load_data_migrations('{\"v54\": {\"serverVersion\": \"5.3.0\"}}')" \
