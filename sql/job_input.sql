@@ -56,7 +56,7 @@ SELECT steps_failed, error FROM medup.parse_job(NULL,
 -- In medup.jobs: each such row reports itself, the others are read.
 CREATE SCHEMA mp_hostile;
 CREATE TABLE mp_hostile."AsyncJob" (LIKE mp_up_to_date."AsyncJob" INCLUDING ALL);
-ALTER TABLE mp_hostile."AsyncJob" ALTER content DROP NOT NULL;
+ALTER TABLE mp_hostile."AsyncJob" ALTER content DROP NOT NULL, ALTER "__version" DROP NOT NULL;
 INSERT INTO mp_hostile."AsyncJob" (id, content, "lastUpdated", compartments, type, status)
 VALUES (md5('hostile/ok')::uuid,
         '{"resourceType":"AsyncJob","type":"data-migration","status":"active","dataVersion":4}',
