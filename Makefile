@@ -6,7 +6,9 @@
 
 EXTENSION = medup
 MODULE_big = medup
-OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o
+OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o src/http.o src/periodic.o
+# libcurl, for the servers' healthchecks and the catalog refresh (src/http.c).
+SHLIB_LINK = -lcurl
 # The current release's install script is built (below); earlier releases'
 # install scripts are kept as they shipped.
 DATA_built = sql/medup--0.2.sql
@@ -19,7 +21,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 # sql/*.sql against expected/*.out, on a temporary instance that preloads
 # medup, then the TAP tests in test/t/*.pl.  test/check.sh runs both and
 # the shell tests.
-REGRESS = version catalog path fixtures status job_input gate access audit
+REGRESS = version catalog path fixtures status job_input gate access audit servers
 REGRESS_OPTS = --load-extension=medup --temp-instance=./tmp_check --temp-config=test/regress.conf
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
@@ -54,6 +56,7 @@ INSTALL_PARTS = \
 	sql/install/50-status.sql \
 	sql/install/60-gate.sql \
 	sql/install/70-audit.sql \
+	sql/install/80-servers.sql \
 	sql/install/90-access.sql
 
 CATALOG_DATA = sql/install/catalog/releases.tsv sql/install/catalog/data_migrations.tsv \

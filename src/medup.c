@@ -30,6 +30,67 @@ static int	medup_stall_after = 30 * 60;
 
 void		_PG_init(void);
 
+/*
+ * Reaching Medplum's servers and its published catalog (http.c, servers.c).
+ * Every URL is superuser-only: whoever sets one aims the database server's
+ * network access.  The timings are server-wide.
+ */
+char	   *medup_servers = NULL;
+char	   *medup_releases_url = NULL;
+char	   *medup_manifest_url = NULL;
+int			medup_http_connect_timeout = 5000;
+int			medup_http_timeout = 30000;
+int			medup_http_max_bytes = 4096;
+int			medup_probe_interval = 60;
+int			medup_refresh_interval = 0;
+
+static void
+define_http_settings(void)
+{
+	DefineCustomStringVariable("medup.servers",
+							   "Base URLs of the Medplum servers whose /healthcheck medup probes, comma-separated.",
+							   "One per server, or a load balancer.  Credentials in a URL are never shown.",
+							   &medup_servers, "",
+							   PGC_SUSET, GUC_LIST_INPUT | GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomStringVariable("medup.releases_url",
+							   "URL of Medplum's releases, in the GitHub releases API format.",
+							   "Its pages are followed on the same host.  Empty: releases are not refreshed.",
+							   &medup_releases_url,
+							   "https://api.github.com/repos/medplum/medplum/releases?per_page=100",
+							   PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomStringVariable("medup.manifest_url",
+							   "URL of Medplum's data-version-manifest.json.",
+							   "Empty: the migration manifest is not refreshed.",
+							   &medup_manifest_url,
+							   "https://raw.githubusercontent.com/medplum/medplum/main/packages/server/src/migrations/data/data-version-manifest.json",
+							   PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("medup.http_connect_timeout",
+							"How long medup waits for a connection to a server.",
+							NULL,
+							&medup_http_connect_timeout, 5000, 100, 60 * 1000,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("medup.http_timeout",
+							"How long one fetch may take in all, redirects included.",
+							NULL,
+							&medup_http_timeout, 30000, 100, 10 * 60 * 1000,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("medup.http_max_bytes",
+							"The largest answer medup accepts from a server.",
+							NULL,
+							&medup_http_max_bytes, 4096, 16, 256 * 1024,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("medup.probe_interval",
+							"Time between two probes of medup.servers by the worker; 0 turns them off.",
+							NULL,
+							&medup_probe_interval, 60, 0, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("medup.refresh_interval",
+							"Time between two catalog refreshes by the worker; 0 (the default) turns them off.",
+							NULL,
+							&medup_refresh_interval, 0, 0, 30 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
 void
 _PG_init(void)
 {
@@ -63,6 +124,7 @@ _PG_init(void)
 							NULL,
 							&medup_stall_after, 30 * 60, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	define_http_settings();
 	MarkGUCPrefixReserved("medup");
 
 	if (process_shared_preload_libraries_in_progress)

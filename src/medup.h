@@ -10,4 +10,16 @@ extern int	medup_naptime;
 
 extern void medup_register_workers(void);
 
+/* Reaching Medplum's servers and its published catalog (http.c). */
+extern char *medup_servers;
+extern char *medup_releases_url;
+extern char *medup_manifest_url;
+extern int	medup_http_connect_timeout;
+extern int	medup_http_timeout;
+extern int	medup_http_max_bytes;
+extern int	medup_probe_interval;
+extern int	medup_refresh_interval;
+
+extern void medup_worker_network_tasks(const char *dbname);
+
 #endif							/* MEDUP_H */

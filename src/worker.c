@@ -622,6 +622,9 @@ medup_worker_main(Datum main_arg)
 			note_outcome(dbname, "standby, nothing is recorded until promotion");
 		else
 			sample_or_log(dbname);
+		/* Probes and refreshes: their own transactions, after the sample's (periodic.c). */
+		if (!RecoveryInProgress())
+			medup_worker_network_tasks(dbname);
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(loop_context);
 

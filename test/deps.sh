@@ -11,6 +11,7 @@ packages=(
   "postgresql-server-dev-$PG_MAJOR"
   libcurl4-openssl-dev
   libipc-run-perl          # PostgreSQL's TAP test modules need IPC::Run
+  python3                  # the loopback HTTP server of test/t/003_http.pl
 )
 
 missing=()

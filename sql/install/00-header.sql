@@ -9,6 +9,7 @@
  *   50-status   status() and the views built on it
  *   60-gate     check() and gate()
  *   70-audit    the worker's samples, events and history views
+ *   80-servers  Medplum's servers' healthchecks and the catalog refresh (network)
  *   90-access   what medup_reader may use
  *
  * and the shipped catalog, generated from the .tsv files in sql/install/catalog.

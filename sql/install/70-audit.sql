@@ -48,7 +48,9 @@ CREATE TABLE medup.event (
                        'sampling_started', 'migration_started', 'migration_retried',
                        'migration_completed', 'migration_failed', 'migration_cancelled',
                        'schema_changed', 'lock_taken', 'lock_released',
-                       'stall_started', 'stall_ended', 'invalid_index')),
+                       'stall_started', 'stall_ended', 'invalid_index',
+                       'deploy', 'server_ok', 'server_not_ok', 'server_unreachable',
+                       'server_error', 'catalog_refreshed')),
     data_version   integer,
     job_id         uuid,
     detail         text
@@ -403,3 +405,4 @@ END
 $$;
 CREATE VIEW medup.durations AS SELECT * FROM medup.read_durations();
 COMMENT ON VIEW medup.durations IS
+    'How long each completed post-deploy migration took in this database';

@@ -1,5 +1,3 @@
-    'How long each completed post-deploy migration took in this database';
-
 ------------------------------------------------------------------------
 -- Access: medup_reader may call all of this without any privilege on
 -- Medplum's tables.  The catalog loaders stay with the owner.
@@ -33,6 +31,13 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA medup TO medup_reader;
 REVOKE EXECUTE ON FUNCTION medup.load_releases(jsonb), medup.load_data_migrations(jsonb),
     medup.cached_query(text, integer)
     FROM medup_reader;
+-- The network: probes and refreshes stay with the owner (or whom it grants
+-- them to); the fetch itself is internal.
+REVOKE EXECUTE ON FUNCTION medup.http_get(text), medup.server_urls(),
+    medup.probe(), medup.refresh_catalog(), medup.fetch_releases(),
+    medup.record_probe(text, text, medup.version, text)
+    FROM medup_reader;
+GRANT SELECT ON medup.servers, medup.server TO medup_reader;
 GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version, medup.migrations, medup.jobs,
                 medup.progress, medup.invalid_indexes, medup.history, medup.timeline,
                 medup.durations, medup.sample, medup.event, medup.sampler

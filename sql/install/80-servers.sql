@@ -1,0 +1,411 @@
+------------------------------------------------------------------------
+-- What the database cannot know by itself: the version each Medplum
+-- server runs (its /healthcheck), and the releases and migrations
+-- published since medup was installed.
+--
+-- Every fetch goes through medup.http_get() (src/http.c), which takes
+-- only URLs from superuser-only settings and enforces the network rules.
+-- probe() and refresh_catalog() are SECURITY DEFINER so that the owner
+-- may grant them; nothing else here reaches the network.  Neither reads
+-- Medplum's tables, and both refuse to fetch while the calling
+-- transaction holds a lock on them: a fetch may take seconds, and a
+-- migration's ALTER TABLE would queue behind that lock.
+------------------------------------------------------------------------
+
+/* GET one URL a superuser configured: (the URL that answered, masked; the JSON; the next page). */
+CREATE FUNCTION medup.http_get(url text, OUT answered_url text, OUT body jsonb, OUT next_url text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'medup_http_get' LANGUAGE C VOLATILE STRICT;
+
+/* The healthcheck URL of every server in medup.servers. */
+CREATE FUNCTION medup.server_urls()
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'medup_server_urls' LANGUAGE C STABLE;
+
+/* A URL with its user:password@ shown as ***@. */
+CREATE FUNCTION medup.masked_url(url text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medup_masked_url' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION medup.refuse_fetch_under_medplum_lock()
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND c.relnamespace = to_regnamespace(quote_ident(medplum_schema()))) THEN
+        RAISE EXCEPTION 'medup does not fetch over the network while this transaction holds a lock on Medplum''s tables'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A fetch may take seconds, and a migration would wait behind the lock all that time.',
+                  HINT = 'Call it in a transaction of its own.';
+    END IF;
+END
+$$;
+
+------------------------------------------------------------------------
+-- Servers
+------------------------------------------------------------------------
+
+CREATE TABLE medup.server (
+    url           text PRIMARY KEY,     -- the healthcheck URL, credentials masked
+    state         text NOT NULL CHECK (state IN ('ok', 'not_ok', 'unreachable', 'error')),
+    version       medup.version,        -- the last version it reported
+    version_since timestamptz,          -- first probe that saw this version
+    last_seen_at  timestamptz,          -- last answer that carried a version
+    probed_at     timestamptz NOT NULL,
+    detail        text                  -- why it is not ok
+);
+COMMENT ON TABLE medup.server IS
+    'One row per server in medup.servers: what its /healthcheck said at the last probe';
+
+/* How recent a reported version must be to count: three probe intervals, and at least five minutes. */
+CREATE FUNCTION medup.server_freshness()
+RETURNS interval
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT greatest(3 * medup.setting_interval('medup.probe_interval', '60 s'), interval '5 minutes') $$;
+
+CREATE VIEW medup.servers AS
+    SELECT s.url, s.state, s.version, s.version_since, s.last_seen_at, s.probed_at,
+           coalesce(s.last_seen_at > now() - medup.server_freshness(), false) AS fresh,
+           s.detail
+      FROM medup.server s;
+COMMENT ON VIEW medup.servers IS
+    'Medplum servers from medup.servers: state, reported version, when last seen, whether that is recent';
+
+/*
+ * The version the servers report, when one was seen recently: the lowest
+ * if they differ (the one that holds migrations back), and where it comes
+ * from.  NULL when no server answered recently.
+ */
+CREATE FUNCTION medup.reported_version(OUT version medup.version, OUT source text,
+                                       OUT versions_differ boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+BEGIN
+    SELECT min(s.version),
+           string_agg(format('%s by %s', s.version, s.url), ', ' ORDER BY s.version, s.url),
+           count(DISTINCT s.version) > 1
+      INTO version, source, versions_differ
+      FROM servers s
+     WHERE s.fresh AND s.version IS NOT NULL;
+    IF version IS NULL THEN
+        source := NULL;
+        versions_differ := NULL;
+    ELSIF versions_differ THEN
+        source := format('the lowest version the servers report (%s)', source);
+    ELSE
+        source := format('reported by the servers'' healthcheck (%s)', source);
+    END IF;
+END
+$$;
+
+/* What one healthcheck answer says: state, version, detail.  Raises 22023 on a wrong shape. */
+CREATE FUNCTION medup.read_healthcheck(shown text, answer jsonb,
+                                       OUT state text, OUT version medup.version, OUT detail text)
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(answer) IS DISTINCT FROM 'object' OR jsonb_typeof(answer -> 'ok') IS DISTINCT FROM 'boolean' THEN
+        RAISE EXCEPTION 'the answer from % is not a Medplum healthcheck', shown
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It has no boolean "ok": %s', left(answer::text, 200)),
+                  HINT = 'Point medup.servers at the base URL of Medplum''s API server, whose /healthcheck answers {"ok":true,"version":...}.';
+    END IF;
+    IF jsonb_typeof(answer -> 'version') = 'string' THEN
+        BEGIN
+            version := (answer ->> 'version')::medup.version;
+        EXCEPTION WHEN invalid_text_representation THEN
+            RAISE EXCEPTION 'the answer from % has a version medup cannot read: %', shown, answer ->> 'version'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'A Medplum version looks like "5.0.10-1a2b3c4".';
+        END;
+    ELSIF (answer -> 'ok')::boolean THEN
+        RAISE EXCEPTION 'the answer from % has no version', shown
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Point medup.servers at Medplum''s API server; its /healthcheck names its version.';
+    END IF;
+    IF (answer -> 'ok')::boolean THEN
+        state := 'ok';
+    ELSE
+        state := 'not_ok';
+        -- Only the health flags: nothing else of the answer is kept.
+        detail := coalesce('not healthy: ' || (SELECT string_agg(format('%s: %s', key, value), ', ' ORDER BY key)
+                                                  FROM jsonb_each(answer)
+                                                 WHERE jsonb_typeof(value) = 'boolean' AND key <> 'ok'),
+                           'not healthy');
+    END IF;
+END
+$$;
+
+/* Record one probe's outcome, with events for what changed; returns the version it had before. */
+CREATE FUNCTION medup.record_probe(shown text, new_state text, new_version medup.version, new_detail text)
+RETURNS medup.version
+LANGUAGE plpgsql
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    before server;
+BEGIN
+    SELECT * INTO before FROM server WHERE url = shown FOR UPDATE;
+    IF before.state IS DISTINCT FROM new_state THEN
+        INSERT INTO event (event_at, kind, detail)
+        VALUES (now(), 'server_' || new_state,
+                CASE WHEN strpos(new_detail, shown) > 0 THEN new_detail
+                     ELSE format('%s: %s', shown, coalesce(new_detail, 'version ' || new_version::text, new_state)) END);
+    END IF;
+    -- Compared without the build suffix, as Medplum does.
+    IF new_version IS NOT NULL AND before.version IS NOT NULL AND new_version <> before.version THEN
+        INSERT INTO event (event_at, kind, detail)
+        VALUES (now(), 'deploy', format('%s: %s -> %s', shown, before.version, new_version));
+    END IF;
+
+    INSERT INTO server AS s (url, state, version, version_since, last_seen_at, probed_at, detail)
+    VALUES (shown, new_state, new_version, CASE WHEN new_version IS NOT NULL THEN now() END,
+            CASE WHEN new_version IS NOT NULL THEN now() END, now(), new_detail)
+    ON CONFLICT (url) DO UPDATE
+        SET state = EXCLUDED.state,
+            version = coalesce(EXCLUDED.version, s.version),
+            version_since = CASE WHEN EXCLUDED.version IS NULL THEN s.version_since
+                                 WHEN EXCLUDED.version = s.version THEN s.version_since
+                                 ELSE now() END,
+            last_seen_at = coalesce(EXCLUDED.last_seen_at, s.last_seen_at),
+            probed_at = now(),
+            detail = EXCLUDED.detail;
+    RETURN before.version;
+END
+$$;
+
+/*
+ * medup.probe(): ask every server in medup.servers for its /healthcheck
+ * now, record what each said (medup.servers, events) and return it.  A
+ * server that cannot be reached or answers badly is recorded as such; the
+ * others are still probed.  A cancel or statement_timeout stops it.
+ */
+CREATE FUNCTION medup.probe()
+RETURNS TABLE (url text, state text, version medup.version, previous_version medup.version, detail text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    target  text;
+    answer  record;
+    seen    record;
+    code    text;
+    shown_urls text[] := '{}';
+BEGIN
+    PERFORM refuse_fetch_under_medplum_lock();
+    FOREACH target IN ARRAY server_urls()
+    LOOP
+        url := masked_url(target);
+        shown_urls := shown_urls || url;
+        BEGIN
+            SELECT * INTO answer FROM http_get(target);
+            seen := read_healthcheck(answer.answered_url, answer.body);
+            state := seen.state;
+            version := seen.version;
+            detail := seen.detail;
+        EXCEPTION WHEN OTHERS THEN  -- a cancel is not caught: it stops the probe
+            GET STACKED DIAGNOSTICS detail = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
+            state := CASE WHEN code LIKE '08%' THEN 'unreachable' ELSE 'error' END;
+            version := NULL;
+        END;
+        previous_version := record_probe(url, state, version, detail);
+        RETURN NEXT;
+    END LOOP;
+    -- A server taken out of medup.servers is forgotten.
+    DELETE FROM server s WHERE s.url <> ALL (shown_urls);
+END
+$$;
+
+------------------------------------------------------------------------
+-- Catalog refresh
+------------------------------------------------------------------------
+
+/* Every release on every page of medup.releases_url (at most 100 pages), as GitHub lists them. */
+CREATE FUNCTION medup.fetch_releases()
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    next_page text := nullif(current_setting('medup.releases_url'), '');
+    page      record;
+    pages     integer := 0;
+    releases  jsonb := '[]';
+BEGIN
+    WHILE next_page IS NOT NULL
+    LOOP
+        pages := pages + 1;
+        IF pages > 100 THEN
+            RAISE EXCEPTION 'the releases at % go on for more than 100 pages', masked_url(current_setting('medup.releases_url'))
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'Ask for more releases per page (per_page=100 on GitHub).';
+        END IF;
+        SELECT * INTO page FROM http_get(next_page);
+        IF jsonb_typeof(page.body) <> 'array' THEN
+            RAISE EXCEPTION 'the answer from % is not a list of releases', page.answered_url
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('It is a JSON %s, not an array.', jsonb_typeof(page.body)),
+                      HINT = 'medup.releases_url must answer in the format of GitHub''s releases API.';
+        END IF;
+        releases := releases || page.body;
+        next_page := page.next_url;
+    END LOOP;
+    RETURN releases;
+END
+$$;
+
+/*
+ * GitHub's releases as a medup.load_releases() document: drafts and
+ * prereleases left out, published_at as the release date.  Every element
+ * is checked; one of the wrong shape raises 22023 naming it.
+ */
+CREATE FUNCTION medup.releases_document(shown text, releases jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    element  jsonb;
+    position integer := 0;
+    document jsonb := '[]';
+    problem  text;
+BEGIN
+    FOR element IN SELECT value FROM jsonb_array_elements(releases)
+    LOOP
+        position := position + 1;
+        problem := CASE
+            WHEN jsonb_typeof(element) <> 'object' THEN 'is not an object'
+            WHEN jsonb_typeof(element -> 'tag_name') IS DISTINCT FROM 'string' THEN 'has no string "tag_name"'
+            WHEN jsonb_typeof(element -> 'draft') IS DISTINCT FROM 'boolean' THEN 'has no boolean "draft"'
+            WHEN jsonb_typeof(element -> 'prerelease') IS DISTINCT FROM 'boolean' THEN 'has no boolean "prerelease"'
+            WHEN coalesce(jsonb_typeof(element -> 'published_at'), 'null') NOT IN ('string', 'null')
+                THEN '"published_at" is not a string' END;
+        IF problem IS NOT NULL THEN
+            RAISE EXCEPTION 'the releases from % are not in GitHub''s format', shown
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Release %s (%s) %s.', position, left(element::text, 80), problem),
+                      HINT = 'medup.releases_url must answer in the format of GitHub''s releases API.';
+        END IF;
+        CONTINUE WHEN (element ->> 'draft')::boolean OR (element ->> 'prerelease')::boolean;
+        document := document || jsonb_build_array(jsonb_build_object(
+            'version', element -> 'tag_name',
+            'released_on', left(element ->> 'published_at', 10),
+            'source', format('GitHub release %s', element ->> 'tag_name')));
+    END LOOP;
+    RETURN document;
+END
+$$;
+
+/* "server 4.1.12 <= version < 4.2.0" for one manifest entry. */
+CREATE FUNCTION medup.migration_range_text(entry jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT format('runs on %s <= version', entry ->> 'serverVersion')
+           || coalesce(' < ' || (entry ->> 'requiredBefore'), '')
+$$;
+
+/*
+ * medup.refresh_catalog(): fetch Medplum's releases and its post-deploy
+ * migration manifest (medup.releases_url, medup.manifest_url), check
+ * them whole, and load what is new or changed through the same loaders a
+ * DBA uses, in this one transaction.  Returns one row per change; any
+ * error and nothing changes.
+ */
+CREATE FUNCTION medup.refresh_catalog()
+RETURNS TABLE (kind text, item text, change text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    releases_url text;
+    manifest_url text;
+    releases     jsonb := '[]';
+    manifest     jsonb := '{}';
+    known        jsonb;
+    new_releases jsonb;
+    changed      jsonb;
+    summary      text;
+    problem      text;
+BEGIN
+    PERFORM refuse_fetch_under_medplum_lock();
+    -- masked_url() is C: calling it loads medup's library, which defines the settings.
+    releases_url := masked_url(current_setting('medup.releases_url'));
+    manifest_url := masked_url(current_setting('medup.manifest_url'));
+    -- Everything is fetched before anything is written.
+    IF releases_url <> '' THEN
+        releases := releases_document(releases_url, fetch_releases());
+    END IF;
+    IF manifest_url <> '' THEN
+        manifest := (http_get(current_setting('medup.manifest_url'))).body;
+    END IF;
+
+    -- Only what is new or changed goes to the loaders, compared as text so
+    -- that a malformed element is never skipped: it reaches the loader,
+    -- which refuses the whole document.
+    SELECT coalesce(jsonb_agg(r ORDER BY ord), '[]') INTO new_releases
+      FROM jsonb_array_elements(releases) WITH ORDINALITY AS e(r, ord)
+     WHERE NOT EXISTS (SELECT FROM release k
+                        WHERE k.version::text = regexp_replace(r ->> 'version', '^v', ''));
+    SELECT jsonb_object_agg('v' || data_version,
+                            jsonb_build_object('serverVersion', server_version::text,
+                                               'requiredBefore', required_before::text))
+      INTO known FROM data_migration;
+    IF jsonb_typeof(manifest) = 'object' THEN
+        SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO changed
+          FROM jsonb_each(manifest)
+         WHERE (value ->> 'serverVersion') IS DISTINCT FROM (known -> key ->> 'serverVersion')
+            OR (value ->> 'requiredBefore') IS DISTINCT FROM (known -> key ->> 'requiredBefore');
+    ELSE
+        changed := manifest;    -- the loader says what is wrong with it
+    END IF;
+
+    BEGIN
+        PERFORM load_releases(new_releases);
+    EXCEPTION WHEN invalid_parameter_value THEN
+        GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
+        RAISE EXCEPTION 'the releases from % cannot be loaded', releases_url
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = problem,
+                  HINT = 'Nothing was changed.  medup.releases_url must answer in the format of GitHub''s releases API.';
+    END;
+    BEGIN
+        PERFORM load_data_migrations(changed);
+    EXCEPTION WHEN invalid_parameter_value THEN
+        GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
+        RAISE EXCEPTION 'the manifest from % cannot be loaded', manifest_url
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = problem,
+                  HINT = 'Nothing was changed.  medup.manifest_url must answer with Medplum''s data-version-manifest.json.';
+    END;
+
+    RETURN QUERY
+        SELECT 'release', regexp_replace(r ->> 'version', '^v', ''),
+               'new' || coalesce(', released ' || (r ->> 'released_on'), '')
+          FROM jsonb_array_elements(new_releases) WITH ORDINALITY AS e(r, ord)
+         ORDER BY (regexp_replace(r ->> 'version', '^v', ''))::medup.version;
+    RETURN QUERY
+        SELECT 'migration', c.key,
+               CASE WHEN known ? c.key
+                    THEN format('changed from %s to %s', migration_range_text(known -> c.key),
+                                migration_range_text(c.value))
+                    ELSE format('new: %s', migration_range_text(c.value)) END
+          FROM jsonb_each(changed) c
+         ORDER BY substr(c.key, 2)::integer;
+
+    summary := concat_ws(', ',
+        CASE WHEN jsonb_array_length(new_releases) > 0
+             THEN format('%s new release(s)', jsonb_array_length(new_releases)) END,
+        CASE WHEN changed <> '{}' THEN format('%s new or changed migration(s)',
+                                             (SELECT count(*) FROM jsonb_object_keys(changed))) END);
+    IF summary <> '' THEN
+        INSERT INTO event (event_at, kind, detail) VALUES (now(), 'catalog_refreshed', summary);
+    END IF;
+END
+$$;

@@ -1,0 +1,105 @@
+-- Medplum's servers and the catalog refresh, as far as no HTTP server is
+-- needed (test/t/003_http.pl plays the servers): settings, URL rules,
+-- what a healthcheck answer means, the servers view, access.
+\set VERBOSITY default
+
+-- Credentials in URLs are never shown.
+SELECT medup.masked_url(u) FROM (VALUES
+    ('https://medplum:s3cret@api.example.com/'), ('http://token@10.0.0.1:8103'),
+    ('https://api.example.com/healthcheck?x=a@b'), ('not a url'), ('user:pw@host/path')) v(u);
+
+-- The URL settings belong to superusers: nobody else may aim the server's
+-- network access, or read them.
+CREATE ROLE servers_dba LOGIN IN ROLE medup_reader;
+SET ROLE servers_dba;
+SET medup.servers = 'http://10.0.0.1:8103';
+SET medup.manifest_url = 'http://169.254.169.254/latest/meta-data';
+SET medup.http_max_bytes = '1GB';
+SHOW medup.servers;
+ALTER ROLE servers_dba SET medup.releases_url = 'http://127.0.0.1:5432';
+-- Probes, refreshes and the fetch itself stay with the owner.
+SELECT * FROM medup.probe();
+SELECT * FROM medup.refresh_catalog();
+SELECT * FROM medup.http_get('https://api.github.com/repos/medplum/medplum/releases?per_page=100');
+SELECT count(*) FROM medup.servers;
+RESET ROLE;
+
+-- Only configured URLs are fetched, whoever calls.
+SELECT * FROM medup.http_get('http://user:pw@127.0.0.1:1/anything');
+SELECT * FROM medup.http_get(NULL);
+
+-- A probe records every server, whatever happens to each; a refused
+-- connection is "unreachable", a URL that is not http(s) an "error".
+SET medup.servers = 'http://medplum:s3cret@127.0.0.1:1/, file:///etc/passwd,,  ';
+SELECT medup.server_urls();
+SELECT * FROM medup.probe();
+SELECT url, state, version, fresh, detail, probed_at IS NOT NULL AS probed FROM medup.servers ORDER BY url;
+SELECT kind, detail FROM medup.event WHERE kind LIKE 'server_%' ORDER BY event_id;
+-- Probed again, same state: no new event.
+SELECT count(*) FROM medup.probe();
+SELECT count(*) FROM medup.event WHERE kind LIKE 'server_%';
+-- A server taken out of the setting is forgotten.
+SET medup.servers = 'file:///etc/passwd';
+SELECT url, state FROM medup.probe();
+SELECT url FROM medup.servers;
+RESET medup.servers;
+SELECT count(*) FROM medup.probe();
+SELECT count(*) FROM medup.servers;
+
+-- What a healthcheck answer means (Medplum's key order).
+SELECT * FROM medup.read_healthcheck('http://s/healthcheck',
+    '{"ok":true,"version":"5.0.10-1a2b3c4","platform":"linux","runtime":"v22.11.0","postgres":true,"redis":true}');
+SELECT * FROM medup.read_healthcheck('http://s/healthcheck',
+    '{"ok":false,"version":"5.0.10-1a2b3c4","platform":"linux","runtime":"v22.11.0","postgres":false,"redis":true}');
+SELECT * FROM medup.read_healthcheck('http://s/healthcheck', '{"ok":false}');
+SELECT * FROM medup.read_healthcheck('http://s/healthcheck', '{"status":"up"}');
+SELECT * FROM medup.read_healthcheck('http://s/healthcheck', '[true]');
+SELECT * FROM medup.read_healthcheck('http://s/healthcheck', '{"ok":true,"version":"five"}');
+SELECT * FROM medup.read_healthcheck('http://s/healthcheck', '{"ok":true}');
+
+-- The reported version: only recent answers count, the lowest wins, and
+-- the source says so.
+INSERT INTO medup.server (url, state, version, version_since, last_seen_at, probed_at) VALUES
+    ('http://a/healthcheck', 'ok', '5.0.11-9f8e7d6', now(), now(), now()),
+    ('http://b/healthcheck', 'unreachable', '5.0.10-1a2b3c4', now(), now() - interval '1 minute', now()),
+    ('http://c/healthcheck', 'ok', '4.3.15-aaaaaaa', now() - interval '1 day', now() - interval '1 hour', now());
+SELECT url, fresh FROM medup.servers ORDER BY url;
+SELECT * FROM medup.reported_version();
+DELETE FROM medup.server WHERE url = 'http://b/healthcheck';
+SELECT * FROM medup.reported_version();
+DELETE FROM medup.server;
+SELECT * FROM medup.reported_version();
+
+-- GitHub's releases as a load_releases() document: drafts and prereleases
+-- out, the publication date kept.
+SELECT jsonb_pretty(medup.releases_document('http://gh/releases', '[
+  {"tag_name":"v5.4.0","name":"v5.4.0","draft":true,"prerelease":false,"created_at":"2026-12-02T16:00:00Z","published_at":null},
+  {"tag_name":"v5.3.1","name":"v5.3.1","draft":false,"prerelease":true,"created_at":"2026-12-05T16:00:00Z","published_at":"2026-12-05T17:03:12Z"},
+  {"tag_name":"v5.3.0","name":"v5.3.0","draft":false,"prerelease":false,"created_at":"2026-12-01T16:00:00Z","published_at":"2026-12-01T17:03:12Z"}]'));
+SELECT medup.releases_document('http://gh/releases', '[{"tag_name":"v5.3.0","draft":false,"prerelease":false,"published_at":"2026-12-01T17:03:12Z"}, 7]');
+SELECT medup.releases_document('http://gh/releases', '[{"tag_name":5,"draft":false,"prerelease":false}]');
+SELECT medup.releases_document('http://gh/releases', '[{"tag_name":"v5.3.0","draft":"no","prerelease":false}]');
+SELECT medup.releases_document('http://gh/releases', '[{"tag_name":"v5.3.0","draft":false,"prerelease":false,"published_at":20261201}]');
+
+-- Nothing configured, nothing fetched; a URL that is not http(s) is refused.
+SET medup.releases_url = '';
+SET medup.manifest_url = '';
+SELECT * FROM medup.refresh_catalog();
+SET medup.manifest_url = 'ftp://user:pw@example.com/manifest.json';
+SELECT * FROM medup.refresh_catalog();
+RESET medup.releases_url;
+RESET medup.manifest_url;
+
+-- No fetch while this transaction holds a lock on Medplum's tables.
+CREATE SCHEMA servers_medplum;
+CREATE TABLE servers_medplum."AsyncJob" (id uuid);
+SET medup.medplum_schema = 'servers_medplum';
+BEGIN;
+SELECT count(*) FROM servers_medplum."AsyncJob";
+SELECT * FROM medup.probe();
+ROLLBACK;
+SELECT count(*) FROM medup.probe();
+RESET medup.medplum_schema;
+DROP SCHEMA servers_medplum CASCADE;
+DELETE FROM medup.event;
+DROP ROLE servers_dba;
