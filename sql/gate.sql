@@ -1,40 +1,132 @@
--- medup.check() and medup.gate(): every rule, every error.
+-- medup.check() and medup.gate(): every rule, every error, and Medplum's
+-- own answers on retry, first boot and rollback.
 \set SHOW_CONTEXT never
+SET client_min_messages = warning;
+
+-- The scenarios are sql/fixtures.sql's (built with test/medplum.sql, the
+-- shared definition of Medplum's tables by era), and a few more built here
+-- the same way.
+-- mp_ready: 4.1.12 finished everything it runs (v12, schema version 93).
+CALL medplum_fixture.create_tables('mp_ready', '4.1.12', 93, 12);
+CALL medplum_fixture.complete_migrations('mp_ready', 12, '2025-02-11 21:04:17.318+00');
+-- mp_first_boot_4_1: a fresh 4.1.12 install in first-boot mode at v5.
+CALL medplum_fixture.create_tables('mp_first_boot_4_1', '4.1.12', 93, 5, first_boot => true);
+CALL medplum_fixture.complete_migrations('mp_first_boot_4_1', 5, '2025-06-02 08:00:00.113+00', '4.1.12', first_boot => true);
+-- mp_rollback_failed: 4.3.15 over a finished 4.2.6; v13 failed (an
+-- OperationOutcome, as 4.3.13+ writes it).
+CALL medplum_fixture.create_tables('mp_rollback_failed', '4.3.15', 97, 12);
+CALL medplum_fixture.write_job('mp_rollback_failed', '4.3.15', medplum_fixture.job_id('mp_rollback_failed', 13), 13,
+  'error', '2025-11-10 21:02:33.190+00', '2025-11-10 21:03:50.004+00',
+  medplum_fixture.parameters(VARIADIC medplum_fixture.custom_failure('4.3.15', 'deadlock detected')),
+  '2025-11-10 21:03:50.004+00');
+-- mp_on_5_0: 5.0.15 deployed over a finished 4.5.2 (v29), v30 not started.
+CALL medplum_fixture.create_tables('mp_on_5_0', '5.0.15', 100, 29);
+-- mp_ancient: 3.1.2, before schema version 70 (reached at 3.1.6); its
+-- exact schema version is not known, any lower one tells the same.
+CALL medplum_fixture.create_tables('mp_ancient', '3.1.2', 65, 0);
+
+-- What the gate decides, one line per rule that did not pass.
+CREATE FUNCTION pg_temp.verdict(target text, current text DEFAULT NULL)
+RETURNS TABLE (rule text, severity text, code text, message text, versions medup.version[])
+LANGUAGE sql AS $$
+  SELECT rule, severity, code, message, versions FROM medup.check(target, current) WHERE NOT ok
+$$;
 
 -- Safe: 4.1.x finished everything (v12), going to 4.2.6.
-CREATE SCHEMA mp_ready;
-CREATE TABLE mp_ready."DatabaseMigration" AS SELECT * FROM mp_failed."DatabaseMigration";
-UPDATE mp_ready."DatabaseMigration" SET "dataVersion" = 12;
-CREATE TABLE mp_ready."AsyncJob" (LIKE mp_failed."AsyncJob" INCLUDING ALL);
 SET medup.medplum_schema = 'mp_ready';
 SELECT rule, ok, severity, code, message, detail FROM medup.check('4.2.6');
 SELECT medup.gate('4.2.6');
 SELECT medup.gate('4.2', current => '4.1.18');
--- The same database, a jump over 4.2: skipped minor, and v13-v28 would
--- have to complete first (Medplum checks only the next one).
+-- The typed columns: the versions used, inferred or given.
+SELECT DISTINCT target_version, current_version, current_inferred FROM medup.check('4.2');
+SELECT DISTINCT target_version, current_version, current_inferred FROM medup.check('4.2', '4.1.18');
+-- A jump over 4.2: skipped minor, and v13-v28 would have to complete first
+-- (Medplum checks only the next one); versions names the stops.
 SELECT medup.gate('4.4.3');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT rule, detail FROM medup.check('4.4.3', '4.2.6') WHERE NOT ok;
+SELECT * FROM pg_temp.verdict('4.4.3', '4.2.6');
 -- Crossing a major: a warning, not an error.
-UPDATE mp_ready."DatabaseMigration" SET "dataVersion" = 29;
+UPDATE mp_ready."DatabaseMigration" SET version = 98, "dataVersion" = 29;
 SELECT medup.gate('5.0.15', current => '4.5.2');
+-- Given, but older than the database shows: used, with a warning.
+SELECT medup.gate('4.5.2', current => '4.4.3');
+UPDATE mp_ready."DatabaseMigration" SET version = 93, "dataVersion" = 12;
 
--- Pending migrations, with Medplum's own example: v12 pending, 4.2.6 target.
-SET medup.medplum_schema = 'mp_failed_retry';
-SELECT medup.gate('4.2.6');
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT medup.gate('4.1.18');
--- A failed latest attempt.
+-- Retry after a failure, 4.1+: redeploying the current version or a later
+-- patch of the minor retries it (a WARNING says how); a newer minor stays
+-- refused.
 SET medup.medplum_schema = 'mp_failed';
 SELECT medup.gate('4.1.18');
+SELECT medup.gate('4.1.12', current => '4.1.12');
+SELECT medup.gate('4.2.6');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
--- Skipped minor: 4.0.x straight to 4.2.6 names every missing stop.
+SELECT * FROM pg_temp.verdict('4.2.6', '4.1.18');
+-- The same in 5.x, the error an OperationOutcome.
+SET medup.medplum_schema = 'mp_outcome';
+SELECT medup.gate('5.0.15');
+SELECT * FROM pg_temp.verdict('5.1.44', '5.0.15');
+
+-- Retry on 3.3-4.0: the admin action, not a restart.  Inferred from schema
+-- version 85, the current version is 3.2.27, so 3.3.1 counts as a newer
+-- minor; given as 3.3.1, it is a redeploy.
+SET medup.medplum_schema = 'mp_v3_3_failed';
+SELECT * FROM pg_temp.verdict('3.3.1');
+SELECT medup.gate('3.3.1', current => '3.3.1');
+SELECT medup.gate('4.0.4', current => '3.3.1');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- First boot, 5.x: the current version comes from the schema version; a
+-- patch of the current minor runs the pending migrations itself (Medplum
+-- skips its start-up check), with current inferred or given.
+SET medup.medplum_schema = 'mp_first_boot';
+SELECT rule, ok, message, detail FROM medup.check('5.0.15')
+ WHERE rule IN ('current_version', 'pending_migrations');
+SELECT medup.gate('5.0.15', current => '5.0.10');
+-- A newer minor is refused until first boot ends: stricter than Medplum.
+SELECT * FROM pg_temp.verdict('5.1.44', '5.0.15');
+SELECT medup.gate('5.1.44', current => '5.0.15');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- First boot, 4.1-4.2.
+SET medup.medplum_schema = 'mp_first_boot_4_1';
+SELECT medup.gate('4.1.18');
+SELECT * FROM pg_temp.verdict('4.2.6');
+-- 3.3-4.0 have no first boot: a fresh install sets the data version to
+-- the latest it knows.  4.0.4 at v1 goes on to 4.1.18, not straight to 4.2.6.
 SET medup.medplum_schema = 'mp_skipped';
+SELECT medup.gate('4.1.18');
 SELECT medup.gate('4.2.6', current => '4.0.4');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- Rollback, 4.x: to the latest patch of the previous minor, while none of
+-- the current minor's post-deploy migrations is applied.  v13 runs: the
+-- rollback must come first, and a warning says so.
+SET medup.medplum_schema = 'mp_rollback_open';
+SELECT rule, ok, message, detail, versions FROM medup.check('4.2.6', current => '4.3.15')
+ WHERE rule = 'downgrade';
+SELECT medup.gate('4.2.6', current => '4.3.15');
+-- Not the latest patch of the previous minor, two minors back, a patch of
+-- the current minor: refused, versions names the rollback target.
+SELECT medup.gate('4.2.4', current => '4.3.15');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM pg_temp.verdict('4.1.18', '4.3.15');
+SELECT * FROM pg_temp.verdict('4.3.12', '4.3.15');
+-- v13 applied: closed, and the error names it.
+SET medup.medplum_schema = 'mp_rollback_closed';
+SELECT medup.gate('4.2.6', current => '4.3.15');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- v13 failed: not applied, the rollback leaves it behind, with a warning.
+SET medup.medplum_schema = 'mp_rollback_failed';
+SELECT medup.gate('4.2.6', current => '4.3.15');
+-- 5.0 back to 4.5.2 while v30 is not applied: crossing a major warns.
+SET medup.medplum_schema = 'mp_on_5_0';
+SELECT medup.gate('4.5.2', current => '5.0.15');
+-- Before 4.x, no rollback at all.
+SET medup.medplum_schema = 'mp_skipped';
+SELECT medup.gate('3.3.1', current => '4.0.4');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
 -- The migration lock held by another server.
 SET medup.medplum_schema = 'mp_ready';
-UPDATE mp_ready."DatabaseMigration" SET "dataVersion" = 12;
 SELECT pg_advisory_lock(1);
 \set VERBOSITY terse
 SELECT medup.gate('4.2.6');
@@ -43,9 +135,7 @@ SELECT medup.gate('4.2.6');
 SELECT detail ~ '^Session \d+ holds Medplum''s migration lock' AS names_the_session
   FROM medup.check('4.2.6') WHERE rule = 'migration_lock';
 SELECT pg_advisory_unlock(1);
--- Downgrade, unknown target, malformed versions, no target.
-SELECT medup.gate('4.1.12', current => '4.2.6');
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- Unknown target, malformed versions, no target.
 SELECT medup.gate('4.2.5');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT medup.gate('9.9.9');
@@ -56,16 +146,37 @@ SELECT medup.gate('4.2.6', current => 'four');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT medup.gate(NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
--- Nothing completed yet and no current given: medup asks for it.
-SET medup.medplum_schema = 'mp_pre_3_3';
+-- Nothing tells the version (a schema version older than medup knows, no
+-- migration done) and no current given: medup asks for it.
+SET medup.medplum_schema = 'mp_ancient';
 SELECT medup.gate('3.3.1');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT medup.gate('3.3.1', current => '3.2.33');
+-- 3.1.12 at schema version 70: at least 3.1.6, so 3.2 comes first.
+SET medup.medplum_schema = 'mp_pre_3_3';
+SELECT * FROM pg_temp.verdict('3.3.1');
 -- Not a Medplum database.
 SET medup.medplum_schema = 'mp_not_medplum';
 SELECT medup.gate('4.2.6');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT rule, ok, message FROM medup.check('4.2.6');
 
-DROP SCHEMA mp_ready CASCADE;
+-- Every failing row, in every scenario, carries a DETAIL and a HINT
+-- (gate() raises them), and an error row an error SQLSTATE.
+CREATE FUNCTION pg_temp.rows_missing_texts() RETURNS TABLE (schema text, target text, rule text)
+LANGUAGE plpgsql AS $$
+BEGIN
+  FOR schema IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp\_%' AND nspname <> 'mp_ancient' ORDER BY 1 LOOP
+    PERFORM set_config('medup.medplum_schema', schema, false);
+    FOREACH target IN ARRAY ARRAY['3.3.1', '4.0.4', '4.1.18', '4.2.6', '4.4.3', '5.0.15', '5.2.13'] LOOP
+      RETURN QUERY SELECT schema, target, c.rule FROM medup.check(target) c
+        WHERE NOT c.ok AND (c.detail IS NULL OR c.hint IS NULL
+                            OR (c.severity = 'error') <> (c.code IN ('55000', '22023', '22P02')));
+    END LOOP;
+  END LOOP;
+END $$;
+SELECT * FROM pg_temp.rows_missing_texts();
+
+DROP SCHEMA mp_ready, mp_first_boot_4_1, mp_rollback_failed, mp_on_5_0, mp_ancient CASCADE;
 RESET medup.medplum_schema;
+RESET client_min_messages;

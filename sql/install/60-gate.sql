@@ -3,176 +3,302 @@
 ------------------------------------------------------------------------
 
 /*
- * medup.check(target [, current]): one row per rule.  medup.gate() runs the
- * same rules and raises on the first failing error.  current defaults to
- * what the database tells: the lowest server version that can have
- * completed its dataVersion (stated in the "current_version" row).
+ * How a failed or interrupted post-deploy migration runs again on a server
+ * of this version: a sentence for DETAILs and HINTs.
+ */
+CREATE FUNCTION medup.retry_how(server medup.version)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN server >= '4.1.0'::medup.version
+        THEN format('A %s server runs the pending migration itself at start-up, in a new job, so a restart or a redeploy retries it, unless its config turns post-deploy migrations off (database.runMigrations = false or database.disableRunPostDeployMigrations): then press Start for it on Medplum''s admin page (Super Admin, Post-deploy Migrations).', server)
+        ELSE format('A %s server does not run post-deploy migrations by itself, and a restart does not retry one: run it with the super-admin action "Run Pending Data Migration" (Super Admin page, or POST /admin/super/migrate).', server)
+    END
+$$;
+
+/*
+ * medup.check(target [, current]): one row per rule, in order.  The rules
+ * are one table, each row a rule: its name, whether a failure ends the
+ * check, its severity and SQLSTATE, whether it passed, and its texts.  The
+ * facts the rules need are gathered first; the typed columns say which
+ * target and current version were used and which versions a rule names
+ * (the stops a skipped minor misses, the versions that run the pending
+ * migrations, the rollback target), so that nothing reads them back out of
+ * the messages.  current defaults to the lowest server version the
+ * database can be running (its schema and data versions both bound it).
  */
 CREATE FUNCTION medup.check(target text, current text DEFAULT NULL)
 RETURNS TABLE (rule text, ok boolean, severity text, message text, detail text,
-               hint text, code text)
+               hint text, code text, target_version medup.version,
+               current_version medup.version, current_inferred boolean,
+               versions medup.version[])
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
-    s           record;
-    target_ver  medup.version;
-    current_ver medup.version;
-    missing     text;
-    late        record;
-    path_hint   text;
+    s             record;
+    is_medplum    boolean;
+    readable      boolean;
+    target_ok     boolean;
+    err_message   text;            -- why the target was refused
+    err_detail    text;
+    err_hint      text;
+    err_code      text;
+    target_ver    medup.version;
+    current_ver   medup.version;
+    inferred      boolean := current IS NULL;
+    shown         medup.version;   -- the lowest server the database shows
+    same_minor    boolean;         -- a redeploy or a later patch of the current minor
+    is_rollback   boolean;
+    rollback_to   medup.version;   -- the latest patch of the previous minor
+    closer        integer;         -- the current minor's migration that closed the window
+    closer_server medup.version;
+    rollback_ok   boolean;
+    rollback_why  text;
+    missing       text;            -- stops between current and target
+    missing_stops medup.version[];
+    late          text;            -- pending migrations due before target
+    late_runners  medup.version[]; -- the versions that run them
+    late_needs    medup.version;
+    path_hint     text;
+    first_boot_on boolean;
 BEGIN
     SELECT * INTO s FROM status();
+    is_medplum := s.state <> 'not_medplum';
+    readable := is_medplum AND s.data_version IS NOT NULL
+                AND NOT coalesce(s.tables_locked, false);
 
-    rule := 'medplum_database'; severity := 'error'; code := '55000';
-    ok := s.state <> 'not_medplum';
-    message := CASE WHEN ok THEN 'this is a Medplum database' ELSE 'this is not a Medplum database' END;
-    detail := CASE WHEN ok THEN format('Schema "%s", schema version %s, data version %s.',
-                                       s.medplum_schema, s.schema_version, s.data_version)
-                   ELSE s.problem || '.' END;
-    hint := CASE WHEN NOT ok THEN 'Set medup.medplum_schema to the schema that holds Medplum''s tables.' END;
-    RETURN NEXT;
-    IF NOT ok THEN RETURN; END IF;
+    IF readable THEN
+        BEGIN
+            target_ver := resolve_target(target);
+            target_ok := true;
+        EXCEPTION WHEN invalid_parameter_value OR invalid_text_representation
+                       OR null_value_not_allowed OR object_not_in_prerequisite_state THEN
+            target_ok := false;
+            GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT, err_detail = PG_EXCEPTION_DETAIL,
+                                    err_hint = PG_EXCEPTION_HINT, err_code = RETURNED_SQLSTATE;
+        END;
+    END IF;
 
-    rule := 'database_readable'; severity := 'error'; code := '55000';
-    ok := s.data_version IS NOT NULL AND NOT s.tables_locked;
-    message := CASE WHEN ok THEN 'Medplum''s tables were read' ELSE 'Medplum''s tables could not be read' END;
-    detail := CASE WHEN NOT ok THEN s.problem || '.' END;
-    hint := CASE WHEN NOT ok THEN 'A session holds a lock on Medplum''s tables, likely a migration: try again when it ends.' END;
-    RETURN NEXT;
-    IF NOT ok THEN RETURN; END IF;
-
-    -- The target: a bad or unknown one ends the check.
-    rule := 'target_known'; severity := 'error';
-    BEGIN
-        target_ver := resolve_target(target);
-        ok := true; code := '22023';
-        message := format('target %s is a known release', target_ver);
-        detail := NULL; hint := NULL;
-    EXCEPTION WHEN invalid_parameter_value OR invalid_text_representation
-                   OR null_value_not_allowed OR object_not_in_prerequisite_state THEN
-        GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
-                                hint = PG_EXCEPTION_HINT, code = RETURNED_SQLSTATE;
-        ok := false;
-        code := CASE WHEN code = '22P02' THEN '22P02' ELSE '22023' END;
-    END;
-    RETURN NEXT;
-    IF NOT ok THEN RETURN; END IF;
-
-    -- What runs now: given, or inferred from the database.
-    rule := 'current_version'; severity := 'info'; code := '22023'; ok := true;
-    IF current IS NOT NULL THEN
-        current_ver := current::medup.version;
-        message := format('current version %s', current_ver);
-        detail := 'As given.';
-    ELSE
-        current_ver := lower(s.server_version_range);
+    IF target_ok THEN
+        shown := lowest_server_version(s.schema_version, s.data_version);
+        current_ver := coalesce(current::medup.version, shown);
         IF current_ver IS NULL THEN
             RAISE EXCEPTION 'cannot tell which Medplum version runs on this database'
                 USING ERRCODE = 'invalid_parameter_value',
-                      DETAIL = format('The database has completed no post-deploy migration (data version %s), so any server before %s could be running.',
-                                      s.data_version, coalesce(upper(s.server_version_range)::text, 'the newest')),
+                      DETAIL = format('Schema version %s and data version %s were reached by releases older than any medup knows, so any older server could be running.',
+                                      s.schema_version, s.data_version),
                       HINT = format('Pass the running version: SELECT medup.gate(%L, current => ''3.1.2'').', target);
         END IF;
-        message := format('current version taken as %s', current_ver);
-        detail := format('Inferred from the database: data version %s was completed by a server at %s or later%s. Pass current => ''x.y.z'' to be exact.',
-                         s.data_version, current_ver,
-                         CASE WHEN upper(s.server_version_range) IS NOT NULL
-                              THEN format(', and the next migration refuses servers at %s or later', upper(s.server_version_range)) ELSE '' END);
-    END IF;
-    hint := NULL;
-    RETURN NEXT;
+        first_boot_on := coalesce(s.first_boot, false);
+        is_rollback := target_ver < current_ver;
+        same_minor := NOT is_rollback
+                      AND (major(target_ver), minor(target_ver)) = (major(current_ver), minor(current_ver));
+        path_hint := format('See SELECT * FROM medup.upgrade_path(%L, %L);', current_ver::text, target_ver::text);
 
-    rule := 'downgrade'; severity := 'error'; code := '22023';
-    ok := target_ver >= current_ver;
-    message := CASE WHEN ok THEN 'not a downgrade' ELSE format('%s is older than the current %s', target_ver, current_ver) END;
-    detail := CASE WHEN NOT ok THEN 'Post-deploy migrations cannot be undone, and Medplum does not support running an older server on a newer database.' END;
-    hint := CASE WHEN NOT ok THEN 'Pick a target at or after the current version.' END;
-    RETURN NEXT;
-    IF NOT ok THEN RETURN; END IF;
-
-    rule := 'failed_migration'; severity := 'error'; code := '55000';
-    ok := s.failed_migration IS NULL;
-    message := CASE WHEN ok THEN 'no post-deploy migration has failed'
-                    ELSE format('post-deploy migration v%s failed', s.failed_migration) END;
-    detail := CASE WHEN NOT ok THEN format('Its latest attempt ended in error: %s.', coalesce(s.last_error, 'no error text recorded')) END;
-    hint := CASE WHEN NOT ok THEN 'Fix the cause, run the migration again from Medplum''s admin page or by restarting the server, and wait for it to complete. See SELECT * FROM medup.migrations;' END;
-    RETURN NEXT;
-
-    rule := 'migration_lock'; severity := 'error'; code := '55000';
-    ok := NOT s.migration_lock_held;
-    message := CASE WHEN ok THEN 'no pre-deploy migration is running'
-                    ELSE 'a Medplum server is applying pre-deploy migrations' END;
-    detail := CASE WHEN NOT ok THEN format('Session %s holds Medplum''s migration lock (advisory lock 1).', s.migration_lock_pid) END;
-    hint := CASE WHEN NOT ok THEN 'Wait until that server has started, then check again.' END;
-    RETURN NEXT;
-
-    -- Every stop between current and target that is not deployed first.
-    SELECT string_agg(format('%s (%s)', p.version,
-                             CASE WHEN p.required THEN 'required by the manifest' ELSE 'Medplum''s rule' END),
-                      ', ' ORDER BY p.step)
-      INTO missing
-      FROM upgrade_path(current_ver, target_ver::text) p
-     WHERE p.version < target_ver;
-    rule := 'skipped_minor'; severity := 'error'; code := '55000';
-    ok := missing IS NULL;
-    path_hint := format('See SELECT * FROM medup.upgrade_path(%L, %L);', current_ver::text, target_ver::text);
-    message := CASE WHEN ok THEN 'no minor version is skipped'
-                    ELSE format('deploying %s on %s skips versions that must be deployed first', target_ver, current_ver) END;
-    detail := CASE WHEN NOT ok THEN format('Medplum must not skip a minor version. Missing: %s.', missing) END;
-    hint := CASE WHEN NOT ok THEN format('Deploy each of them in order, waiting for their migrations, then %s. %s', target_ver, path_hint) END;
-    RETURN NEXT;
-
-    -- Every pending migration that must finish before target starts:
-    -- Medplum checks only the next one; the later ones fail later.
-    rule := 'pending_migrations'; severity := 'error'; code := '55000';
-    SELECT string_agg(format('%s must complete before %s (on a server at %s or later%s)',
-                             format_migrations(g.numbers), g.required_before, g.needs,
-                             CASE WHEN g.numbers @> ARRAY[s.running_migration] THEN format('; v%s is running now', s.running_migration) ELSE '' END),
-                      '; ' ORDER BY g.required_before) AS what,
-           min(g.runner) AS first_runner, min(g.needs) AS first_needs
-      INTO late
-      FROM (SELECT d.required_before, max(d.server_version) AS needs,
-                   array_agg(d.data_version ORDER BY d.data_version) AS numbers,
-                   (SELECT max(r.version) FROM release r
-                     WHERE r.version >= max(d.server_version) AND r.version < d.required_before) AS runner
+        IF is_rollback THEN
+            rollback_to := (SELECT max(r.version) FROM release r
+                             WHERE (major(r.version), minor(r.version)) < (major(current_ver), minor(current_ver)));
+            -- The window closes with the first of the current minor's
+            -- post-deploy migrations applied (completed, not running).
+            SELECT d.data_version, d.server_version INTO closer, closer_server
               FROM data_migration d
-             WHERE d.data_version > s.data_version AND d.required_before <= target_ver
-             GROUP BY d.required_before) g;
-    ok := late.what IS NULL;
-    message := CASE WHEN ok THEN format('no pending post-deploy migration must complete before %s', target_ver)
-                    ELSE format('post-deploy migrations must complete before %s can start', target_ver) END;
-    detail := CASE WHEN NOT ok THEN format('Data version is %s. %s.', s.data_version, late.what) END;
-    hint := CASE WHEN NOT ok THEN
-                CASE WHEN s.running_migration IS NOT NULL AND current_ver >= late.first_needs
-                     THEN format('Wait for the running migrations to complete on this server, then check again. %s', path_hint)
-                     ELSE format('Deploy %s first and wait for its migrations to complete. %s',
-                                 coalesce(late.first_runner::text, 'the versions that run them'), path_hint) END END;
-    RETURN NEXT;
+             WHERE d.server_version >= format('%s.%s.0', major(current_ver), minor(current_ver))::medup.version
+               AND d.data_version <= s.data_version
+             ORDER BY d.data_version LIMIT 1;
+            rollback_why := CASE
+                WHEN major(current_ver) < 4 OR major(target_ver) < 4 THEN
+                    'Medplum documents rollbacks from 4.0 on only.'
+                WHEN target_ver <> rollback_to THEN
+                    format('Medplum supports rolling back only to the latest patch of the previous minor, %s.', rollback_to)
+                WHEN closer IS NOT NULL THEN
+                    format('Post-deploy migration v%s of %s.%s (server %s) has been applied: it closed the rollback window, and the previous minor cannot run on this database any more.',
+                           closer, major(current_ver), minor(current_ver), closer_server)
+                END;
+            rollback_ok := rollback_why IS NULL;
+        ELSE
+            SELECT string_agg(format('%s (%s)', p.version,
+                                     CASE WHEN p.required THEN 'required by the manifest' ELSE 'Medplum''s rule' END),
+                              ', ' ORDER BY p.step) AS what,
+                   array_agg(p.version ORDER BY p.step)
+              INTO missing, missing_stops
+              FROM upgrade_path(current_ver, target_ver::text) p
+             WHERE p.version < target_ver;
+        END IF;
 
-    rule := 'migration_running'; severity := 'warning'; code := '01000';
-    ok := s.running_migration IS NULL;
-    message := CASE WHEN ok THEN 'no post-deploy migration is running'
-                    ELSE format('post-deploy migration v%s is running', s.running_migration) END;
-    detail := CASE WHEN NOT ok THEN format('It started at %s. A deploy restarts the servers, and the migration starts over.', s.running_since) END;
-    hint := CASE WHEN NOT ok THEN 'Deploy after it completes, unless a restart is what you want.' END;
-    RETURN NEXT;
+        -- Every pending migration that must finish before target starts:
+        -- Medplum checks only the next one; the later ones fail later.
+        SELECT string_agg(format('%s must complete before %s (on a server at %s or later%s)',
+                                 format_migrations(g.numbers), g.required_before, g.needs,
+                                 CASE WHEN g.numbers @> ARRAY[s.running_migration] THEN format('; v%s is running now', s.running_migration) ELSE '' END),
+                          '; ' ORDER BY g.required_before),
+               array_agg(g.runner ORDER BY g.required_before) FILTER (WHERE g.runner IS NOT NULL),
+               min(g.needs)
+          INTO late, late_runners, late_needs
+          FROM (SELECT d.required_before, max(d.server_version) AS needs,
+                       array_agg(d.data_version ORDER BY d.data_version) AS numbers,
+                       (SELECT max(r.version) FROM release r
+                         WHERE r.version >= max(d.server_version) AND r.version < d.required_before) AS runner
+                  FROM data_migration d
+                 WHERE d.data_version > s.data_version AND d.required_before <= target_ver
+                 GROUP BY d.required_before) g;
+    END IF;
 
-    rule := 'invalid_indexes'; severity := 'warning'; code := '01000';
-    ok := coalesce(s.invalid_indexes, 0) = 0;
-    message := CASE WHEN ok THEN 'no invalid index on Medplum''s tables'
-                    ELSE format('%s invalid index(es) on Medplum''s tables', s.invalid_indexes) END;
-    detail := CASE WHEN NOT ok THEN 'A concurrent index build failed and left them behind.' END;
-    hint := CASE WHEN NOT ok THEN 'See SELECT * FROM medup.invalid_indexes; for the statements that rebuild them.' END;
-    RETURN NEXT;
+    RETURN QUERY
+    WITH rules (position, rule, stops, uses_current, severity, code, ok,
+                pass_message, fail_message, pass_detail, fail_detail, fail_hint, versions) AS (VALUES
+        (1, 'medplum_database', true, false, 'error', '55000', is_medplum,
+         'this is a Medplum database', 'this is not a Medplum database',
+         format('Schema "%s", schema version %s, data version %s.', s.medplum_schema, s.schema_version, s.data_version),
+         coalesce(s.problem, 'No Medplum tables were found') || '.',
+         'Set medup.medplum_schema to the schema that holds Medplum''s tables.',
+         NULL::medup.version[]),
 
-    rule := 'crosses_major'; severity := 'warning'; code := '01000';
-    ok := major(target_ver) = major(current_ver);
-    message := CASE WHEN ok THEN 'same major version'
-                    ELSE format('%s crosses from major version %s to %s', target_ver, major(current_ver), major(target_ver)) END;
-    detail := CASE WHEN NOT ok THEN 'A new major version of Medplum carries breaking changes.' END;
-    hint := CASE WHEN NOT ok THEN 'Make sure the application code is ready for them before this deploy.' END;
-    RETURN NEXT;
+        (2, 'database_readable', true, false, 'error', '55000', readable,
+         'Medplum''s tables were read', 'Medplum''s tables could not be read',
+         NULL, coalesce(s.problem, '"DatabaseMigration" gave no data version') || '.',
+         'A session holds a lock on Medplum''s tables, likely a migration: try again when it ends.',
+         NULL),
+
+        (3, 'target_known', true, false, 'error',
+         CASE WHEN err_code = '22P02' THEN '22P02' ELSE '22023' END, target_ok,
+         format('target %s is a known release', target_ver), err_message,
+         NULL,
+         coalesce(nullif(err_detail, ''), 'The target is looked up in medup''s release catalog (medup.release).'),
+         coalesce(nullif(err_hint, ''), 'Give a version such as ''4.3.15'', a minor such as ''4.3'', or ''latest''.'),
+         CASE WHEN target_ok THEN ARRAY[target_ver] END),
+
+        -- What runs now: given, or inferred from the database.  Given but
+        -- older than the database shows, it is used, with a warning.
+        (4, 'current_version', false, false,
+         CASE WHEN inferred OR shown IS NULL OR current_ver >= shown THEN 'info' ELSE 'warning' END, '01000',
+         inferred OR shown IS NULL OR current_ver >= shown,
+         format('current version %s %s', CASE WHEN inferred THEN 'taken as' ELSE 'given as' END, current_ver),
+         format('current version %s is older than this database shows', current_ver),
+         CASE WHEN inferred THEN format(
+             'Inferred from the database: schema version %s and data version %s were reached by a server at %s or later%s. Pass current => ''x.y.z'' to be exact.',
+             s.schema_version, s.data_version, current_ver,
+             CASE WHEN first_boot_on THEN ' (first boot: the schema version tells, the data version is still catching up)' ELSE '' END)
+              ELSE 'As given.' END,
+         format('Schema version %s and data version %s were reached by a server at %s or later. medup uses %s as given.',
+                s.schema_version, s.data_version, shown, current_ver),
+         'Check the version the servers run: GET /healthcheck answers it.',
+         ARRAY[current_ver]),
+
+        -- A rollback: to the latest patch of the previous minor only, while
+        -- none of the current minor's post-deploy migrations is applied.
+        (5, 'downgrade', true, true, 'error', '22023', NOT is_rollback OR rollback_ok,
+         CASE WHEN is_rollback THEN format('rolling back to %s is within Medplum''s rollback window', target_ver)
+              ELSE 'not a downgrade' END,
+         format('%s is older than the current %s', target_ver, current_ver),
+         CASE WHEN is_rollback THEN format('No post-deploy migration of %s.%s has been applied, so %s, the latest patch of the previous minor, can run on this database.',
+                                           major(current_ver), minor(current_ver), target_ver) END,
+         rollback_why,
+         CASE WHEN major(current_ver) < 4 OR major(target_ver) < 4 OR rollback_to IS NULL
+              THEN 'Pick a target at or after the current version.'
+              WHEN closer IS NOT NULL
+              THEN format('Fix forward: deploy a patch of %s.%s or a later version.', major(current_ver), minor(current_ver))
+              ELSE format('Roll back to %s instead, or pick a target at or after the current version.', rollback_to) END,
+         CASE WHEN is_rollback THEN ARRAY[rollback_to] END),
+
+        -- After a failure, redeploying this minor retries (how depends on
+        -- the era); a rollback leaves the migration behind.  Anything else
+        -- must wait until the migration completes.
+        (6, 'failed_migration', false, false,
+         CASE WHEN same_minor OR is_rollback THEN 'warning' ELSE 'error' END,
+         CASE WHEN same_minor OR is_rollback THEN '01000' ELSE '55000' END,
+         s.failed_migration IS NULL,
+         'no post-deploy migration has failed',
+         format('post-deploy migration v%s failed%s', s.failed_migration,
+                CASE WHEN same_minor THEN format(': deploying %s retries it', target_ver)
+                     WHEN is_rollback THEN format(': %s leaves it pending', target_ver) ELSE '' END),
+         NULL,
+         concat_ws(' ', format('Its latest attempt ended in error: %s.', coalesce(s.last_error, 'no error text recorded')),
+                   CASE WHEN same_minor THEN retry_how(target_ver) END),
+         CASE WHEN same_minor THEN format('If the error is a bug in the migration, the latest patch of %s.%s, %s, may carry the fix. Watch it with SELECT * FROM medup.migrations;',
+                                          major(target_ver), minor(target_ver), latest_patch(major(target_ver), minor(target_ver)))
+              WHEN is_rollback THEN 'Run it again after the rollback, when you deploy this minor again.'
+              ELSE format('Fix the cause and retry it on %s before deploying anything newer. %s', current_ver, retry_how(current_ver)) END,
+         NULL),
+
+        (7, 'migration_lock', false, false, 'error', '55000', NOT s.migration_lock_held,
+         'no pre-deploy migration is running', 'a Medplum server is applying pre-deploy migrations',
+         NULL, format('Session %s holds Medplum''s migration lock (advisory lock 1).', s.migration_lock_pid),
+         'Wait until that server has started, then check again.',
+         NULL),
+
+        -- Every stop between current and target that is not deployed first.
+        (8, 'skipped_minor', false, true, 'error', '55000', missing IS NULL,
+         'no minor version is skipped',
+         format('deploying %s on %s skips versions that must be deployed first', target_ver, current_ver),
+         NULL, format('Medplum must not skip a minor version. Missing: %s.', missing),
+         format('Deploy each of them in order, waiting for their migrations, then %s. %s', target_ver, path_hint),
+         missing_stops),
+
+        -- In first boot Medplum skips its start-up check: a patch of the
+        -- current minor runs the pending migrations itself.  A newer minor
+        -- is refused until first boot ends, stricter than Medplum.
+        (9, 'pending_migrations', false, true, 'error', '55000',
+         late IS NULL OR (first_boot_on AND same_minor),
+         CASE WHEN late IS NULL THEN format('no pending post-deploy migration must complete before %s', target_ver)
+              ELSE format('first boot: %s runs the pending post-deploy migrations itself', target_ver) END,
+         format('post-deploy migrations must complete before %s can start', target_ver),
+         CASE WHEN late IS NOT NULL THEN format(
+             'Data version is %s. %s. Medplum skips its start-up version check while "firstBoot" is true, and %s can run every one of them.',
+             s.data_version, late, target_ver) END,
+         concat_ws(' ', format('Data version is %s. %s.', s.data_version, late),
+                   CASE WHEN first_boot_on THEN format(
+                       'Medplum itself would start %s now, as it skips its start-up version check while "firstBoot" is true; medup is stricter: %s''s code assumes these migrations complete, and they are still running on a fresh install.',
+                       target_ver, target_ver) END),
+         CASE WHEN first_boot_on
+              THEN format('Let first boot finish on %s.%s (status() leaves the first_boot state when the server''s latest migration completes), then check again. %s',
+                          major(current_ver), minor(current_ver), path_hint)
+              WHEN s.running_migration IS NOT NULL AND current_ver >= late_needs
+              THEN format('Wait for the running migrations to complete on this server, then check again. %s', path_hint)
+              ELSE format('Deploy %s first and wait for its migrations to complete. %s',
+                          coalesce(late_runners[1]::text, 'the versions that run them'), path_hint) END,
+         late_runners),
+
+        -- A rollback must beat a running migration of the current minor:
+        -- once it completes, the window is closed.
+        (10, 'migration_running', false, false, 'warning', '01000', s.running_migration IS NULL,
+         'no post-deploy migration is running',
+         format('post-deploy migration v%s is running', s.running_migration),
+         NULL,
+         format('It started at %s. A deploy stops it: %s', s.running_since,
+                CASE WHEN is_rollback
+                     THEN format('%s does not run it, but if it completes before the rollback, the rollback window is closed.', target_ver)
+                     WHEN target_ver >= '4.1.0'::medup.version
+                     THEN 'the new servers take up the same job at start-up (a reindex resumes from its cursor, a custom migration runs its statements again).'
+                     ELSE 'a 3.3-4.0 server does not take it up again; it must be run again from the Super Admin page.' END),
+         CASE WHEN is_rollback THEN 'Roll back now, or cancel the job first (AsyncJob/$cancel) to keep the window open.'
+              ELSE 'Deploy after it completes, unless a restart is what you want.' END,
+         NULL),
+
+        (11, 'invalid_indexes', false, false, 'warning', '01000', coalesce(s.invalid_indexes, 0) = 0,
+         'no invalid index on Medplum''s tables',
+         format('%s invalid index(es) on Medplum''s tables', s.invalid_indexes),
+         NULL, 'A concurrent index build failed and left them behind.',
+         'See SELECT * FROM medup.invalid_indexes; for the statements that rebuild them.',
+         NULL),
+
+        (12, 'crosses_major', false, false, 'warning', '01000', major(target_ver) = major(current_ver),
+         'same major version',
+         format('%s crosses from major version %s to %s', target_ver, major(current_ver), major(target_ver)),
+         NULL, 'A new major version of Medplum carries breaking changes.',
+         'Make sure the application code is ready for them before this deploy.',
+         NULL))
+    SELECT r.rule, r.ok, r.severity,
+           CASE WHEN r.ok THEN r.pass_message ELSE r.fail_message END,
+           CASE WHEN r.ok THEN r.pass_detail
+                WHEN r.uses_current AND inferred THEN concat_ws(' ', r.fail_detail,
+                    format('The current version was taken as %s, inferred from the database; pass current => ''x.y.z'' to be exact.', current_ver))
+                ELSE r.fail_detail END,
+           CASE WHEN NOT r.ok THEN r.fail_hint END,
+           r.code, target_ver, current_ver, inferred, r.versions
+      FROM rules r
+     WHERE NOT EXISTS (SELECT FROM rules e WHERE e.stops AND NOT e.ok AND e.position < r.position)
+     ORDER BY r.position;
 END
 $$;
 
@@ -189,37 +315,24 @@ AS $$
 DECLARE
     r          record;
     failure    record;
+    refused    boolean := false;
     target_ver medup.version;
-    inferred   text;
 BEGIN
     FOR r IN SELECT * FROM medup.check(target, current) LOOP
-        IF r.ok THEN
-            IF r.rule = 'target_known' THEN
-                target_ver := substring(r.message from '^target (\S+) ');
-            ELSIF r.rule = 'current_version' AND current IS NULL THEN
-                inferred := format('The current version was taken as %s, inferred from the database; pass current => ''x.y.z'' to be exact.',
-                                   substring(r.message from '(\S+)$'));
-            END IF;
-            CONTINUE;
-        END IF;
+        target_ver := r.target_version;
+        CONTINUE WHEN r.ok;
+        -- check() gives every failing row a DETAIL and a HINT.
         IF r.severity = 'warning' THEN
             RAISE WARNING '%', r.message USING DETAIL = r.detail, HINT = r.hint;
-        ELSIF failure IS NULL THEN
+        ELSIF NOT refused THEN
             failure := r;
+            refused := true;
         END IF;
     END LOOP;
-    IF failure IS NOT NULL THEN
-        failure.message := format('cannot deploy %s: %s', coalesce(target_ver::text, target, '(no target)'), failure.message);
-        IF failure.rule IN ('skipped_minor', 'pending_migrations', 'downgrade') THEN
-            failure.detail := concat_ws(' ', failure.detail, inferred);
-        END IF;
-        IF failure.detail IS NULL THEN
-            RAISE EXCEPTION '%', failure.message USING ERRCODE = failure.code, HINT = failure.hint;
-        END IF;
-        RAISE EXCEPTION '%', failure.message
+    IF refused THEN
+        RAISE EXCEPTION 'cannot deploy %: %', coalesce(target_ver::text, target, '(no target)'), failure.message
             USING ERRCODE = failure.code, DETAIL = failure.detail, HINT = failure.hint;
     END IF;
     RETURN format('safe to deploy %s', target_ver);
 END
 $$;
-
