@@ -17,8 +17,8 @@ psql=("$PG_BINDIR/psql" -h "$dir" -p "$port" -U postgres -X -q -d postgres)
 fail=0
 check() { if eval "$2"; then echo "  ok: $1"; else echo "  FAILED: $1"; fail=1; fi; }
 
-# 1. The deploy script: the gate refuses 4.2.6 (v11 is running on 4.1.12,
-#    and v11-v12 must complete before 4.2.0), so the "deploy" line after it
+# 1. The deploy script: the gate refuses 4.2.6 (v10 is running on 4.1.12,
+#    and v10-v12 must complete before 4.2.0), so the "deploy" line after it
 #    must never run.
 cat > "$dir/deploy.sql" <<'SQL'
 SELECT medup.gate('4.2.6');
@@ -30,7 +30,7 @@ status=$?
 set -e
 check "psql exits non-zero on a refused gate (exit $status)" '[ "$status" -eq 3 ]'
 check "the deploy step after the gate did not run" '! grep -q DEPLOYING <<<"$out"'
-check "the error names the migrations to wait for" 'grep -q "v11-v12 must complete before 4.2.0" <<<"$out"'
+check "the error names the migrations to wait for" 'grep -q "v10-v12 must complete before 4.2.0" <<<"$out"'
 
 # 2. The same script for an allowed target runs through.
 sed -i "s/gate('4.2.6')/gate('4.1.18', current => '4.1.12')/" "$dir/deploy.sql"
