@@ -2,6 +2,7 @@
 -- needed (test/t/003_http.pl plays the servers): settings, URL rules,
 -- what a healthcheck answer means, the servers view, access.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 
 -- Credentials in URLs are never shown.
 SELECT medup.masked_url(u) FROM (VALUES

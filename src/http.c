@@ -9,8 +9,8 @@
  *     releases URL's own host: nobody else can aim the server at an
  *     internal address;
  *   - http and https only; TLS verified; no proxy from the server's
- *     environment; redirects (a few at most) only to the same host and
- *     port, checked by medup rather than followed by libcurl;
+ *     environment; redirects (a few at most) only to the same scheme,
+ *     host and port, checked by medup rather than followed by libcurl;
  *   - connect and total timeouts and a size cap from settings;
  *   - CURLOPT_NOSIGNAL, and a progress callback that aborts the transfer
  *     as soon as a cancel, statement_timeout or termination is pending;
@@ -117,8 +117,9 @@ url_origin(const char *url, char **scheme, char **host, char **port)
 	return ok;
 }
 
+/* Whether two URLs have the same scheme, host and port. */
 static bool
-same_host_and_port(const char *a, const char *b)
+same_origin(const char *a, const char *b)
 {
 	char	   *scheme_a,
 			   *host_a,
@@ -129,6 +130,7 @@ same_host_and_port(const char *a, const char *b)
 
 	return url_origin(a, &scheme_a, &host_a, &port_a) &&
 		url_origin(b, &scheme_b, &host_b, &port_b) &&
+		pg_strcasecmp(scheme_a, scheme_b) == 0 &&
 		pg_strcasecmp(host_a, host_b) == 0 && strcmp(port_a, port_b) == 0;
 }
 
@@ -182,7 +184,7 @@ url_is_configured(const char *url)
 	if (medup_manifest_url != NULL && strcmp(url, medup_manifest_url) == 0)
 		return true;
 	if (medup_releases_url != NULL && medup_releases_url[0] != '\0' &&
-		(strcmp(url, medup_releases_url) == 0 || same_host_and_port(url, medup_releases_url)))
+		(strcmp(url, medup_releases_url) == 0 || same_origin(url, medup_releases_url)))
 		return true;
 	foreach(lc, server_healthcheck_urls())
 	{
@@ -346,7 +348,7 @@ report_transfer_failure(CURLcode code, const char *shown, HttpAnswer *answer)
 }
 
 /*
- * GET url into answer, following at most a few redirects on the same host
+ * GET url into answer, following at most a few redirects to the same scheme, host
  * and port.  Returns the HTTP status (2xx; anything else is raised) and,
  * in *final_url, the URL that answered.
  */
@@ -396,11 +398,11 @@ perform_get(CURL *handle, const char *url, HttpAnswer *answer, char **final_url)
 		if (redirects >= MEDUP_MAX_REDIRECTS)
 			ereport(ERROR, errcode(ERRCODE_CONNECTION_EXCEPTION),
 					errmsg("%s redirects more than %d times", masked_url(url), MEDUP_MAX_REDIRECTS));
-		if (!same_host_and_port(location, current))
+		if (!same_origin(location, current))
 			ereport(ERROR, errcode(ERRCODE_CONNECTION_EXCEPTION),
 					errmsg("%s redirects to %s, which medup does not follow", shown,
 						   masked_url(location)),
-					errdetail("medup follows a redirect only over http or https, to the same host and port."),
+					errdetail("medup follows a redirect only to the same scheme (http or https), host and port."),
 					errhint("Configure the URL the redirect leads to, if it is the right one."));
 		current = pstrdup(location);
 	}

@@ -335,6 +335,7 @@ DECLARE
     changed      jsonb;
     summary      text;
     problem      text;
+    source_name  text;
 BEGIN
     PERFORM refuse_fetch_under_medplum_lock();
     -- masked_url() is C: calling it loads medup's library, which defines the settings.
@@ -368,21 +369,17 @@ BEGIN
         changed := manifest;    -- the loader says what is wrong with it
     END IF;
 
+    -- The same loaders a DBA uses; each checks its whole document.
     BEGIN
+        source_name := format('the releases from %s', releases_url);
         PERFORM load_releases(new_releases);
-    EXCEPTION WHEN invalid_parameter_value THEN
-        GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
-        RAISE EXCEPTION 'the releases from % cannot be loaded', releases_url
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = problem,
-                  HINT = 'Nothing was changed.  medup.releases_url must answer in the format of GitHub''s releases API.';
-    END;
-    BEGIN
+        source_name := format('the manifest from %s', manifest_url);
         PERFORM load_data_migrations(changed);
     EXCEPTION WHEN invalid_parameter_value THEN
         GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
-        RAISE EXCEPTION 'the manifest from % cannot be loaded', manifest_url
+        RAISE EXCEPTION '% cannot be loaded', source_name
             USING ERRCODE = 'invalid_parameter_value', DETAIL = problem,
-                  HINT = 'Nothing was changed.  medup.manifest_url must answer with Medplum''s data-version-manifest.json.';
+                  HINT = 'Nothing was changed.  medup.releases_url must answer in the format of GitHub''s releases API, medup.manifest_url with Medplum''s data-version-manifest.json.';
     END;
 
     RETURN QUERY

@@ -208,6 +208,9 @@ my $page1 = $routes{'/repos/medplum/medplum/releases?per_page=3'};
 route('/repos/medplum/medplum/releases?per_page=3', %$page1, body => '[{"tag_name":"v5.5.0","draft":false}]');
 refresh_fails('', qr/ERROR:  22023: the releases from .* are not in GitHub's format\nDETAIL:  Release 1 .* has no boolean "prerelease"/,
 	'a release of the wrong shape');
+route('/repos/medplum/medplum/releases?per_page=3', %$page1, body => '[' . release('vNext', '2026-12-01', 'false', 'false') . ']');
+refresh_fails('', qr/ERROR:  22023: the releases from .* cannot be loaded\nDETAIL:  In element 1 .*"version" is not a Medplum version: "vNext"/,
+	'a release whose tag is not a version');
 route('/repos/medplum/medplum/releases?per_page=3', %$page1, body => '{"message":"API rate limit exceeded"}');
 refresh_fails('', qr/ERROR:  22023: the answer from .* is not a list of releases/, 'releases that are not a list');
 route('/repos/medplum/medplum/releases?per_page=3', %$page1);
