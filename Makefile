@@ -9,9 +9,9 @@ MODULE_big = medup
 OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o src/http.o src/periodic.o
 # libcurl, for the servers' healthchecks and the catalog refresh (src/http.c).
 SHLIB_LINK = -lcurl
-# The current release's install script is built (below); earlier releases'
-# install scripts are kept as they shipped.
-DATA_built = sql/medup--0.2.sql
+# The current release's install script and the update script that leads to
+# it are built (below); earlier releases' scripts are kept as they shipped.
+DATA_built = sql/medup--0.2.sql sql/medup--0.1--0.2.sql
 DATA = sql/archive/medup--0.1.sql
 EXTRA_CLEAN = sql/install/catalog-data.sql
 # -Wno-unused-parameter: PostgreSQL's own headers have unused parameters.
@@ -21,7 +21,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 # sql/*.sql against expected/*.out, on a temporary instance that preloads
 # medup, then the TAP tests in test/t/*.pl.  test/check.sh runs both and
 # the shell tests.
-REGRESS = version catalog path fixtures status job_input gate access audit servers
+REGRESS = version catalog path fixtures status job_input gate access audit servers update
 REGRESS_OPTS = --load-extension=medup --temp-instance=./tmp_check --temp-config=test/regress.conf
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
@@ -30,6 +30,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 .DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
 .PHONY: demo check-all
 
 demo:
@@ -67,6 +68,21 @@ sql/install/catalog-data.sql: $(CATALOG_DATA) sql/install/catalog/to-sql.awk
 
 sql/medup--0.2.sql: $(INSTALL_PARTS) sql/install/catalog-data.sql
 	cat $^ > $@
+
+# The update script to the current release: the prologue drops medup's code
+# (views, functions, types no table uses), the release's own steps change
+# what holds state (the STATE blocks of the install parts: tables, the
+# version type), then the install parts' code is created again without its
+# STATE blocks and the shipped catalog is replaced, so functions, views and
+# grants follow the install parts by themselves.  When a release ships, its
+# update script is frozen in sql/archive/ like its install script.
+CODE_PARTS = $(filter-out sql/install/00-header.sql,$(INSTALL_PARTS))
+
+sql/medup--0.1--0.2.sql: sql/updates/prologue.sql sql/updates/medup--0.1--0.2.sql \
+		sql/updates/code.awk $(CODE_PARTS) sql/install/catalog-data.sql
+	{ cat sql/updates/prologue.sql sql/updates/medup--0.1--0.2.sql && \
+	  awk -f sql/updates/code.awk $(CODE_PARTS) && \
+	  cat sql/install/catalog-data.sql; } > $@
 
 else
 all install installcheck:

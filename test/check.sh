@@ -26,7 +26,8 @@ work="$(server_tmpdir installcheck)"
 cp -r "$REPO/Makefile" "$REPO/medup.control" "$REPO/sql" "$REPO/expected" "$REPO/test" "$work/"
 chown -R --reference="$work" "$work"
 installcheck() {   # installcheck MAKE-VARIABLE ...
-  (cd "$work" && as_server_user env MEDUP_SAMPLE_SQL="$work/test/sample-medplum.sql" \
+  (cd "$work" && as_server_user env MEDUP_MEDPLUM_SQL="$work/test/medplum.sql" \
+     MEDUP_SAMPLE_SQL="$work/test/sample-medplum.sql" \
      make -s PG_CONFIG="$PG_BINDIR/pg_config" installcheck "$@")
 }
 

@@ -2,6 +2,7 @@
 -- The medup.version type
 ------------------------------------------------------------------------
 
+-- STATE: kept by update scripts; a change here needs a step in sql/updates/
 CREATE TYPE medup.version;
 
 CREATE FUNCTION medup.version_in(cstring) RETURNS medup.version
@@ -107,6 +108,7 @@ CREATE AGGREGATE pg_catalog.min(medup.version) (
     COMBINEFUNC = medup.version_smaller, SORTOP = OPERATOR(pg_catalog.<),
     PARALLEL = SAFE
 );
+-- END STATE
 
 CREATE FUNCTION medup.major(medup.version) RETURNS integer
     AS 'MODULE_PATHNAME', 'version_major' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

@@ -11,6 +11,7 @@
 -- row in both.
 ------------------------------------------------------------------------
 
+-- STATE: kept by update scripts; a change here needs a step in sql/updates/
 CREATE TABLE medup.release_shipped (
     version     medup.version PRIMARY KEY,
     released_on date,
@@ -24,6 +25,7 @@ CREATE TABLE medup.release_loaded (
     loaded_at   timestamptz NOT NULL DEFAULT now()
 );
 SELECT pg_catalog.pg_extension_config_dump('medup.release_loaded', '');
+-- END STATE
 
 CREATE VIEW medup.release AS
     SELECT version, released_on, source
@@ -35,6 +37,7 @@ CREATE VIEW medup.release AS
 COMMENT ON VIEW medup.release IS
     'Medplum releases known to medup: shipped with medup, or loaded with medup.load_releases()';
 
+-- STATE: kept by update scripts; a change here needs a step in sql/updates/
 CREATE TABLE medup.data_migration_shipped (
     data_version    integer PRIMARY KEY CHECK (data_version > 0),
     server_version  medup.version NOT NULL,
@@ -49,6 +52,7 @@ CREATE TABLE medup.data_migration_loaded (
     loaded_at       timestamptz NOT NULL DEFAULT now()
 );
 SELECT pg_catalog.pg_extension_config_dump('medup.data_migration_loaded', '');
+-- END STATE
 
 CREATE VIEW medup.data_migration AS
     SELECT data_version, server_version, required_before, source
@@ -68,10 +72,12 @@ COMMENT ON VIEW medup.data_migration IS
  * load, and a schema version newer than the list still bounds the server
  * from below by the newest listed entry.
  */
+-- STATE: kept by update scripts; a change here needs a step in sql/updates/
 CREATE TABLE medup.schema_version_shipped (
     schema_version integer PRIMARY KEY CHECK (schema_version > 0),
     server_version medup.version NOT NULL UNIQUE
 );
+-- END STATE
 
 CREATE VIEW medup.schema_version AS
     SELECT schema_version, server_version FROM medup.schema_version_shipped;

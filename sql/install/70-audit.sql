@@ -10,6 +10,7 @@
 -- the worker, pg_cron or cron can call it.
 ------------------------------------------------------------------------
 
+-- STATE: kept by update scripts; a change here needs a step in sql/updates/
 CREATE TABLE medup.sample (
     sampled_at          timestamptz NOT NULL,
     database_name       name NOT NULL DEFAULT current_database(),
@@ -73,6 +74,7 @@ CREATE TABLE medup.sampler (
 SELECT pg_catalog.pg_extension_config_dump('medup.sample', '');
 SELECT pg_catalog.pg_extension_config_dump('medup.event', '');
 SELECT pg_catalog.pg_extension_config_dump('medup.event_event_id_seq', '');
+-- END STATE
 
 /* A duration setting as an interval; the default when medup is not loaded. */
 CREATE FUNCTION medup.setting_interval(name text, fallback interval)

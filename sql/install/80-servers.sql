@@ -49,6 +49,7 @@ $$;
 -- Servers
 ------------------------------------------------------------------------
 
+-- STATE: kept by update scripts; a change here needs a step in sql/updates/
 CREATE TABLE medup.server (
     url           text PRIMARY KEY,     -- the healthcheck URL, credentials masked
     state         text NOT NULL CHECK (state IN ('ok', 'not_ok', 'unreachable', 'error')),
@@ -58,6 +59,7 @@ CREATE TABLE medup.server (
     probed_at     timestamptz NOT NULL,
     detail        text                  -- why it is not ok
 );
+-- END STATE
 COMMENT ON TABLE medup.server IS
     'One row per server in medup.servers: what its /healthcheck said at the last probe';
 

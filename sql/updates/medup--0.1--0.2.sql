@@ -1,0 +1,35 @@
+/*
+ * medup 0.1 -> 0.2: the steps on what holds state (tables, the version
+ * type).  The update script is built from sql/updates/prologue.sql, this
+ * file, then the code of sql/install/ and the shipped catalog: functions,
+ * views and grants need nothing here.  A change to a STATE block of
+ * sql/install/ needs its step here, leaving the object as a fresh install
+ * creates it (columns in the same order: add new ones at the end).
+ */
+
+-- Medplum's schema versions and the first release that reached each.
+CREATE TABLE medup.schema_version_shipped (
+    schema_version integer PRIMARY KEY CHECK (schema_version > 0),
+    server_version medup.version NOT NULL UNIQUE
+);
+
+-- What each Medplum server's healthcheck said at the last probe.
+CREATE TABLE medup.server (
+    url           text PRIMARY KEY,     -- the healthcheck URL, credentials masked
+    state         text NOT NULL CHECK (state IN ('ok', 'not_ok', 'unreachable', 'error')),
+    version       medup.version,        -- the last version it reported
+    version_since timestamptz,          -- first probe that saw this version
+    last_seen_at  timestamptz,          -- last answer that carried a version
+    probed_at     timestamptz NOT NULL,
+    detail        text                  -- why it is not ok
+);
+
+-- New kinds of event: deploys, the servers' probes, catalog refreshes.
+ALTER TABLE medup.event DROP CONSTRAINT event_kind_check;
+ALTER TABLE medup.event ADD CONSTRAINT event_kind_check CHECK (kind IN (
+    'sampling_started', 'migration_started', 'migration_retried',
+    'migration_completed', 'migration_failed', 'migration_cancelled',
+    'schema_changed', 'lock_taken', 'lock_released',
+    'stall_started', 'stall_ended', 'invalid_index',
+    'deploy', 'server_ok', 'server_not_ok', 'server_unreachable',
+    'server_error', 'catalog_refreshed'));

@@ -1,0 +1,95 @@
+\echo Use "ALTER EXTENSION medup UPDATE" to load this file. \quit
+
+/*
+ * medup's update scripts are built by the Makefile, in this order:
+ *
+ *   sql/updates/prologue.sql     this file: drops medup's code
+ *   sql/updates/medup--A--B.sql  the release's own steps on what holds state
+  *   the install parts' code      the files of sql/install without their STATE blocks
+ *   the shipped catalog          replaced; what the DBA loaded is left alone
+ *
+ * so that an update creates the same functions, views, types and grants as
+ * CREATE EXTENSION, from the same source.
+ *
+ * Code is dropped here: every view, every function but those of the
+ * version type's STATE block (its input, output, comparison and aggregate
+ * support, which the type, operators, operator classes and aggregates use),
+ * and every type that is neither a base type nor a table's row type nor
+ * used by a column.  Nothing is dropped with CASCADE: an object of your own
+ * that uses medup's code (a view on medup.status(), say) stops the update
+ * with an error naming it, rather than vanish with it.
+ */
+DO $$
+DECLARE
+    drop_statement text;
+BEGIN
+    FOR drop_statement IN
+        WITH member AS (
+            SELECT d.classid, d.objid
+              FROM pg_catalog.pg_depend d
+             WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass
+               AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e
+                                  WHERE e.extname = 'medup')
+               AND d.deptype = 'e'
+        )
+        -- Views, newest first: a view may use an older one.
+        (SELECT format('DROP VIEW %s.%I', c.relnamespace::regnamespace, c.relname)
+           FROM member m JOIN pg_catalog.pg_class c ON c.oid = m.objid
+          WHERE m.classid = 'pg_catalog.pg_class'::regclass AND c.relkind = 'v'
+          ORDER BY c.oid DESC)
+        UNION ALL
+        -- Functions no type, operator, operator class or aggregate uses,
+        -- and that belong to no type (a range type's constructors).
+        (SELECT format('DROP FUNCTION %s.%I(%s)', p.pronamespace::regnamespace, p.proname,
+                       pg_catalog.pg_get_function_identity_arguments(p.oid))
+           FROM member m JOIN pg_catalog.pg_proc p ON p.oid = m.objid
+          WHERE m.classid = 'pg_catalog.pg_proc'::regclass AND p.prokind <> 'a'
+            AND NOT EXISTS (
+                SELECT FROM pg_catalog.pg_depend u
+                 WHERE u.refclassid = 'pg_catalog.pg_proc'::regclass AND u.refobjid = p.oid
+                   AND (u.classid IN ('pg_catalog.pg_type'::regclass, 'pg_catalog.pg_operator'::regclass,
+                                      'pg_catalog.pg_amproc'::regclass, 'pg_catalog.pg_aggregate'::regclass)
+                        OR (u.classid = 'pg_catalog.pg_proc'::regclass
+                            AND (SELECT a.prokind FROM pg_catalog.pg_proc a WHERE a.oid = u.objid) = 'a')))
+            AND NOT EXISTS (
+                SELECT FROM pg_catalog.pg_depend i
+                 WHERE i.classid = 'pg_catalog.pg_proc'::regclass AND i.objid = p.oid
+                   AND i.deptype = 'i')
+          ORDER BY p.oid DESC)
+        UNION ALL
+        -- Composite, range, enum and domain types no table column uses,
+        -- newest first.
+        (SELECT format('DROP TYPE %s.%I', t.typnamespace::regnamespace, t.typname)
+           FROM member m JOIN pg_catalog.pg_type t ON t.oid = m.objid
+          WHERE m.classid = 'pg_catalog.pg_type'::regclass
+            AND t.typtype IN ('c', 'r', 'e', 'd')
+            AND (t.typtype <> 'c'
+                 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')
+            AND NOT EXISTS (
+                SELECT FROM pg_catalog.pg_attribute a
+                  JOIN pg_catalog.pg_class r ON r.oid = a.attrelid
+                 WHERE r.relkind IN ('r', 'p', 'm', 'f') AND NOT a.attisdropped
+                   AND a.atttypid IN (t.oid, t.typarray))
+          ORDER BY t.oid DESC)
+    LOOP
+        EXECUTE drop_statement;
+    END LOOP;
+END
+$$;
+
+/*
+ * Grants are an allow-list: what medup's tables and kept functions granted
+ * to PUBLIC and medup_reader is revoked here, and the access part grants
+ * again exactly what this release allows.  Grants to other roles are left
+ * as they are.
+ */
+REVOKE ALL ON ALL TABLES IN SCHEMA medup FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA medup FROM PUBLIC;
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'medup_reader') THEN
+        REVOKE ALL ON ALL TABLES IN SCHEMA medup FROM medup_reader;
+        REVOKE ALL ON ALL FUNCTIONS IN SCHEMA medup FROM medup_reader;
+    END IF;
+END
+$$;
