@@ -50,6 +50,7 @@ PROVE_FLAGS = --timer
 # files in sql/install/catalog/.
 INSTALL_PARTS = \
 	sql/install/00-header.sql \
+	sql/install/05-schema-guard.sql \
 	sql/install/10-version.sql \
 	sql/install/20-catalog.sql \
 	sql/install/30-path.sql \

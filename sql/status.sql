@@ -87,11 +87,21 @@ SELECT table_name, index_name, fix FROM medup.invalid_indexes;
 SELECT invalid_indexes FROM medup.status();
 DROP INDEX mp_up_to_date."AsyncJob_status_unique";
 
--- The pre-deploy migration lock (advisory lock 1), held by this session.
+-- The pre-deploy migration lock (advisory lock 1), held by this session:
+-- as a Medplum server would, then as something else, which is named.
+SET application_name = 'medplum-server';
 SELECT pg_advisory_lock(1);
-SELECT state, migration_lock_held, migration_lock_pid = pg_backend_pid() AS held_by_us
+SELECT state, migration_lock_held, migration_lock_pid = pg_backend_pid() AS held_by_us,
+       migration_lock_role = current_user AS role_named, migration_lock_application
+  FROM medup.status();
+SET application_name = 'psql';
+SELECT state, migration_lock_pid = pg_backend_pid() AS held_by_us,
+       migration_lock_role = current_user AS role_named, migration_lock_application,
+       replace(replace(problem, pg_backend_pid()::text, 'PID'), current_user, 'ROLE') AS problem,
+       replace(replace(advice, pg_backend_pid()::text, 'PID'), current_user, 'ROLE') AS advice
   FROM medup.status();
 SELECT pg_advisory_unlock(1);
+RESET application_name;
 SELECT state, migration_lock_held FROM medup.status();
 
 -- "DatabaseMigration" without the columns medup knows: not Medplum as far

@@ -11,17 +11,30 @@
  *
  * It runs whatever SQL it is given, so only medup's own SECURITY DEFINER
  * functions may call it (EXECUTE is revoked from everyone else).
+ *
+ * Those functions run as medup's owner, a superuser, but the SQL that
+ * reads a Medplum table runs as that table's owner (Medplum's app role),
+ * the way PostgreSQL's VACUUM, ANALYZE, CREATE INDEX and REFRESH
+ * MATERIALIZED VIEW run a table owner's expressions: the user id switched
+ * with SECURITY_RESTRICTED_OPERATION and search_path pinned to
+ * "pg_catalog, pg_temp".  Whatever the owner planted in or around its
+ * table (a view in its place, a column type with an implicit cast, a
+ * function) then runs with the owner's privileges and no more, and no
+ * grant on Medplum's tables is needed.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 /* A handful of distinct queries per schema; more is a misuse. */
@@ -38,6 +51,7 @@ static CachedQueryPlan cached_plans[MEDUP_CACHED_PLANS];
 static uint64 use_counter = 0;
 
 PG_FUNCTION_INFO_V1(medup_cached_query);
+PG_FUNCTION_INFO_V1(medup_cached_query_as_owner);
 
 /* The plan for sql, prepared now if it is new (the least used one goes). */
 static SPIPlanPtr
@@ -97,14 +111,14 @@ check_row_type(TupleDesc expected, TupleDesc got)
 }
 
 /*
- * medup.cached_query(sql text, param integer) RETURNS SETOF record
- * Runs sql, read-only, with $1 = param, from a plan kept for the session.
+ * Run sql with $1 = param (NULL when param_null) from its kept plan, into a
+ * tuplestore in the caller's per-query memory, checked against the
+ * caller's column definition list.
  */
-Datum
-medup_cached_query(PG_FUNCTION_ARGS)
+static void
+run_cached_query(FunctionCallInfo fcinfo, const char *sql, Datum param, bool param_null)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *sql;
 	Datum		values[1];
 	char		nulls[1];
 	MemoryContext caller_context;
@@ -117,16 +131,9 @@ medup_cached_query(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				errmsg("medup.cached_query must be called in FROM with a column definition list"));
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				errmsg("medup.cached_query needs a query"));
+	values[0] = param_null ? (Datum) 0 : param;
+	nulls[0] = param_null ? 'n' : ' ';
 
-	sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	values[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
-	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
-
-	/* The result lives in the caller's per-query memory. */
 	caller_context = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	expected = CreateTupleDescCopy(rsinfo->expectedDesc);
 	store = tuplestore_begin_heap(true, false, work_mem);
@@ -147,5 +154,80 @@ medup_cached_query(PG_FUNCTION_ARGS)
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = store;
 	rsinfo->setDesc = expected;
+}
+
+static char *
+query_argument(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("medup.cached_query needs a query"));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* The owner of a relation, from the syscache (no SQL: status() is hot). */
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		ereport(ERROR,
+				errcode(ERRCODE_UNDEFINED_TABLE),
+				errmsg("relation with OID %u does not exist", relid));
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * medup.cached_query(source regclass, sql text, param integer) RETURNS SETOF record
+ * Runs sql, read-only, with $1 = param, from a plan kept for the session,
+ * as the owner of source (see the top of this file).  An error or a cancel
+ * restores the user id and search_path through the (sub)transaction's
+ * abort; success restores them here.
+ */
+Datum
+medup_cached_query_as_owner(PG_FUNCTION_ARGS)
+{
+	char	   *sql;
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("medup.cached_query needs the relation whose owner runs the query"));
+	owner = relation_owner(PG_GETARG_OID(0));
+	sql = query_argument(fcinfo, 1);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	run_cached_query(fcinfo, sql, PG_GETARG_DATUM(2), PG_ARGISNULL(2));
+
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return (Datum) 0;
+}
+
+/*
+ * medup.cached_query(sql text, param integer), as 0.1 declared it: the same
+ * as the caller.  0.2 no longer declares it.
+ */
+Datum
+medup_cached_query(PG_FUNCTION_ARGS)
+{
+	char	   *sql = query_argument(fcinfo, 0);
+
+	run_cached_query(fcinfo, sql, PG_GETARG_DATUM(1), PG_ARGISNULL(1));
 	return (Datum) 0;
 }

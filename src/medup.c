@@ -94,11 +94,17 @@ define_http_settings(void)
 void
 _PG_init(void)
 {
+	/*
+	 * Superuser-only: it steers what medup's SECURITY DEFINER functions and
+	 * the worker read.  PostgreSQL then refuses it in a non-superuser's SET
+	 * and ALTER DATABASE/ROLE ... SET, and ignores a value a non-superuser
+	 * set as a placeholder before medup was loaded.
+	 */
 	DefineCustomStringVariable("medup.medplum_schema",
 							   "Schema that holds Medplum's tables.",
 							   "medup reads \"DatabaseMigration\" and \"AsyncJob\" from this schema.",
 							   &medup_medplum_schema, "public",
-							   PGC_USERSET, 0, NULL, NULL, NULL);
+							   PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("medup.databases",
 							   "Databases the medup worker samples, comma-separated.",
 							   "Each must have the medup extension installed.",

@@ -111,31 +111,51 @@ clear_my_slot(int code, Datum arg)
 	SpinLockRelease(&medup_shared->mutex);
 }
 
+/* The slot of database's running worker, or -1.  The caller holds the mutex. */
+static int
+running_slot(Oid database)
+{
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		if (medup_shared->slots[i].pid != 0 && medup_shared->slots[i].database == database)
+			return i;
+	}
+	return -1;
+}
+
+/* The pid of database's running worker, or 0. */
+static pid_t
+worker_of(Oid database)
+{
+	pid_t		pid = 0;
+	int			slot;
+
+	SpinLockAcquire(&medup_shared->mutex);
+	slot = running_slot(database);
+	if (slot >= 0)
+		pid = medup_shared->slots[slot].pid;
+	SpinLockRelease(&medup_shared->mutex);
+	return pid;
+}
+
 /* Publish this worker's pid, or refuse to run twice for one database. */
 static bool
 claim_slot(void)
 {
-	int			free_slot = -1;
 	bool		claimed = false;
 
 	SpinLockAcquire(&medup_shared->mutex);
-	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	if (running_slot(MyDatabaseId) < 0)
 	{
-		MedupWorkerSlot *slot = &medup_shared->slots[i];
-
-		if (slot->pid != 0 && slot->database == MyDatabaseId)
+		for (int i = 0; i < MEDUP_MAX_DATABASES && !claimed; i++)
 		{
-			free_slot = -1;
-			break;
+			if (medup_shared->slots[i].pid == 0)
+			{
+				medup_shared->slots[i].database = MyDatabaseId;
+				medup_shared->slots[i].pid = MyProcPid;
+				claimed = true;
+			}
 		}
-		if (slot->pid == 0 && free_slot < 0)
-			free_slot = i;
-	}
-	if (free_slot >= 0)
-	{
-		medup_shared->slots[free_slot].database = MyDatabaseId;
-		medup_shared->slots[free_slot].pid = MyProcPid;
-		claimed = true;
 	}
 	SpinLockRelease(&medup_shared->mutex);
 	return claimed;
@@ -145,21 +165,22 @@ claim_slot(void)
 Datum
 medup_worker_pid(PG_FUNCTION_ARGS)
 {
-	pid_t		pid = 0;
+	pid_t		pid = medup_shared != NULL ? worker_of(MyDatabaseId) : 0;
 
-	if (medup_shared == NULL)
-		PG_RETURN_NULL();
-	SpinLockAcquire(&medup_shared->mutex);
-	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
-	{
-		if (medup_shared->slots[i].pid != 0 &&
-			medup_shared->slots[i].database == MyDatabaseId)
-			pid = medup_shared->slots[i].pid;
-	}
-	SpinLockRelease(&medup_shared->mutex);
 	if (pid == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(pid);
+}
+
+/* Re-read the configuration file if a SIGHUP asked for it; true if it did. */
+static bool
+reload_if_asked(void)
+{
+	if (!ConfigReloadPending)
+		return false;
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	return true;
 }
 
 /* ---------- registration ---------- */
@@ -269,16 +290,7 @@ database_oid(const char *name)
 static bool
 database_has_worker(Oid database)
 {
-	bool		running = false;
-
-	SpinLockAcquire(&medup_shared->mutex);
-	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
-	{
-		if (medup_shared->slots[i].pid != 0 && medup_shared->slots[i].database == database)
-			running = true;
-	}
-	SpinLockRelease(&medup_shared->mutex);
-	return running;
+	return worker_of(database) != 0;
 }
 
 /* The names in medup.databases; an unparsable list is logged and taken as empty. */
@@ -424,11 +436,7 @@ medup_launcher_main(Datum main_arg)
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		(void) reload_if_asked();
 		MemoryContextSwitchTo(loop_context);
 		reconcile_workers();
 		MemoryContextSwitchTo(TopMemoryContext);
@@ -447,7 +455,8 @@ static char *last_outcome = NULL;
 
 /*
  * Log what the sample said when it differs from last time: a database that
- * is not Medplum is said once, not every naptime.
+ * is not Medplum, or a sample skipped because another session holds a
+ * lock, is said once, not every naptime (medup.sampler counts the skips).
  */
 static void
 note_outcome(const char *dbname, const char *outcome)
@@ -459,7 +468,7 @@ note_outcome(const char *dbname, const char *outcome)
 		if (last_outcome != NULL)
 			ereport(LOG, errmsg("medup: sampling database \"%s\" again", dbname));
 	}
-	else if (strncmp(outcome, "skipped", 7) != 0 && strcmp(outcome, "busy") != 0)
+	else
 		ereport(LOG, errmsg("medup: database \"%s\": %s; checking again every %d s",
 							dbname, outcome, medup_naptime));
 	if (last_outcome != NULL)
@@ -508,7 +517,7 @@ sample_once(void)
 	enable_timeout_after(STATEMENT_TIMEOUT, 10 * 1000);
 
 	if (SPI_execute_plan(kept_plan(&extension_plan,
-								   "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'medup'"),
+								   "SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'medup'"),
 						 NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		char	   *value;
@@ -581,6 +590,13 @@ medup_worker_main(Datum main_arg)
 	pgstat_report_appname("medup worker");
 
 	/*
+	 * The worker runs as the bootstrap superuser: no search_path that the
+	 * database's owner could set (ALTER DATABASE ... SET search_path) may
+	 * decide which operator or function its SQL calls.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+
+	/*
 	 * A sample need not wait for its WAL to reach disk: after a crash the
 	 * next sample derives again whatever events the lost ones would have
 	 * recorded.  Only this worker's own commits are affected.
@@ -605,11 +621,7 @@ medup_worker_main(Datum main_arg)
 		long		wait_ms;
 
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		(void) reload_if_asked();
 
 		MemoryContextSwitchTo(loop_context);
 		if (!database_listed(dbname))
@@ -639,12 +651,8 @@ medup_worker_main(Datum main_arg)
 							 wait_ms, wait_event);
 			ResetLatch(MyLatch);
 			CHECK_FOR_INTERRUPTS();
-			if (ConfigReloadPending)
-			{
-				ConfigReloadPending = false;
-				ProcessConfigFile(PGC_SIGHUP);
+			if (reload_if_asked())
 				next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), medup_naptime * 1000L);
-			}
 		}
 	}
 }

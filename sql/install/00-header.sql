@@ -2,6 +2,7 @@
  * medup: the SQL surface, one install script built from sql/install/ by
  * the Makefile, in this order:
  *
+ *   05-schema-guard  refuses a "medup" schema a non-superuser controls
  *   10-version  the medup.version type, its operators and aggregates
  *   20-catalog  Medplum's releases and post-deploy migration manifest
  *   30-path     upgrade paths over the catalog

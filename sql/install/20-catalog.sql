@@ -109,6 +109,7 @@ $$;
 CREATE FUNCTION medup._document_error(document_name text, detail text, hint text)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RAISE EXCEPTION 'invalid % document', document_name

@@ -6,6 +6,7 @@
 CREATE FUNCTION medup.format_migrations(numbers integer[])
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     sorted integer[] := numbers;
@@ -112,6 +113,7 @@ CREATE FUNCTION medup.stop_reason(stop medup.version, is_target boolean,
                                   forcing text, crosses_major boolean)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT concat_ws('; ',
         CASE WHEN is_target THEN 'the target' END,

@@ -19,17 +19,20 @@ CREATE FUNCTION medup.worker_pid() RETURNS integer
 
 /*
  * Run SQL built at run time with a plan kept for the session (src/inspect.c):
- * for reading Medplum's tables, whose schema is a setting.  Internal: only
- * medup's own functions may call it.
+ * for reading Medplum's tables, whose schema is a setting.  The SQL runs as
+ * the owner of the relation named first (Medplum's app role), with a fixed
+ * search_path, never as medup's owner.  Internal: only medup's own
+ * functions may call it.
  */
-CREATE FUNCTION medup.cached_query(sql text, param integer)
+CREATE FUNCTION medup.cached_query(source regclass, sql text, param integer)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'medup_cached_query' LANGUAGE C VOLATILE;
+AS 'MODULE_PATHNAME', 'medup_cached_query_as_owner' LANGUAGE C VOLATILE;
 
 /* The schema that holds Medplum's tables (setting medup.medplum_schema). */
 CREATE FUNCTION medup.medplum_schema()
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT coalesce(nullif(current_setting('medup.medplum_schema', true), ''), 'public') $$;
 
 /* Which Medplum tables and columns exist: Medplum's schema changed over time. */
@@ -115,7 +118,7 @@ BEGIN
     -- first: a failure half-way must leave nothing in the result.
     BEGIN
         SELECT array_agg(p) INTO parsed
-          FROM medup.cached_query(source, for_version) AS j(id uuid, content text, "lastUpdated" timestamptz),
+          FROM medup.cached_query(t.job_table, source, for_version) AS j(id uuid, content text, "lastUpdated" timestamptz),
                medup.parse_job(j.id, j.content, j."lastUpdated") p
          WHERE p.job_id IS NOT NULL;
         RETURN QUERY SELECT * FROM unnest(parsed) p
@@ -124,7 +127,7 @@ BEGIN
     EXCEPTION WHEN data_exception THEN
         NULL;
     END;
-    FOR raw IN SELECT * FROM medup.cached_query(source, for_version)
+    FOR raw IN SELECT * FROM medup.cached_query(t.job_table, source, for_version)
                           AS j(id uuid, content text, "lastUpdated" timestamptz) LOOP
         BEGIN
             RETURN QUERY SELECT * FROM parse_job(raw.id, raw.content, raw."lastUpdated") p
@@ -180,7 +183,8 @@ BEGIN
     END IF;
     SELECT r.version, r."dataVersion", r."firstBoot"
       INTO schema_version, data_version, first_boot
-      FROM medup.cached_query(format('SELECT version, "dataVersion", %s FROM %s ORDER BY id LIMIT 1',
+      FROM medup.cached_query(t.migration_table,
+                              format('SELECT version, "dataVersion", %s FROM %s ORDER BY id LIMIT 1',
                                      CASE WHEN t.migration_has_first_boot THEN '"firstBoot"' ELSE 'false' END,
                                      t.migration_table), NULL)
            AS r(version integer, "dataVersion" integer, "firstBoot" boolean);
@@ -191,14 +195,15 @@ EXCEPTION
     WHEN lock_not_available THEN
         problem := '"DatabaseMigration" is locked by another session';
         locked := true;
-    WHEN undefined_column THEN
+    WHEN undefined_column OR datatype_mismatch THEN
         problem := '"DatabaseMigration" lacks the columns medup knows';
 END
 $$;
 
 /*
  * What PostgreSQL is doing for Medplum right now: index builds, vacuum and
- * analyze run by Medplum's sessions or on Medplum's tables.  "fraction" is
+ * analyze on Medplum's tables (those in medup.medplum_schema), and nothing
+ * else: PostgreSQL shows other schemas' work only to their owners.  "fraction" is
  * phase-weighted: PostgreSQL restarts its counters at every phase, so a
  * plain done/total would jump back to zero.  No query text is shown.
  */
@@ -281,8 +286,7 @@ BEGIN
       LEFT JOIN LATERAL (SELECT a.application_name, a.wait_event_type, a.wait_event, a.query_start
                            FROM pg_stat_activity a WHERE a.pid = w.pid) s ON true
       LEFT JOIN pg_class c ON c.oid = w.relid
-     WHERE s.application_name = 'medplum-server'
-        OR c.relnamespace = to_regnamespace(quote_ident(medup.medplum_schema()));
+     WHERE c.relnamespace = to_regnamespace(quote_ident(medup.medplum_schema()));
 END
 $$;
 
@@ -350,20 +354,28 @@ BEGIN
 END
 $$;
 
-/* The session holding Medplum's pre-deploy migration lock (advisory lock 1). */
-CREATE FUNCTION medup.migration_lock_holder()
-RETURNS integer
-LANGUAGE plpgsql STABLE
+/*
+ * The session holding Medplum's pre-deploy migration lock (advisory lock
+ * 1), with its role and application_name: Medplum's servers connect as
+ * 'medplum-server' (since 3.2.18), so any other holder is not Medplum
+ * migrating but something keeping Medplum from it.  SECURITY DEFINER to
+ * see every session, like status(); it shows no query text.
+ */
+CREATE FUNCTION medup.migration_lock_holder(OUT pid integer, OUT role_name text,
+                                            OUT application_name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
 BEGIN
-    RETURN (
-    SELECT pid FROM pg_locks
-     WHERE locktype = 'advisory' AND classid = 0 AND objid = 1 AND objsubid = 1
-       AND granted
-       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-     LIMIT 1);
+    SELECT l.pid INTO pid FROM pg_locks l
+     WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = 1 AND l.objsubid = 1
+       AND l.granted
+       AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+     LIMIT 1;
+    IF pid IS NOT NULL THEN
+        SELECT a.usename, a.application_name INTO role_name, application_name
+          FROM pg_stat_activity a WHERE a.pid = migration_lock_holder.pid;
+    END IF;
 END
 $$;
 

@@ -11,7 +11,8 @@ CREATE FUNCTION medup.status(
     OUT problem text, OUT on_standby boolean, OUT checked_at timestamptz,
     OUT running_steps_done integer, OUT running_rows_done bigint,
     OUT rate double precision, OUT eta timestamptz, OUT stalled_since timestamptz,
-    OUT worker_running boolean, OUT last_sample_at timestamptz, OUT tables_locked boolean)
+    OUT worker_running boolean, OUT last_sample_at timestamptz, OUT tables_locked boolean,
+    OUT migration_lock_role text, OUT migration_lock_application text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
 SET lock_timeout = '200ms'
@@ -29,9 +30,12 @@ BEGIN
     on_standby := pg_is_in_recovery();
     -- What PostgreSQL itself tells, in one statement: the pre-deploy lock,
     -- invalid indexes, the worker, the newest sample.
-    SELECT migration_lock_holder(), count_invalid_indexes(), medup.worker_pid() IS NOT NULL,
+    SELECT h.pid, h.role_name, h.application_name, count_invalid_indexes(),
+           medup.worker_pid() IS NOT NULL,
            (SELECT max(s.sampled_at) FROM sample s WHERE s.database_name = current_database())
-      INTO migration_lock_pid, invalid_indexes, worker_running, last_sample_at;
+      INTO migration_lock_pid, migration_lock_role, migration_lock_application, invalid_indexes,
+           worker_running, last_sample_at
+      FROM migration_lock_holder() h;
     migration_lock_held := migration_lock_pid IS NOT NULL;
 
     SELECT * INTO row_state FROM read_migration_row();
@@ -66,7 +70,8 @@ BEGIN
     -- Only the jobs that are not completed matter here: medup.jobs has all.
     BEGIN
         open_jobs := ARRAY(SELECT j FROM read_jobs(true, row_state.data_version + 1) j);
-    EXCEPTION WHEN lock_not_available OR query_canceled THEN
+    -- Only a lock: a cancel or a timeout is an error, not "locked".
+    EXCEPTION WHEN lock_not_available THEN
         tables_locked := true;
         problem := concat_ws('; ', problem, '"AsyncJob" is locked by another session: job details are missing');
     END;
@@ -97,7 +102,8 @@ BEGIN
     END IF;
 
     state := CASE
-        WHEN migration_lock_held THEN 'pre_deploy_running'
+        WHEN migration_lock_held AND migration_lock_application = 'medplum-server' THEN 'pre_deploy_running'
+        WHEN migration_lock_held THEN 'blocked'
         WHEN data_version IS NULL OR tables_locked THEN 'blocked'
         WHEN failed_migration IS NOT NULL THEN 'failed'
         WHEN running_migration IS NOT NULL AND blocked_by IS NOT NULL THEN 'blocked'
@@ -106,9 +112,17 @@ BEGIN
         WHEN running_migration IS NOT NULL THEN 'migrating'
         WHEN cardinality(pending_migrations) > 0 THEN 'pending'
         ELSE 'up_to_date' END;
-    advice := status_advice(state, data_version, pending_migrations, running_migration,
-                            failed_migration, migration_lock_pid, blocked_by, next_step,
-                            latest_data_version, problem);
+    IF migration_lock_held AND state = 'blocked' THEN
+        problem := concat_ws('; ', problem,
+            format('pid %s (role %s, application_name %L) holds Medplum''s migration lock and is not a Medplum server',
+                   migration_lock_pid, migration_lock_role, migration_lock_application));
+        advice := format('Session %s (role %s, application_name %L) holds Medplum''s migration lock (advisory lock 1) but is not a Medplum server, which connects as ''medplum-server'': a deploy now would fail to take the lock. Find out why that session holds it, and end it with pg_terminate_backend(%s) if it should not.',
+                         migration_lock_pid, migration_lock_role, migration_lock_application, migration_lock_pid);
+    ELSE
+        advice := status_advice(state, data_version, pending_migrations, running_migration,
+                                failed_migration, migration_lock_pid, blocked_by, next_step,
+                                latest_data_version, problem);
+    END IF;
     IF on_standby THEN
         advice := advice || ' (Read on a standby: the migration lock and live progress belong to the primary and are not visible here.)';
     END IF;
@@ -165,6 +179,7 @@ CREATE FUNCTION medup.status_advice(state text, data_version integer, pending in
                                     latest integer, problem text)
 RETURNS text
 LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE state
       WHEN 'pre_deploy_running' THEN

@@ -80,6 +80,7 @@ SELECT pg_catalog.pg_extension_config_dump('medup.event_event_id_seq', '');
 CREATE FUNCTION medup.setting_interval(name text, fallback interval)
 RETURNS interval
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT coalesce(nullif(current_setting(name, true), '')::interval, fallback) $$;
 
 /*
@@ -135,8 +136,8 @@ $$;
 
 /*
  * Take one sample of this database.  Returns what it did: 'sampled',
- * 'skipped: ...' (a lock on Medplum's tables; counted in medup.sampler),
- * 'busy' (another sample is being taken), 'not_medplum', 'standby'.
+ * 'skipped: ...' (a lock on Medplum's tables, or another session holding
+ * medup's sampler lock; counted in medup.sampler), 'not_medplum', 'standby'.
  */
 CREATE FUNCTION medup.sample()
 RETURNS text
@@ -160,16 +161,25 @@ BEGIN
     END IF;
     -- One sampler at a time per database: a manual call never races the
     -- worker.  Two-key advisory locks never collide with Medplum's
-    -- single-key lock 1.
+    -- single-key lock 1.  Anyone may take an advisory lock, though: a
+    -- session holding this one keeps samples from being taken, so each
+    -- skip is counted, and the outcome names the session.
     IF NOT pg_try_advisory_xact_lock(hashtext('medup.sample'), 0) THEN
-        RETURN 'busy';
-    END IF;
-
-    SELECT * INTO s FROM status();
-    IF s.state = 'not_medplum' THEN
-        outcome := 'not_medplum';
-    ELSIF s.tables_locked THEN
-        outcome := 'skipped: ' || s.problem;
+        outcome := format('skipped: session %s holds medup''s sampler lock',
+                          coalesce((SELECT l.pid::text FROM pg_locks l
+                                     WHERE l.locktype = 'advisory' AND l.granted
+                                       AND l.classid = hashtext('medup.sample')::oid
+                                       AND l.objid = 0 AND l.objsubid = 2
+                                       AND l.database = (SELECT d.oid FROM pg_database d
+                                                          WHERE d.datname = current_database())
+                                     LIMIT 1), 'unknown'));
+    ELSE
+        SELECT * INTO s FROM status();
+        IF s.state = 'not_medplum' THEN
+            outcome := 'not_medplum';
+        ELSIF s.tables_locked THEN
+            outcome := 'skipped: ' || s.problem;
+        END IF;
     END IF;
     IF outcome IS NOT NULL THEN
         INSERT INTO sampler AS m (database_name, skipped, last_outcome, last_skip_at)

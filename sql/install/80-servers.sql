@@ -67,6 +67,7 @@ COMMENT ON TABLE medup.server IS
 CREATE FUNCTION medup.server_freshness()
 RETURNS interval
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT greatest(3 * medup.setting_interval('medup.probe_interval', '60 s'), interval '5 minutes') $$;
 
 CREATE VIEW medup.servers AS
@@ -309,6 +310,7 @@ $$;
 CREATE FUNCTION medup.migration_range_text(entry jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format('runs on %s <= version', entry ->> 'serverVersion')
            || coalesce(' < ' || (entry ->> 'requiredBefore'), '')

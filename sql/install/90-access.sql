@@ -1,6 +1,12 @@
 ------------------------------------------------------------------------
--- Access: medup_reader may call all of this without any privilege on
--- Medplum's tables.  The catalog loaders stay with the owner.
+-- Access, as an allow-list
+--
+-- medup_reader (a Grafana login, a DBA's monitoring role) may call the
+-- answers and read the views, and nothing else: it needs no privilege on
+-- Medplum's tables, because medup reads them as their owner
+-- (src/inspect.c).  Every function starts callable by nobody but medup's
+-- owner; each grant below names one function and why.  This list is the
+-- one place grants are made, so an update script re-applies it whole.
 ------------------------------------------------------------------------
 
 DO $$
@@ -11,10 +17,18 @@ BEGIN
 END
 $$;
 
+-- PostgreSQL grants EXECUTE on a new function to PUBLIC: take that back
+-- from every function, internal ones (cached_query, sample, the loaders,
+-- the readers' helpers) included, and from any added later to this file's
+-- parts without a grant here.
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA medup FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA medup FROM medup_reader;
+REVOKE ALL ON ALL TABLES IN SCHEMA medup FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA medup FROM medup_reader;
 GRANT USAGE ON SCHEMA medup TO PUBLIC;
--- The type's support functions must stay callable by everyone who may use
--- the type.
+
+-- The version type: its support functions must stay callable by everyone
+-- who may use the type.
 GRANT EXECUTE ON FUNCTION
     medup.version_in(cstring), medup.version_out(medup.version),
     medup.version_recv(internal), medup.version_send(medup.version),
@@ -25,27 +39,53 @@ GRANT EXECUTE ON FUNCTION
     medup.version_hash(medup.version), medup.version_hash_extended(medup.version, bigint),
     medup.version_larger(medup.version, medup.version), medup.version_smaller(medup.version, medup.version),
     medup.major(medup.version), medup.minor(medup.version), medup.patch(medup.version),
-    medup.base(medup.version)
+    medup.base(medup.version),
+    medup.version_range(medup.version, medup.version),
+    medup.version_range(medup.version, medup.version, text),
+    medup.version_multirange(), medup.version_multirange(medup.version_range),
+    medup.version_multirange(medup.version_range[])
     TO PUBLIC;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA medup TO medup_reader;
-REVOKE EXECUTE ON FUNCTION medup.load_releases(jsonb), medup.load_data_migrations(jsonb),
-    medup.cached_query(text, integer)
-    FROM medup_reader;
--- The network: probes and refreshes stay with the owner (or whom it grants
--- them to); the fetch itself is internal.
-REVOKE EXECUTE ON FUNCTION medup.http_get(text), medup.server_urls(),
-    medup.probe(), medup.refresh_catalog(), medup.fetch_releases(),
-    medup.record_probe(text, text, medup.version, text)
-    FROM medup_reader;
-GRANT SELECT ON medup.servers, medup.server TO medup_reader;
-GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version, medup.migrations, medup.jobs,
-                medup.progress, medup.invalid_indexes, medup.history, medup.timeline,
-                medup.durations, medup.sample, medup.event, medup.sampler
+
+-- The answers.
+GRANT EXECUTE ON FUNCTION
+    medup.status(),
+    medup."check"(text, text),
+    medup.gate(text, text),
+    medup.upgrade_path(medup.version, text, boolean),
+    medup.lowest_server_version(integer, integer)
     TO medup_reader;
--- Sampling writes medup's own tables: for the owner, the worker and cron.
-REVOKE EXECUTE ON FUNCTION medup.sample(), medup.apply_retention(integer),
-    medup.record_events(medup.sample, medup.sample, text) FROM medup_reader;
-GRANT SELECT ON medup.release_shipped, medup.release_loaded,
+-- The functions behind the views: PostgreSQL checks EXECUTE on a view's
+-- functions as the role reading the view.
+GRANT EXECUTE ON FUNCTION
+    medup.read_jobs(boolean, integer),
+    medup.read_migrations(integer),
+    medup.read_migration_row(),
+    medup.read_progress(),
+    medup.read_invalid_indexes(),
+    medup.read_durations()
+    TO medup_reader;
+-- What upgrade_path() (not SECURITY DEFINER: it reads only medup's
+-- catalog) calls with the reader's rights.
+GRANT EXECUTE ON FUNCTION
+    medup.resolve_target(text),
+    medup.latest_patch(integer, integer),
+    medup.stop_reason(medup.version, boolean, text, boolean),
+    medup.format_migrations(integer[])
+    TO medup_reader;
+-- What the servers view calls with the reader's rights.
+GRANT EXECUTE ON FUNCTION
+    medup.server_freshness(),
+    medup.setting_interval(text, interval)
+    TO medup_reader;
+
+-- The views, and medup's own tables to read (never to write: sampling,
+-- retention and the loaders stay with medup's owner, the worker and cron).
+GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version,
+                medup.migrations, medup.jobs, medup.progress, medup.invalid_indexes,
+                medup.history, medup.timeline, medup.durations,
+                medup.sample, medup.event, medup.sampler,
+                medup.release_shipped, medup.release_loaded,
                 medup.data_migration_shipped, medup.data_migration_loaded,
-                medup.schema_version_shipped
+                medup.schema_version_shipped,
+                medup.servers, medup.server
     TO medup_reader;
