@@ -47,6 +47,26 @@ SELECT * FROM medup.upgrade_path('4.5.2', '5.0.0');
 SELECT count(*) FROM medup.upgrade_path('4.2.6', '4.2.6');
 SELECT count(*) FROM medup.upgrade_path('4.2.6-1', '4.2.6');
 
+-- status()'s next step (next_deploy(), one query on the hot path) is the
+-- first stop upgrade_path() gives toward the newest release: from every
+-- known release having run what it can, and from the server version of
+-- every migration with that migration done.  check() uses upgrade_path()
+-- itself for its skipped_minor rule.
+WITH starts AS (
+    SELECT r.version AS here,
+           coalesce((SELECT max(d.data_version) FROM medup.data_migration d
+                      WHERE d.server_version <= r.version), 0) AS done
+      FROM medup.release r
+    UNION
+    SELECT d.server_version, d.data_version FROM medup.data_migration d),
+answers AS (
+    SELECT here, done, medup.next_deploy(here, done) AS next_step,
+           (SELECT p.version FROM medup.upgrade_path(here, 'latest') p WHERE p.step = 1) AS first_stop
+      FROM starts)
+SELECT count(*) AS starts, count(*) FILTER (WHERE next_step IS NOT DISTINCT FROM first_stop) AS agree,
+       count(DISTINCT first_stop) AS distinct_first_stops
+  FROM answers;
+
 -- A newer catalog changes the answer without a new medup.
 SELECT medup.load_releases('[{"version": "5.3.0"}, {"version": "5.3.1"}]');
 SELECT medup.load_data_migrations('{"v54": {"serverVersion": "5.2.13", "requiredBefore": "5.3.1"}}');
