@@ -19,6 +19,9 @@ CALL medplum_fixture.write_job('mp_rollback_failed', '4.3.15', medplum_fixture.j
   'error', '2025-11-10 21:02:33.190+00', '2025-11-10 21:03:50.004+00',
   medplum_fixture.parameters(VARIADIC medplum_fixture.custom_failure('4.3.15', 'deadlock detected')),
   '2025-11-10 21:03:50.004+00');
+-- mp_first_boot_4_3: a fresh 4.3.15 install in first-boot mode at v20.
+CALL medplum_fixture.create_tables('mp_first_boot_4_3', '4.3.15', 97, 20, first_boot => true);
+CALL medplum_fixture.complete_migrations('mp_first_boot_4_3', 20, '2025-11-12 10:00:00.271+00', '4.3.15', first_boot => true);
 -- mp_on_5_0: 5.0.15 deployed over a finished 4.5.2 (v29), v30 not started.
 CALL medplum_fixture.create_tables('mp_on_5_0', '5.0.15', 100, 29);
 -- mp_ancient: 3.1.2, before schema version 70 (reached at 3.1.6); its
@@ -86,10 +89,13 @@ SELECT medup.gate('5.0.15', current => '5.0.10');
 SELECT * FROM pg_temp.verdict('5.1.44', '5.0.15');
 SELECT medup.gate('5.1.44', current => '5.0.15');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
--- First boot, 4.1-4.2.
+-- First boot, 4.1-4.2 and 4.3.
 SET medup.medplum_schema = 'mp_first_boot_4_1';
 SELECT medup.gate('4.1.18');
 SELECT * FROM pg_temp.verdict('4.2.6');
+SET medup.medplum_schema = 'mp_first_boot_4_3';
+SELECT rule, ok, message FROM medup.check('4.3.15') WHERE rule IN ('current_version', 'pending_migrations');
+SELECT * FROM pg_temp.verdict('4.4.3');
 -- 3.3-4.0 have no first boot: a fresh install sets the data version to
 -- the latest it knows.  4.0.4 at v1 goes on to 4.1.18, not straight to 4.2.6.
 SET medup.medplum_schema = 'mp_skipped';
@@ -135,6 +141,12 @@ SELECT medup.gate('4.2.6');
 SELECT detail ~ '^Session \d+ holds Medplum''s migration lock' AS names_the_session
   FROM medup.check('4.2.6') WHERE rule = 'migration_lock';
 SELECT pg_advisory_unlock(1);
+-- An index a failed concurrent build left invalid: a warning.
+CREATE TABLE mp_ready."Observation" (id integer);
+INSERT INTO mp_ready."Observation" VALUES (1), (1);
+CREATE UNIQUE INDEX CONCURRENTLY "Observation_id_idx" ON mp_ready."Observation" (id);
+SELECT medup.gate('4.2.6');
+DROP TABLE mp_ready."Observation";
 -- Unknown target, malformed versions, no target.
 SELECT medup.gate('4.2.5');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
@@ -177,6 +189,6 @@ BEGIN
 END $$;
 SELECT * FROM pg_temp.rows_missing_texts();
 
-DROP SCHEMA mp_ready, mp_first_boot_4_1, mp_rollback_failed, mp_on_5_0, mp_ancient CASCADE;
+DROP SCHEMA mp_ready, mp_first_boot_4_1, mp_first_boot_4_3, mp_rollback_failed, mp_on_5_0, mp_ancient CASCADE;
 RESET medup.medplum_schema;
 RESET client_min_messages;

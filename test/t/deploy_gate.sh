@@ -48,6 +48,11 @@ elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "  status() under the lock: $answer (${elapsed_ms} ms)"
 check "status() did not wait for the lock (${elapsed_ms} ms < 2000 ms)" '[ "$elapsed_ms" -lt 2000 ]'
 check "status() says the table is locked" 'grep -q "^blocked | .*locked" <<<"$answer"'
+# The gate refuses under the lock too (55000): it cannot read the jobs.
+set +e
+out=$("${psql[@]}" -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -c "SELECT medup.gate('4.1.18', current => '4.1.12')" 2>&1)
+set -e
+check "the gate refuses while Medplum's tables are locked (55000)" 'grep -q "ERROR:  55000: cannot deploy 4.1.18: Medplum.s tables could not be read" <<<"$out"'
 wait "$locker"
 
 # 4. A Medplum server session waits on a lock another session holds: the
