@@ -9,6 +9,7 @@
 CREATE FUNCTION medup.retry_how(server medup.version)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, medup, pg_temp
 AS $$
     SELECT CASE WHEN server >= '4.1.0'::medup.version
         THEN format('A %s server runs the pending migration itself at start-up, in a new job, so a restart or a redeploy retries it, unless its config turns post-deploy migrations off (database.runMigrations = false or database.disableRunPostDeployMigrations): then press Start for it on Medplum''s admin page (Super Admin, Post-deploy Migrations).', server)
