@@ -272,6 +272,96 @@ set_timestamptz(Datum *values, bool *nulls, int column, const char *text)
 	nulls[column] = false;
 }
 
+/* What a job's output says about its steps, added up over its entries. */
+typedef struct Steps
+{
+	int32		done;
+	int32		running;
+	int32		failed;
+	int64		rows;
+	bool		have_rows;
+	StringInfoData running_steps;
+	ErrorList	errors;
+} Steps;
+
+/* The text of an OperationOutcome: its issues' details.text, joined. */
+static char *
+outcome_text(JsonbContainer *outcome)
+{
+	JsonbContainer *issues = container(field(outcome, "issue"));
+	StringInfoData text;
+
+	if (issues == NULL || !JsonContainerIsArray(issues))
+		return NULL;
+	initStringInfo(&text);
+	for (uint32 i = 0; i < JsonContainerSize(issues); i++)
+	{
+		JsonbContainer *issue = container(getIthJsonbValueFromContainer(issues, i));
+		char	   *detail = scalar_text(field(container(field(issue, "details")), "text"));
+
+		CHECK_FOR_INTERRUPTS();
+		if (detail == NULL)
+			detail = scalar_text(field(issue, "diagnostics"));
+		if (detail != NULL)
+			appendStringInfo(&text, "%s%s", text.len > 0 ? "; " : "", detail);
+	}
+	return text.len > 0 ? text.data : NULL;
+}
+
+/*
+ * One entry of output.parameter[].  A reindex resource type ("result") is
+ * failed when it has an error part (its nextTimestamp then only says where
+ * it stopped), done when it has its elapsedTime (its count adds to the
+ * rows), else running, with its cursor (nextTimestamp) and no count.  A
+ * custom migration's action is done (durationMs).  A failure of the job
+ * itself is a top-level "error" (up to 4.3.12) or an OperationOutcome named
+ * "outcome" (4.3.13+).
+ */
+static void
+read_step(JsonbContainer *param, Steps *steps)
+{
+	char	   *name = scalar_text(field(param, "name"));
+	JsonbContainer *parts = container(field(param, "part"));
+	JsonbContainer *error = part_named(parts, "error");
+	JsonbContainer *next = part_named(parts, "nextTimestamp");
+	char	   *message = NULL;
+
+	if (error != NULL)
+		message = scalar_text(field(error, "valueString"));
+	else if (name != NULL && strcmp(name, "error") == 0)
+		message = scalar_text(field(param, "valueString"));
+	else if (name != NULL && strcmp(name, "outcome") == 0)
+		message = outcome_text(container(field(param, "resource")));
+	if (error != NULL || message != NULL)
+	{
+		steps->failed = add_saturating(steps->failed, 1);
+		add_error(&steps->errors, message);
+	}
+	else if (part_named(parts, "elapsedTime") || part_named(parts, "durationMs"))
+	{
+		JsonbValue *count = field(part_named(parts, "count"), "valueInteger");
+
+		steps->done = add_saturating(steps->done, 1);
+		if (count != NULL && count->type == jbvNumeric)
+		{
+			steps->rows = add_saturating64(steps->rows,
+										   DatumGetInt64(DirectFunctionCall1(numeric_int8,
+																			 NumericGetDatum(count->val.numeric))));
+			steps->have_rows = true;
+		}
+	}
+	else if (next != NULL)
+	{
+		char	   *resource = scalar_text(field(part_named(parts, "resourceType"), "valueCode"));
+		char	   *cursor = scalar_text(field(next, "valueDateTime"));
+
+		steps->running = add_saturating(steps->running, 1);
+		appendStringInfo(&steps->running_steps, "%s%s (reindexed up to %s)",
+						 steps->running_steps.len > 0 ? ", " : "",
+						 resource ? resource : "?", cursor ? cursor : "?");
+	}
+}
+
 /* The migration fields of a job, or NULL when it is not a data migration. */
 static Datum
 job_fields(FunctionCallInfo fcinfo, Jsonb *jb)
@@ -282,13 +372,7 @@ job_fields(FunctionCallInfo fcinfo, Jsonb *jb)
 	TupleDesc	tupdesc;
 	char	   *text;
 	JsonbContainer *parameters;
-	int32		done = 0,
-				running = 0,
-				failed = 0;
-	int64		rows = 0;
-	bool		have_rows = false;
-	StringInfoData running_steps;
-	ErrorList	errors = {0};
+	Steps		steps = {0};
 
 	text = scalar_text(field(job, "type"));
 	if (text == NULL || strcmp(text, "data-migration") != 0)
@@ -306,61 +390,28 @@ job_fields(FunctionCallInfo fcinfo, Jsonb *jb)
 	set_text(values, nulls, JOB_MIN_SERVER_VERSION, scalar_text(field(job, "minServerVersion")));
 
 	/* Progress: output.parameter[], a FHIR Parameters resource. */
-	initStringInfo(&running_steps);
+	initStringInfo(&steps.running_steps);
 	parameters = container(field(container(field(job, "output")), "parameter"));
 	if (parameters != NULL && JsonContainerIsArray(parameters))
 	{
 		for (uint32 i = 0; i < JsonContainerSize(parameters); i++)
 		{
-			JsonbContainer *param = container(getIthJsonbValueFromContainer(parameters, i));
-			char	   *name = scalar_text(field(param, "name"));
-			JsonbContainer *parts = container(field(param, "part"));
-			JsonbContainer *count = part_named(parts, "count");
-			JsonbValue *count_value = field(count, "valueInteger");
-			JsonbContainer *error = part_named(parts, "error");
-
 			CHECK_FOR_INTERRUPTS();
-			if (part_named(parts, "elapsedTime") || part_named(parts, "durationMs"))
-				done = add_saturating(done, 1);
-			if (count_value != NULL && count_value->type == jbvNumeric)
-			{
-				rows = add_saturating64(rows,
-										DatumGetInt64(DirectFunctionCall1(numeric_int8,
-																		  NumericGetDatum(count_value->val.numeric))));
-				have_rows = true;
-			}
-			if (part_named(parts, "nextTimestamp"))
-			{
-				char	   *resource = scalar_text(field(part_named(parts, "resourceType"), "valueCode"));
-				char	   *so_far = scalar_text(count_value);
-
-				running = add_saturating(running, 1);
-				if (running_steps.len > 0)
-					appendStringInfoString(&running_steps, ", ");
-				appendStringInfo(&running_steps, "%s (%s rows so far)",
-								 resource ? resource : "", so_far ? so_far : "?");
-			}
-			if (error != NULL || (name != NULL && strcmp(name, "error") == 0))
-			{
-				char	   *message = scalar_text(field(param, "valueString"));
-
-				failed = add_saturating(failed, 1);
-				add_error(&errors, message ? message : scalar_text(field(error, "valueString")));
-			}
+			read_step(container(getIthJsonbValueFromContainer(parameters, i)), &steps);
 		}
 	}
-	values[JOB_STEPS_DONE] = Int32GetDatum(done);
-	values[JOB_STEPS_RUNNING] = Int32GetDatum(running);
-	values[JOB_STEPS_FAILED] = Int32GetDatum(failed);
+	values[JOB_STEPS_DONE] = Int32GetDatum(steps.done);
+	values[JOB_STEPS_RUNNING] = Int32GetDatum(steps.running);
+	values[JOB_STEPS_FAILED] = Int32GetDatum(steps.failed);
 	nulls[JOB_STEPS_DONE] = nulls[JOB_STEPS_RUNNING] = nulls[JOB_STEPS_FAILED] = false;
-	if (have_rows)
+	if (steps.have_rows)
 	{
-		values[JOB_ROWS_DONE] = Int64GetDatum(rows);
+		values[JOB_ROWS_DONE] = Int64GetDatum(steps.rows);
 		nulls[JOB_ROWS_DONE] = false;
 	}
-	if (running_steps.len > 0)
-		set_text(values, nulls, JOB_RUNNING_STEP, running_steps.data);
-	set_text(values, nulls, JOB_ERROR, error_text(&errors));
+	if (steps.running_steps.len > 0)
+		set_text(values, nulls, JOB_RUNNING_STEP, steps.running_steps.data);
+	set_text(values, nulls, JOB_ERROR, error_text(&steps.errors));
 
 	return job_row(tupdesc, values, nulls);
 }
