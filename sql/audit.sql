@@ -19,6 +19,19 @@ SELECT medup.sample();
 SELECT count(*) AS samples, count(DISTINCT state) AS states FROM medup.sample;
 SELECT count(*) AS events FROM medup.event;
 SELECT last_sample_at IS NOT NULL AS sampled FROM medup.status();
+-- Nothing moved between those two samples; a rewrite of the running job
+-- (a reindex writes its cursor every 50,000 rows, without a count) is
+-- progress, and so is the job's own counters moving.
+SELECT progress_changed_at = sampled_at AS moved, job_updated_at IS NOT NULL AS job_updated_known
+  FROM medup.sample ORDER BY sampled_at DESC LIMIT 1;
+CALL medplum_fixture.write_job('mp_audit', '4.1.12', medplum_fixture.job_id('mp_mid_4_1', 11), 11,
+  'accepted', NULL, '2025-06-01 09:13:55.902+00',
+  medplum_fixture.parameters(medplum_fixture.reindex_done('Task', 1843200, 4870310),
+                             medplum_fixture.reindex_done('ServiceRequest', 412650, 1503227),
+                             medplum_fixture.reindex_running('Communication', '2023-12-01 08:00:13.517+00')));
+SELECT medup.sample();
+SELECT progress_changed_at = sampled_at AS moved, rows_done FROM medup.sample ORDER BY sampled_at DESC LIMIT 1;
+SELECT running_step FROM medup.status();
 
 -- Medplum completes v11 and starts v12: both are recorded, once.
 UPDATE mp_audit."DatabaseMigration" SET "dataVersion" = 11;

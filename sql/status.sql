@@ -37,7 +37,75 @@ SET medup.medplum_schema = 'mp_malformed';
 SELECT state, malformed_jobs, problem, advice FROM medup.status();
 SET medup.medplum_schema = 'mp_up_to_date';
 SELECT state, data_version, latest_data_version, pending_migrations, advice FROM medup.status();
+-- 3.3-4.0: a failed reindex type ended the job in error, with no top-level
+-- error; only the admin action runs it again.
+SET medup.medplum_schema = 'mp_v3_3_failed';
+SELECT state, failed_migration, last_error, advice FROM medup.status();
+-- A running reindex with a failed type: flagged at once, not counted as
+-- running; the running type shows its cursor.
+SET medup.medplum_schema = 'mp_type_failed';
+SELECT state, running_migration, running_step, running_steps_done, running_rows_done,
+       last_error, advice FROM medup.status();
+-- A custom migration running: it has written nothing yet.
+SET medup.medplum_schema = 'mp_custom_running';
+SELECT state, running_migration, running_step, running_job_updated_at FROM medup.status();
+-- 4.3.13+: the error is in an OperationOutcome.
+SET medup.medplum_schema = 'mp_outcome';
+SELECT state, failed_migration, last_error FROM medup.status();
+-- First boot: the schema version (100: 5.0.6 or later) bounds the server
+-- from below, and Medplum skips its start-up check, so nothing from above.
+SET medup.medplum_schema = 'mp_first_boot';
+SELECT state, first_boot, server_version_range, next_step FROM medup.status();
 \x off
+
+-- A reused job (restarted: same id and requestTime, output cleared) is one
+-- attempt; a new job after a failure is another.
+SET medup.medplum_schema = 'mp_reused';
+SELECT data_version, state, attempts, detail FROM medup.migrations WHERE data_version = 23;
+SET medup.medplum_schema = 'mp_failed_retry';
+SELECT data_version, state, attempts FROM medup.migrations WHERE data_version = 12;
+-- A failed reindex type is failed, not running; finished types keep their
+-- counts; the job's error lists the type's error.
+SET medup.medplum_schema = 'mp_type_failed';
+SELECT data_version, status, steps_done, steps_running, steps_failed, rows_done, running_step, error
+  FROM medup.jobs WHERE data_version = 26;
+-- Each era's failure text, wherever Medplum put it.
+CREATE FUNCTION pg_temp.failed_jobs(schema text) RETURNS SETOF medup.job LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('medup.medplum_schema', schema, true);
+    RETURN QUERY SELECT * FROM medup.jobs WHERE status = 'error';
+END $$;
+SELECT f.schema, j.data_version, j.steps_done, j.steps_failed, j.error
+  FROM (VALUES ('mp_v3_3_failed'), ('mp_failed'), ('mp_failed_retry'), ('mp_outcome')) f(schema),
+       pg_temp.failed_jobs(f.schema) j
+ ORDER BY 1, 2;
+
+-- Live progress, phase by phase: a concurrent index build read every few
+-- seconds never goes back, whatever PostgreSQL's counters do (they restart
+-- at each phase and sub-phase).
+SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total,
+       round(medup.phase_fraction('CREATE INDEX CONCURRENTLY', phase, blocks_done, blocks_total,
+                                  tuples_done, tuples_total)::numeric, 3) AS fraction
+  FROM (VALUES (1, 'waiting for writers before build', 0, 0, 0, 0),
+               (2, 'building index: scanning table', 60000, 100000, 0, 0),
+               (3, 'building index: scanning table', 100000, 100000, 0, 0),
+               (4, 'building index: sorting live tuples', 0, 0, 0, 12000000),
+               (5, 'building index: loading tuples in tree', 100000, 100000, 1440000, 12000000),
+               (6, 'building index: loading tuples in tree', 100000, 100000, 12000000, 12000000),
+               (7, 'waiting for writers before validation', 0, 0, 0, 0),
+               (8, 'index validation: scanning index', 3000, 40000, 0, 0),
+               (9, 'index validation: sorting tuples', 0, 0, 0, 0),
+               (10, 'index validation: scanning table', 50000, 100000, 0, 0),
+               (11, 'waiting for old snapshots', 0, 0, 0, 0),
+               (12, 'building index', 10, 20, 0, 0)) r(n, phase, blocks_done, blocks_total, tuples_done, tuples_total)
+ ORDER BY n;
+-- A vacuum that goes round its phases twice follows the heap blocks scanned.
+SELECT phase, blocks_done, round(medup.phase_fraction('VACUUM', phase, blocks_done, 1000, NULL, NULL)::numeric, 3) AS fraction
+  FROM (VALUES (1, 'scanning heap', 400), (2, 'vacuuming indexes', 400), (3, 'vacuuming heap', 400),
+               (4, 'scanning heap', 700), (5, 'vacuuming indexes', 1000), (6, 'cleaning up indexes', 1000),
+               (7, 'truncating heap', 1000)) r(n, phase, blocks_done)
+ ORDER BY n;
+SELECT medup.phase_fraction('CREATE INDEX', 'a phase medup does not know', 1, 2, 0, 0) AS unknown_phase;
 
 -- The migrations view: the admin page's tab and more.
 SET medup.medplum_schema = 'mp_failed_retry';

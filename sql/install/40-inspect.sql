@@ -201,6 +201,69 @@ END
 $$;
 
 /*
+ * How far one PostgreSQL operation is, 0-1, from its progress view's row.
+ * Every phase has its own share, in the order PostgreSQL goes through
+ * them, and only the counters of the current phase move inside it:
+ * PostgreSQL restarts its counters at each phase (also at each sub-phase
+ * of "building index: ..."), so within one operation the fraction only
+ * moves forward.  A VACUUM that fills its dead-tuple memory goes back to
+ * scanning the heap: its share follows the heap blocks scanned, which
+ * never go back.  Shares are rough guesses of the time each phase takes.
+ */
+CREATE FUNCTION medup.phase_fraction(command text, phase text, blocks_done bigint,
+                                     blocks_total bigint, tuples_done bigint,
+                                     tuples_total bigint)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT least(1.0, greatest(0.0, w.start + w.share *
+             CASE WHEN w.counter = 'tuples' AND coalesce(tuples_total, 0) > 0
+                  THEN tuples_done::float8 / tuples_total
+                  WHEN w.counter = 'blocks' AND coalesce(blocks_total, 0) > 0
+                  THEN blocks_done::float8 / blocks_total
+                  ELSE 0 END))
+      FROM (SELECT * FROM (VALUES
+            -- CREATE INDEX [CONCURRENTLY], REINDEX [CONCURRENTLY]
+            ('index', 'initializing', 0.00, 0.00, NULL),
+            ('index', 'waiting for writers before build', 0.01, 0.01, NULL),
+            ('index', 'building index: scanning table', 0.02, 0.30, 'blocks'),
+            ('index', 'building index: sorting live tuples', 0.32, 0.06, NULL),
+            ('index', 'building index: sorting dead tuples', 0.38, 0.01, NULL),
+            ('index', 'building index: loading tuples in tree', 0.39, 0.19, 'tuples'),
+            ('index', 'building index', 0.02, 0.56, 'blocks'),
+            ('index', 'waiting for writers before validation', 0.58, 0.02, NULL),
+            ('index', 'index validation: scanning index', 0.60, 0.08, 'blocks'),
+            ('index', 'index validation: sorting tuples', 0.68, 0.05, NULL),
+            ('index', 'index validation: scanning table', 0.73, 0.22, 'blocks'),
+            ('index', 'waiting for old snapshots', 0.95, 0.02, NULL),
+            ('index', 'waiting for readers before marking dead', 0.97, 0.01, NULL),
+            ('index', 'waiting for readers before dropping', 0.98, 0.01, NULL),
+            -- VACUUM: the heap scan decides, whatever the phase
+            ('vacuum', 'initializing', 0.00, 0.00, NULL),
+            ('vacuum', 'scanning heap', 0.00, 0.90, 'blocks'),
+            ('vacuum', 'vacuuming indexes', 0.00, 0.90, 'blocks'),
+            ('vacuum', 'vacuuming heap', 0.00, 0.90, 'blocks'),
+            ('vacuum', 'cleaning up indexes', 0.92, 0.00, NULL),
+            ('vacuum', 'truncating heap', 0.95, 0.00, NULL),
+            ('vacuum', 'performing final cleanup', 0.98, 0.00, NULL),
+            -- ANALYZE
+            ('analyze', 'initializing', 0.00, 0.00, NULL),
+            ('analyze', 'acquiring sample rows', 0.00, 0.80, 'blocks'),
+            ('analyze', 'acquiring inherited sample rows', 0.00, 0.80, 'blocks'),
+            ('analyze', 'computing statistics', 0.80, 0.00, NULL),
+            ('analyze', 'computing extended statistics', 0.90, 0.00, NULL),
+            ('analyze', 'finalizing analyze', 0.95, 0.00, NULL))
+            AS p(kind, phase, start, share, counter)
+             WHERE p.kind = CASE WHEN command IN ('VACUUM', 'ANALYZE') THEN lower(command) ELSE 'index' END
+               -- "building index: <sub-phase>" of another access method
+               -- falls back on "building index".
+               AND (p.phase = phase_fraction.phase
+                    OR (p.phase = 'building index' AND phase_fraction.phase LIKE 'building index%'))
+             ORDER BY p.phase = phase_fraction.phase DESC LIMIT 1) w
+$$;
+
+/*
  * What PostgreSQL is doing for Medplum right now: index builds, vacuum and
  * analyze on Medplum's tables (those in medup.medplum_schema), and nothing
  * else: PostgreSQL shows other schemas' work only to their owners.  "fraction" is
@@ -232,52 +295,23 @@ BEGIN
     RETURN QUERY
     WITH work AS (
         SELECT p.pid, p.command, p.phase, p.relid, p.index_relid,
-               -- [start, weight] of each phase of CREATE INDEX [CONCURRENTLY]
-               -- and REINDEX: the build and the validation scan are the
-               -- long ones.
-               CASE
-                 WHEN p.phase = 'initializing' THEN 0.0
-                 WHEN p.phase LIKE 'waiting for writers before build' THEN 0.02
-                 WHEN p.phase LIKE 'building index%' THEN 0.05
-                 WHEN p.phase LIKE 'waiting for writers before validation' THEN 0.60
-                 WHEN p.phase LIKE 'index validation: scanning index' THEN 0.62
-                 WHEN p.phase LIKE 'index validation: sorting tuples' THEN 0.70
-                 WHEN p.phase LIKE 'index validation: scanning table' THEN 0.75
-                 ELSE 0.97 END AS phase_start,
-               CASE
-                 WHEN p.phase LIKE 'building index%' THEN 0.55
-                 WHEN p.phase LIKE 'index validation: scanning index' THEN 0.08
-                 WHEN p.phase LIKE 'index validation: sorting tuples' THEN 0.05
-                 WHEN p.phase LIKE 'index validation: scanning table' THEN 0.22
-                 ELSE 0.0 END AS phase_weight,
                p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
           FROM pg_stat_progress_create_index p
          WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
         UNION ALL
         SELECT v.pid, 'VACUUM', v.phase, v.relid, NULL,
-               CASE v.phase WHEN 'scanning heap' THEN 0.0 WHEN 'vacuuming indexes' THEN 0.60
-                            WHEN 'vacuuming heap' THEN 0.70 WHEN 'initializing' THEN 0.0
-                            ELSE 0.95 END,
-               CASE v.phase WHEN 'scanning heap' THEN 0.60 WHEN 'vacuuming heap' THEN 0.25
-                            ELSE 0.0 END,
-               CASE v.phase WHEN 'vacuuming heap' THEN v.heap_blks_vacuumed ELSE v.heap_blks_scanned END,
-               v.heap_blks_total, NULL, NULL
+               v.heap_blks_scanned, v.heap_blks_total, NULL, NULL
           FROM pg_stat_progress_vacuum v
          WHERE v.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
         UNION ALL
         SELECT a.pid, 'ANALYZE', a.phase, a.relid, NULL,
-               CASE a.phase WHEN 'acquiring sample rows' THEN 0.0 WHEN 'initializing' THEN 0.0
-                            ELSE 0.80 END,
-               CASE a.phase WHEN 'acquiring sample rows' THEN 0.80 ELSE 0.0 END,
                a.sample_blks_scanned, a.sample_blks_total, NULL, NULL
           FROM pg_stat_progress_analyze a
          WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
     )
     SELECT w.pid, w.command, w.phase, w.relid::regclass::text, w.index_relid::regclass::text,
-           least(1.0, w.phase_start + w.phase_weight *
-                 CASE WHEN coalesce(w.blocks_total, 0) > 0 THEN w.blocks_done::float8 / w.blocks_total
-                      WHEN coalesce(w.tuples_total, 0) > 0 THEN w.tuples_done::float8 / w.tuples_total
-                      ELSE 0 END),
+           medup.phase_fraction(w.command, w.phase, w.blocks_done, w.blocks_total,
+                                w.tuples_done, w.tuples_total),
            w.blocks_done, w.blocks_total, w.tuples_done, w.tuples_total,
            s.wait_event_type || ': ' || s.wait_event,
            pg_blocking_pids(w.pid), s.application_name, s.query_start
@@ -351,6 +385,33 @@ BEGIN
              WHERE a.datname = current_database()
                AND a.application_name = 'medplum-server'
                AND a.wait_event_type = 'Lock');
+END
+$$;
+
+/*
+ * Whether a Medplum server session is working on a migration now: running
+ * a statement its API never issues (an index build, REINDEX, VACUUM,
+ * ANALYZE, ALTER, CLUSTER), or a write that has run for 5 s or more (a
+ * custom migration's batches; API writes take milliseconds), and not
+ * waiting on a lock (that is "blocked").  A custom migration writes
+ * nothing to its job until it ends: this is the sign it is alive.  The
+ * query text is only matched here, never returned.
+ */
+CREATE FUNCTION medup.medplum_working()
+RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN EXISTS (
+        SELECT FROM pg_stat_activity a
+         WHERE a.datname = current_database()
+           AND a.application_name = 'medplum-server'
+           AND a.state = 'active'
+           AND a.wait_event_type IS DISTINCT FROM 'Lock'
+           AND (a.query ~* '^\s*(create|drop)\s+(unique\s+)?index|^\s*(reindex|vacuum|analyze|alter|cluster)\y'
+                OR (a.query ~* '^\s*(update|insert|delete|with)\y'
+                    AND a.query_start < now() - interval '5 seconds')));
 END
 $$;
 

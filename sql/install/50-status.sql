@@ -12,7 +12,8 @@ CREATE FUNCTION medup.status(
     OUT running_steps_done integer, OUT running_rows_done bigint,
     OUT rate double precision, OUT eta timestamptz, OUT stalled_since timestamptz,
     OUT worker_running boolean, OUT last_sample_at timestamptz, OUT tables_locked boolean,
-    OUT migration_lock_role text, OUT migration_lock_application text)
+    OUT migration_lock_role text, OUT migration_lock_application text,
+    OUT running_job_updated_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
 SET lock_timeout = '200ms'
@@ -56,13 +57,21 @@ BEGIN
     SELECT max(d.data_version),
            coalesce(array_agg(d.data_version ORDER BY d.data_version)
                         FILTER (WHERE d.data_version > row_state.data_version), '{}'),
-           max(d.server_version) FILTER (WHERE d.data_version = row_state.data_version),
            max(d.required_before) FILTER (WHERE d.data_version = row_state.data_version + 1)
-      INTO latest_data_version, pending_migrations, lower_ver, upper_ver
+      INTO latest_data_version, pending_migrations, upper_ver
       FROM data_migration d;
     IF data_version IS NULL THEN
         pending_migrations := NULL;
     ELSE
+        -- The schema version and the data version both bound the running
+        -- server from below.  From above, the next migration's
+        -- requiredBefore, except in first-boot mode, where Medplum skips
+        -- its start-up check, or where a server already started past it
+        -- (4.3+ without strict checks).
+        lower_ver := lowest_server_version(schema_version, data_version);
+        IF first_boot OR upper_ver <= lower_ver THEN
+            upper_ver := NULL;
+        END IF;
         server_version_range := version_range(lower_ver, upper_ver, '[)');
         next_step := next_deploy(lower_ver, data_version);
     END IF;
@@ -85,9 +94,15 @@ BEGIN
         running_migration := next_job.data_version;
         running_job := next_job.job_id;
         running_since := next_job.requested_at;
-        running_step := next_job.running_step;
+        running_step := coalesce(next_job.running_step,
+                                 CASE WHEN next_job.steps_done = 0 AND next_job.steps_failed = 0
+                                      THEN 'no step recorded yet: a custom migration writes its steps when it ends' END);
         running_steps_done := next_job.steps_done;
         running_rows_done := next_job.rows_done;
+        running_job_updated_at := next_job.last_updated;
+        -- A failed resource type: Medplum goes on with the others and
+        -- marks the job error only at the end.
+        last_error := next_job.error;
         SELECT max(p.fraction) INTO progress FROM read_progress() p;
         blocked_by := medplum_blockers();
         SELECT h.rate, h.eta, h.stalled_since INTO rate, eta, stalled_since
@@ -106,6 +121,7 @@ BEGIN
         WHEN migration_lock_held THEN 'blocked'
         WHEN data_version IS NULL OR tables_locked THEN 'blocked'
         WHEN failed_migration IS NOT NULL THEN 'failed'
+        WHEN running_migration IS NOT NULL AND last_error IS NOT NULL THEN 'failing'
         WHEN running_migration IS NOT NULL AND blocked_by IS NOT NULL THEN 'blocked'
         WHEN running_migration IS NOT NULL AND stalled_since IS NOT NULL THEN 'stalled'
         WHEN first_boot THEN 'first_boot'
@@ -120,8 +136,11 @@ BEGIN
                          migration_lock_pid, migration_lock_role, migration_lock_application, migration_lock_pid);
     ELSE
         advice := status_advice(state, data_version, pending_migrations, running_migration,
-                                failed_migration, migration_lock_pid, blocked_by, next_step,
-                                latest_data_version, problem);
+                                coalesce(failed_migration, running_migration), migration_lock_pid,
+                                blocked_by, next_step, latest_data_version, problem,
+                                admin_runs_migrations(lower_ver),
+                                (SELECT d.server_version <= lower_ver FROM data_migration d
+                                  WHERE d.data_version = row_state.data_version + 1));
     END IF;
     IF on_standby THEN
         advice := advice || ' (Read on a standby: the migration lock and live progress belong to the primary and are not visible here.)';
@@ -172,11 +191,39 @@ BEGIN
 END
 $$;
 
-/* The one sentence status() ends with: what the DBA should do now. */
+/*
+ * Who runs post-deploy migrations for a server at least this version:
+ * before 4.1.0 only the super-admin action (a restart does nothing), from
+ * 4.1.0 the server itself at start-up, unless its config turns them off.
+ */
+CREATE FUNCTION medup.admin_runs_migrations(lowest medup.version)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT coalesce(lowest < '4.1.0'::medup.version, true) $$;
+
+/* How to run migration v (again) in this era: the end of some advice. */
+CREATE FUNCTION medup.run_advice(v integer, admin_only boolean)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN admin_only
+      THEN format('run v%s with the super-admin action "Run Pending Data Migration" (Super Admin page, POST /admin/super/migrate): before Medplum 4.1 a restart does not run it', v)
+      ELSE format('restart or redeploy this version, or a later patch of this minor (Medplum fixes broken migrations in patches), and it runs v%s, unless its config turns post-deploy migrations off (database.runMigrations = false, disableRunPostDeployMigrations); the Start button on /admin/super/asyncjob, tab "Post-deploy Migrations", runs it too', v)
+    END
+$$;
+
+/*
+ * The one sentence status() ends with: what the DBA should do now.
+ * admin_only: this era runs migrations only through the admin action;
+ * can_run_next: the running server may run the next migration already.
+ */
 CREATE FUNCTION medup.status_advice(state text, data_version integer, pending integer[],
                                     running integer, failed integer, lock_pid integer,
                                     blocked_by integer[], next_step medup.version,
-                                    latest integer, problem text)
+                                    latest integer, problem text, admin_only boolean,
+                                    can_run_next boolean)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -189,18 +236,25 @@ AS $$
              THEN format('Post-deploy migration v%s is waiting for a lock held by pid %s: let that session finish or end it.', running, array_to_string(blocked_by, ', '))
              ELSE format('medup could not read Medplum''s tables (%s): try again, and look for the session holding the lock.', problem) END
       WHEN 'failed' THEN
-        format('Post-deploy migration v%s failed: fix the cause in last_error, then run it again from Medplum''s admin page (Super Admin, Post-deploy Migrations) or restart the server; deploy nothing newer until it completes.', failed)
+        format('Post-deploy migration v%s failed: fix the cause in last_error, then %s.  Deploy no newer minor until it completes.',
+               failed, medup.run_advice(failed, admin_only))
+      WHEN 'failing' THEN
+        format('Post-deploy migration v%s has a failed resource type (last_error): Medplum goes on with the others and will mark the job failed when it ends.  Fix the cause now; when the job has ended, %s.',
+               running, medup.run_advice(running, admin_only))
       WHEN 'first_boot' THEN
         format('A fresh install is catching up on post-deploy migrations (%s left): wait until they complete before the next deploy.', coalesce(cardinality(pending), 0))
       WHEN 'stalled' THEN
-        format('Post-deploy migration v%s has made no progress medup can see for a while: check the Medplum server''s logs and medup.progress for what it waits on.', running)
+        format('Post-deploy migration v%s has made no progress medup can see for a while (no job rewrite, no PostgreSQL progress, no Medplum session working on it): check the Medplum server''s logs and medup.progress for what it waits on.', running)
       WHEN 'migrating' THEN
         format('Post-deploy migration v%s is running: wait until it completes, then check again before deploying %s.',
                running, coalesce(next_step::text, 'a newer version'))
       WHEN 'pending' THEN
-        format('Post-deploy migrations %s are not complete and none is running: deploy %s next, which runs %s.',
-               medup.format_migrations(pending), coalesce(next_step::text, 'the next release'),
-               CASE WHEN cardinality(pending) = 1 THEN 'it' ELSE 'those it can' END)
+        CASE WHEN can_run_next
+             THEN format('Post-deploy migrations %s are not complete and none is running, although this server can run v%s: %s.',
+                         medup.format_migrations(pending), data_version + 1, medup.run_advice(data_version + 1, admin_only))
+             ELSE format('Post-deploy migrations %s are not complete and none is running: deploy %s next, which runs %s.',
+                         medup.format_migrations(pending), coalesce(next_step::text, 'the next release'),
+                         CASE WHEN cardinality(pending) = 1 THEN 'it' ELSE 'those it can' END) END
       WHEN 'up_to_date' THEN
         CASE WHEN data_version > latest
              THEN format('This database has completed v%s, newer than medup''s manifest (v%s): load Medplum''s current manifest with medup.load_data_migrations().', data_version, latest)

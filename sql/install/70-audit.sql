@@ -35,6 +35,7 @@ CREATE TABLE medup.sample (
     invalid_indexes     integer,
     progress_changed_at timestamptz,
     stalled             boolean NOT NULL DEFAULT false,
+    job_updated_at      timestamptz,
     PRIMARY KEY (database_name, sampled_at)
 );
 CREATE INDEX sample_sampled_at_idx ON medup.sample (sampled_at);
@@ -203,17 +204,40 @@ BEGIN
           INTO live FROM read_progress() p ORDER BY p.fraction DESC NULLS LAST LIMIT 1;
     END IF;
 
-    cur := ROW(clock_timestamp(), current_database(), s.state, s.schema_version, s.data_version,
-               s.first_boot, s.running_migration, s.running_job, s.running_steps_done,
-               s.running_rows_done, s.progress, live.command, live.phase, live.blocks_done,
-               live.blocks_total, live.tuples_done, live.tuples_total, s.migration_lock_pid,
-               s.blocked_by, s.failed_migration, s.invalid_indexes, NULL, false);
-    -- Progress moved when anything that counts it changed.
+    cur.sampled_at := clock_timestamp();
+    cur.database_name := current_database();
+    cur.state := s.state;
+    cur.schema_version := s.schema_version;
+    cur.data_version := s.data_version;
+    cur.first_boot := s.first_boot;
+    cur.running_migration := s.running_migration;
+    cur.job_id := s.running_job;
+    cur.job_updated_at := s.running_job_updated_at;
+    cur.steps_done := s.running_steps_done;
+    cur.rows_done := s.running_rows_done;
+    cur.progress := s.progress;
+    cur.command := live.command;
+    cur.phase := live.phase;
+    cur.blocks_done := live.blocks_done;
+    cur.blocks_total := live.blocks_total;
+    cur.tuples_done := live.tuples_done;
+    cur.tuples_total := live.tuples_total;
+    cur.lock_pid := s.migration_lock_pid;
+    cur.blocked_pids := s.blocked_by;
+    cur.failed_migration := s.failed_migration;
+    cur.invalid_indexes := s.invalid_indexes;
+    -- Progress moved when anything medup can see moved: the job's counters
+    -- or a rewrite of it (a reindex rewrites its job every 50,000 rows),
+    -- PostgreSQL's phase and counters, or a Medplum session working on it
+    -- (a custom migration writes nothing until it ends).
     cur.progress_changed_at := CASE
         WHEN prev.sampled_at IS NOT NULL
-             AND (cur.job_id, cur.steps_done, cur.rows_done, cur.phase, cur.blocks_done, cur.tuples_done)
+             AND (cur.job_id, cur.job_updated_at, cur.steps_done, cur.rows_done, cur.phase,
+                  cur.blocks_done, cur.tuples_done)
                  IS NOT DISTINCT FROM
-                 (prev.job_id, prev.steps_done, prev.rows_done, prev.phase, prev.blocks_done, prev.tuples_done)
+                 (prev.job_id, prev.job_updated_at, prev.steps_done, prev.rows_done, prev.phase,
+                  prev.blocks_done, prev.tuples_done)
+             AND NOT (cur.running_migration IS NOT NULL AND medplum_working())
         THEN prev.progress_changed_at ELSE cur.sampled_at END;
     cur.stalled := cur.running_migration IS NOT NULL
                    AND cur.sampled_at - cur.progress_changed_at >= stall_after;

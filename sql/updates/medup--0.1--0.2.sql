@@ -33,3 +33,6 @@ ALTER TABLE medup.event ADD CONSTRAINT event_kind_check CHECK (kind IN (
     'stall_started', 'stall_ended', 'invalid_index',
     'deploy', 'server_ok', 'server_not_ok', 'server_unreachable',
     'server_error', 'catalog_refreshed'));
+
+-- When Medplum last wrote the running job: a rewrite is progress.
+ALTER TABLE medup.sample ADD COLUMN job_updated_at timestamptz;

@@ -98,6 +98,20 @@ wait_for_event('stall_started', 11, 'no progress for stall_after raises a stall'
 is(medplum('SELECT state FROM medup.status()'), 'stalled', 'status() says stalled');
 medplum(job_sql('t-v11-b', 11, 'accepted', 20000));
 wait_for_event('stall_ended', 11, 'progress ends the stall');
+# A job that is not rewritten stalls again; then a Medplum session working
+# on the migration (a write running for seconds, as a custom migration's
+# batches do) is progress too: the stall ends without any job rewrite.
+ok($node->poll_query_until('medplum',
+		"SELECT count(*) = 2 FROM medup.event WHERE kind = 'stall_started'"),
+	'without a rewrite, a second stall');
+my $medplum_session = $node->background_psql('medplum');
+$medplum_session->query_safe(q{SET application_name = 'medplum-server'});
+$medplum_session->query_until(qr/working/,
+	qq{\\echo working\nUPDATE "DatabaseMigration" SET version = version WHERE pg_sleep(12) IS NOT NULL;\n});
+ok($node->poll_query_until('medplum',
+		"SELECT count(*) = 2 FROM medup.event WHERE kind = 'stall_ended'"),
+	'a Medplum session working on the migration ends the stall');
+$medplum_session->quit;
 $node->append_conf('postgresql.conf', 'medup.stall_after = 3600');
 $node->reload;
 is(medplum('SELECT rate > 0 FROM medup.status()'), 't',
