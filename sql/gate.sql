@@ -64,6 +64,8 @@ SELECT medup.gate('4.1.12', current => '4.1.12');
 SELECT medup.gate('4.2.6');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT * FROM pg_temp.verdict('4.2.6', '4.1.18');
+-- A patch too old to run v12 (it needs 4.1.12) does not retry it.
+SELECT rule, severity, message, detail FROM medup.check('4.1.10', '4.1.9') WHERE rule = 'failed_migration';
 -- The same in 5.x, the error an OperationOutcome.
 SET medup.medplum_schema = 'mp_outcome';
 SELECT medup.gate('5.0.15');

@@ -50,6 +50,8 @@ DECLARE
     inferred      boolean := current IS NULL;
     shown         medup.version;   -- the lowest server the database shows
     same_minor    boolean;         -- a redeploy or a later patch of the current minor
+    failed_server medup.version;   -- the server version the failed migration needs
+    retries       boolean;         -- the target runs the failed migration again
     is_rollback   boolean;
     rollback_to   medup.version;   -- the latest patch of the previous minor
     closer        integer;         -- the current minor's migration that closed the window
@@ -95,6 +97,9 @@ BEGIN
         is_rollback := target_ver < current_ver;
         same_minor := NOT is_rollback
                       AND (major(target_ver), minor(target_ver)) = (major(current_ver), minor(current_ver));
+        failed_server := (SELECT d.server_version FROM data_migration d
+                           WHERE d.data_version = s.failed_migration);
+        retries := same_minor AND target_ver >= coalesce(failed_server, target_ver);
         path_hint := format('See SELECT * FROM medup.upgrade_path(%L, %L);', current_ver::text, target_ver::text);
 
         IF is_rollback THEN
@@ -206,17 +211,19 @@ BEGIN
         -- the era); a rollback leaves the migration behind.  Anything else
         -- must wait until the migration completes.
         (6, 'failed_migration', false, false,
-         CASE WHEN same_minor OR is_rollback THEN 'warning' ELSE 'error' END,
-         CASE WHEN same_minor OR is_rollback THEN '01000' ELSE '55000' END,
+         CASE WHEN retries OR is_rollback THEN 'warning' ELSE 'error' END,
+         CASE WHEN retries OR is_rollback THEN '01000' ELSE '55000' END,
          s.failed_migration IS NULL,
          'no post-deploy migration has failed',
          format('post-deploy migration v%s failed%s', s.failed_migration,
-                CASE WHEN same_minor THEN format(': deploying %s retries it', target_ver)
+                CASE WHEN retries THEN format(': deploying %s retries it', target_ver)
                      WHEN is_rollback THEN format(': %s leaves it pending', target_ver) ELSE '' END),
          NULL,
          concat_ws(' ', format('Its latest attempt ended in error: %s.', coalesce(s.last_error, 'no error text recorded')),
-                   CASE WHEN same_minor THEN retry_how(target_ver) END),
-         CASE WHEN same_minor THEN format('If the error is a bug in the migration, the latest patch of %s.%s, %s, may carry the fix. Watch it with SELECT * FROM medup.migrations;',
+                   CASE WHEN retries THEN retry_how(target_ver)
+                        WHEN same_minor THEN format('%s cannot run it again: v%s needs a server at %s or later.',
+                                                    target_ver, s.failed_migration, failed_server) END),
+         CASE WHEN retries THEN format('If the error is a bug in the migration, the latest patch of %s.%s, %s, may carry the fix. Watch it with SELECT * FROM medup.migrations;',
                                           major(target_ver), minor(target_ver), latest_patch(major(target_ver), minor(target_ver)))
               WHEN is_rollback THEN 'Run it again after the rollback, when you deploy this minor again.'
               ELSE format('Fix the cause and retry it on %s before deploying anything newer. %s', current_ver, retry_how(current_ver)) END,
