@@ -71,6 +71,29 @@ SELECT * FROM medup.reported_version();
 DELETE FROM medup.server;
 SELECT * FROM medup.reported_version();
 
+-- What status() shows of the servers, against the range of server versions
+-- the database allows: at data version 11, [4.1.12, 4.2.0) (v11 ran on
+-- 4.1.12; v12, next, must complete before 4.2.0).
+SELECT * FROM medup.servers_report('[4.1.12,4.2.0)', 11);
+INSERT INTO medup.server (url, state, version, version_since, last_seen_at, probed_at) VALUES
+    ('http://a/healthcheck', 'ok', '4.1.18-1a2b3c4', now(), now(), now()),
+    ('http://b/healthcheck', 'unreachable', '4.1.12-aaaaaaa', now(), now() - interval '1 hour', now());
+SELECT jsonb_pretty(jsonb_agg(e - 'last_seen_at')), min(advice) AS advice
+  FROM medup.servers_report('[4.1.12,4.2.0)', 11), jsonb_array_elements(servers) e;
+-- A server too new for the pending migration, one too old for the completed ones.
+UPDATE medup.server SET version = '4.2.6-1a2b3c4' WHERE url = 'http://a/healthcheck';
+UPDATE medup.server SET last_seen_at = now(), version = '4.1.3' WHERE url = 'http://b/healthcheck';
+SELECT servers -> 0 -> 'in_range' AS a_in_range, servers -> 1 -> 'in_range' AS b_in_range, advice
+  FROM medup.servers_report('[4.1.12,4.2.0)', 11);
+-- A rolling deploy half done at data version 12 ([4.1.12, 4.4.0)): v13
+-- needs 4.3.0, one server runs it, one does not yet.
+UPDATE medup.server SET version = '4.3.15-1a2b3c4' WHERE url = 'http://a/healthcheck';
+UPDATE medup.server SET version = '4.2.6-bbbbbbb' WHERE url = 'http://b/healthcheck';
+SELECT advice FROM medup.servers_report('[4.1.12,4.4.0)', 12);
+-- Unknown range (no Medplum data): versions shown, nothing judged.
+SELECT servers -> 0 -> 'in_range' AS in_range, advice FROM medup.servers_report(NULL, NULL);
+DELETE FROM medup.server;
+
 -- GitHub's releases as a load_releases() document: drafts and prereleases
 -- out, the publication date kept.
 SELECT jsonb_pretty(medup.releases_document('http://gh/releases', '[

@@ -106,6 +106,54 @@ BEGIN
 END
 $$;
 
+/*
+ * The servers as status() shows them: one JSON object per server (url,
+ * state, version, last_seen_at, fresh, in_range: inside the server
+ * versions this database allows now), and advice when a server that
+ * answered recently is outside that range, or holds the next migration
+ * back.  Both NULL without servers.
+ */
+CREATE FUNCTION medup.servers_report(allowed medup.version_range, data_version integer,
+                                     OUT servers jsonb, OUT advice text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    next_needs medup.version := (SELECT d.server_version FROM data_migration d
+                                  WHERE d.data_version = servers_report.data_version + 1);
+    lowest     record;
+    highest    medup.version;
+BEGIN
+    SELECT jsonb_agg(jsonb_build_object(
+               'url', s.url, 'state', s.state, 'version', s.version::text,
+               'last_seen_at', s.last_seen_at, 'fresh', s.fresh,
+               'in_range', CASE WHEN s.version IS NOT NULL AND allowed IS NOT NULL
+                                THEN s.version <@ allowed END) ORDER BY s.url),
+           string_agg(CASE
+               WHEN s.version >= upper(allowed) THEN format(
+                   '%s runs %s: it would refuse to start after a restart, as migration v%s must complete on a server before %s.',
+                   s.url, s.version, servers_report.data_version + 1, upper(allowed))
+               WHEN s.version < lower(allowed) THEN format(
+                   '%s runs %s, older than %s, the lowest version this database''s completed migrations allow: deploy it forward.',
+                   s.url, s.version, lower(allowed)) END,
+               ' ' ORDER BY s.url) FILTER (WHERE s.fresh),
+           max(s.version) FILTER (WHERE s.fresh)
+      INTO servers, advice, highest
+      FROM servers s;
+    SELECT s.url, s.version INTO lowest FROM servers s
+     WHERE s.fresh AND s.version IS NOT NULL ORDER BY s.version, s.url LIMIT 1;
+    -- A server older than the next migration's serverVersion holds it back
+    -- while another could run it: Medplum's "cluster not compatible".
+    IF lowest.version < next_needs AND highest >= next_needs
+       AND NOT coalesce(lowest.version < lower(allowed), false) THEN   -- said above
+        advice := concat_ws(' ', advice, format(
+            'The servers run different versions: Medplum holds migration v%s back while %s runs %s, older than the %s it needs ("cluster not compatible"); finish the deploy.',
+            data_version + 1, lowest.url, lowest.version, next_needs));
+    END IF;
+END
+$$;
+
 /* What one healthcheck answer says: state, version, detail.  Raises 22023 on a wrong shape. */
 CREATE FUNCTION medup.read_healthcheck(shown text, answer jsonb,
                                        OUT state text, OUT version medup.version, OUT detail text)
