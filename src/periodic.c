@@ -33,9 +33,9 @@ typedef struct PeriodicTask
 
 static PeriodicTask tasks[] = {
 	{"probe of medup.servers", "medup.probe()",
-	 "SELECT count(*) FROM medup.probe()", &medup_probe_interval, 0, NULL},
+	 "SELECT pg_catalog.count(*) FROM medup.probe()", &medup_probe_interval, 0, NULL},
 	{"catalog refresh", "medup.refresh_catalog()",
-	 "SELECT count(*) FROM medup.refresh_catalog()", &medup_refresh_interval, 0, NULL},
+	 "SELECT pg_catalog.count(*) FROM medup.refresh_catalog()", &medup_refresh_interval, 0, NULL},
 };
 
 static bool
