@@ -21,7 +21,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 # sql/*.sql against expected/*.out, on a temporary instance that preloads
 # medup, then the TAP tests in test/t/*.pl.  test/check.sh runs both and
 # the shell tests.
-REGRESS = version catalog path fixtures status job_input gate access audit servers update
+REGRESS = version catalog path fixtures status reserialize job_input gate access audit servers update
 REGRESS_OPTS = --load-extension=medup --temp-instance=./tmp_check --temp-config=test/regress.conf
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
