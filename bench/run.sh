@@ -363,6 +363,7 @@ fi
 # all sizes in interleaved rounds.  psql reads the generator as it goes: run
 # a private copy, so an edit made to it meanwhile cannot break the run.
 cp "$GEN" "$BENCH_DIR/asyncjob_gen.sql"
+"${PSQL[@]}" -d bench -q -f "$REPO/test/medplum.sql" >/dev/null
 for n in "${sizes[@]}"; do
   schema="bench_$n"
   t0=$(date +%s.%N)

@@ -78,10 +78,13 @@ AS $$ SELECT '[' || coalesce(array_to_string(items, ','), '') || ']' $$;
 --
 -- Medplum's tables in schema s, as release left them, with the
 -- "DatabaseMigration" row.  "firstBoot" exists from 4.1.0; "AsyncJob"'s
--- type and status columns from 3.2.26.
+-- type and status columns from 3.2.26.  keys => false leaves out the
+-- "AsyncJob" tables' primary keys and indexes, for a bulk load that calls
+-- create_job_keys() after it.
 --
 CREATE PROCEDURE medplum_fixture.create_tables(s text, release text, schema_version integer,
-                                               data_version integer, first_boot boolean DEFAULT false)
+                                               data_version integer, first_boot boolean DEFAULT false,
+                                               keys boolean DEFAULT true)
 LANGUAGE plpgsql AS $$
 DECLARE
   has_first_boot boolean := medplum_fixture.vnum(release) >= '{4,1,0}';
@@ -101,7 +104,7 @@ BEGIN
       USING schema_version, data_version;
   END IF;
   EXECUTE format('CREATE TABLE %I."AsyncJob" (
-      id uuid PRIMARY KEY,
+      id uuid NOT NULL,
       content text NOT NULL,
       "lastUpdated" timestamptz NOT NULL,
       deleted boolean NOT NULL DEFAULT false,
@@ -109,16 +112,27 @@ BEGIN
       "__version" integer NOT NULL,
       compartments uuid[] NOT NULL%s)', s,
     CASE WHEN has_type THEN ', type text, status text' ELSE '' END);
+  EXECUTE format('CREATE TABLE %I."AsyncJob_History" (
+      id uuid NOT NULL,
+      "versionId" uuid NOT NULL,
+      content text NOT NULL,
+      "lastUpdated" timestamptz NOT NULL)', s);
+  IF keys THEN
+    CALL medplum_fixture.create_job_keys(s);
+  END IF;
+END $$;
+
+CREATE PROCEDURE medplum_fixture.create_job_keys(s text)
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('ALTER TABLE %I."AsyncJob" ADD PRIMARY KEY (id)', s);
+  EXECUTE format('ALTER TABLE %I."AsyncJob_History" ADD PRIMARY KEY ("versionId")', s);
   EXECUTE format('CREATE INDEX "AsyncJob_lastUpdated_idx" ON %I."AsyncJob" ("lastUpdated")', s);
-  IF has_type THEN
+  IF EXISTS (SELECT FROM pg_attribute WHERE attrelid = format('%I."AsyncJob"', s)::regclass
+                AND attname = 'type' AND NOT attisdropped) THEN
     EXECUTE format('CREATE INDEX "AsyncJob_type_idx" ON %I."AsyncJob" (type)', s);
     EXECUTE format('CREATE INDEX "AsyncJob_status_idx" ON %I."AsyncJob" (status)', s);
   END IF;
-  EXECUTE format('CREATE TABLE %I."AsyncJob_History" (
-      id uuid NOT NULL,
-      "versionId" uuid PRIMARY KEY,
-      content text NOT NULL,
-      "lastUpdated" timestamptz NOT NULL)', s);
 END $$;
 
 --
