@@ -71,6 +71,11 @@ SET medup.medplum_schema = 'mp_outcome';
 SELECT medup.gate('5.0.15');
 SELECT * FROM pg_temp.verdict('5.1.44', '5.0.15');
 
+-- A running job one of whose resource types failed ('failing'): the
+-- warning says the job will end in error.
+SET medup.medplum_schema = 'mp_type_failed';
+SELECT medup.gate('4.3.15');
+
 -- Retry on 3.3-4.0: the admin action, not a restart.  Inferred from schema
 -- version 85, the current version is 3.2.27, so 3.3.1 counts as a newer
 -- minor; given as 3.3.1, it is a redeploy.

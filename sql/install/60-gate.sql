@@ -3,21 +3,6 @@
 ------------------------------------------------------------------------
 
 /*
- * How a failed or interrupted post-deploy migration runs again on a server
- * of this version: a sentence for DETAILs and HINTs.
- */
-CREATE FUNCTION medup.retry_how(server medup.version)
-RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, medup, pg_temp
-AS $$
-    SELECT CASE WHEN server >= '4.1.0'::medup.version
-        THEN format('A %s server runs the pending migration itself at start-up, in a new job, so a restart or a redeploy retries it, unless its config turns post-deploy migrations off (database.runMigrations = false or database.disableRunPostDeployMigrations): then press Start for it on Medplum''s admin page (Super Admin, Post-deploy Migrations).', server)
-        ELSE format('A %s server does not run post-deploy migrations by itself, and a restart does not retry one: run it with the super-admin action "Run Pending Data Migration" (Super Admin page, or POST /admin/super/migrate).', server)
-    END
-$$;
-
-/*
  * medup.check(target [, current]): one row per rule, in order.  The rules
  * are one table, each row a rule: its name, whether a failure ends the
  * check, its severity and SQLSTATE, whether it passed, and its texts.  The
@@ -220,13 +205,15 @@ BEGIN
                      WHEN is_rollback THEN format(': %s leaves it pending', target_ver) ELSE '' END),
          NULL,
          concat_ws(' ', format('Its latest attempt ended in error: %s.', coalesce(s.last_error, 'no error text recorded')),
-                   CASE WHEN retries THEN retry_how(target_ver)
+                   CASE WHEN retries THEN format('To run it again: %s.',
+                                                 run_advice(s.failed_migration, admin_runs_migrations(target_ver)))
                         WHEN same_minor THEN format('%s cannot run it again: v%s needs a server at %s or later.',
                                                     target_ver, s.failed_migration, failed_server) END),
          CASE WHEN retries THEN format('If the error is a bug in the migration, the latest patch of %s.%s, %s, may carry the fix. Watch it with SELECT * FROM medup.migrations;',
                                           major(target_ver), minor(target_ver), latest_patch(major(target_ver), minor(target_ver)))
               WHEN is_rollback THEN 'Run it again after the rollback, when you deploy this minor again.'
-              ELSE format('Fix the cause and retry it on %s before deploying anything newer. %s', current_ver, retry_how(current_ver)) END,
+              ELSE format('Fix the cause, then %s; deploy nothing newer until it completes.',
+                          run_advice(s.failed_migration, admin_runs_migrations(current_ver))) END,
          NULL),
 
         -- Held by a session that is not a Medplum server, lock 1 would
@@ -284,7 +271,8 @@ BEGIN
          'no post-deploy migration is running',
          format('post-deploy migration v%s is running', s.running_migration),
          NULL,
-         format('It started at %s. A deploy stops it: %s', s.running_since,
+         format('It started at %s.%s A deploy stops it: %s', s.running_since,
+                CASE WHEN s.state = 'failing' THEN format(' A resource type failed (%s): Medplum goes on with the others and marks the job failed at the end.', s.last_error) ELSE '' END,
                 CASE WHEN is_rollback
                      THEN format('%s does not run it, but if it completes before the rollback, the rollback window is closed.', target_ver)
                      WHEN target_ver >= '4.1.0'::medup.version
