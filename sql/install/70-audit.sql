@@ -204,6 +204,8 @@ BEGIN
           INTO live FROM read_progress() p ORDER BY p.fraction DESC NULLS LAST LIMIT 1;
     END IF;
 
+    -- The new row, column by column by name: it does not depend on the
+    -- order of the table's columns, which an update may extend.
     cur.sampled_at := clock_timestamp();
     cur.database_name := current_database();
     cur.state := s.state;
