@@ -101,6 +101,12 @@ SELECT 'extension medup', 'configuration table',
   FROM pg_extension e, unnest(e.extconfig) WITH ORDINALITY c(config, n)
  WHERE e.extname = 'medup';
 
+-- Every release can be installed, and updated to the current one.
+SELECT version, superuser, relocatable, schema
+  FROM pg_available_extension_versions WHERE name = 'medup' ORDER BY version;
+SELECT source, target, path
+  FROM pg_extension_update_paths('medup') WHERE path IS NOT NULL ORDER BY source, target;
+
 -- The catalog medup ships (PL/pgSQL: a view would hold the extension).
 CREATE FUNCTION shipped_catalog() RETURNS TABLE (catalog text, row_text text)
 LANGUAGE plpgsql AS $$

@@ -23,8 +23,10 @@ record() {   # record NAME STATUS
 # In a copy of the tree owned by the server user: as root, the server runs
 # as postgres, which may not write into the clone.
 work="$(server_tmpdir installcheck)"
-cp -r "$REPO/Makefile" "$REPO/medup.control" "$REPO/sql" "$REPO/expected" "$REPO/test" "$work/"
-chown -R --reference="$work" "$work"
+owner="$(stat -c %u:%g "$work")"
+(cd "$REPO" && tar --exclude=./.git --exclude='*.o' --exclude='*.bc' --exclude='*.so' -cf - .) |
+  (cd "$work" && tar -xf -)
+chown -R "$owner" "$work"
 installcheck() {   # installcheck MAKE-VARIABLE ...
   (cd "$work" && as_server_user env MEDUP_MEDPLUM_SQL="$work/test/medplum.sql" \
      MEDUP_SAMPLE_SQL="$work/test/sample-medplum.sql" \

@@ -1,0 +1,44 @@
+# The release is described the same way everywhere: META.json (PGXN)
+# against medup.control, the Makefile, LICENSE and CHANGELOG.md; and every
+# release in CHANGELOG.md keeps its install script and an update to the next.
+# No server needed.  make installcheck runs it from the top of the tree.
+use strict;
+use warnings;
+use JSON::PP;
+use Test::More;
+
+sub slurp { my ($path) = @_; open(my $fh, '<', $path) or die "$path: $!"; local $/; return <$fh>; }
+
+my %control = slurp('medup.control') =~ /^(\w+)\s*=\s*'([^']*)'/mg;
+my $meta = decode_json(slurp('META.json'));
+my $makefile = slurp('Makefile');
+my ($data_built) = $makefile =~ /^DATA_built\s*=\s*(.*)$/m;
+my %built = map { $_ => 1 } split ' ', $data_built;
+my $current = $control{default_version};
+(my $semver = $current) =~ s/^(\d+\.\d+)$/$1.0/;
+
+is($meta->{name}, 'medup', 'META.json names the extension');
+is($meta->{version}, $semver, "META.json's version is the control file's default_version $current");
+is($meta->{provides}{medup}{version}, $semver, 'and so is the version it provides');
+is($meta->{abstract}, $control{comment}, "META.json's abstract is the control file's comment");
+is($meta->{provides}{medup}{abstract}, $control{comment}, 'and so is the abstract of what it provides');
+is($meta->{provides}{medup}{file}, "sql/medup--$current.sql", "it points at $current's install script");
+ok($built{"sql/medup--$current.sql"}, 'which the Makefile builds');
+ok(-e $meta->{provides}{medup}{docfile}, 'its docfile exists');
+is($meta->{license}, 'postgresql', 'META.json says the PostgreSQL License');
+like(slurp('LICENSE'), qr/\APostgreSQL License\n\nCopyright \(c\) \d{4}, The medup developers\n/,
+	'and LICENSE is it');
+is($meta->{'meta-spec'}{version}, '1.0.0', 'META.json follows PGXN meta spec 1.0.0');
+
+# Releases, oldest first, from CHANGELOG.md's "## X.Y" headings.
+my @releases = reverse(slurp('CHANGELOG.md') =~ /^## (\d+\.\d+(?:\.\d+)?)\b/mg);
+is($releases[-1], $current, "CHANGELOG.md's newest release is $current");
+for my $i (0 .. $#releases - 1)
+{
+	my ($from, $to) = @releases[ $i, $i + 1 ];
+	ok(-e "sql/archive/medup--$from.sql", "$from's install script is kept");
+	ok(-e "sql/archive/medup--$from--$to.sql" || $built{"sql/medup--$from--$to.sql"},
+		"an update script leads from $from to $to");
+}
+
+done_testing();
