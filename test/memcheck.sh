@@ -201,6 +201,9 @@ echo "== pg_regress (--use-existing)"
 regress="$work/regress"
 mkdir -p "$regress"
 cp -r "$build/sql" "$build/expected" "$regress/"
+# sql/fixtures.sql reads test/medplum.sql relative to where pg_regress runs.
+mkdir -p "$regress/test"
+cp "$REPO/test/medplum.sql" "$regress/test/"
 chown -R postgres: "$regress"
 tests=$(make -s -C "$REPO" print-regress)
 set +e
