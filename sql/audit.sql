@@ -32,6 +32,21 @@ CALL medplum_fixture.write_job('mp_audit', '4.1.12', medplum_fixture.job_id('mp_
 SELECT medup.sample();
 SELECT progress_changed_at = sampled_at AS moved, rows_done FROM medup.sample ORDER BY sampled_at DESC LIMIT 1;
 SELECT running_step FROM medup.status();
+-- Downtime is not migration time: while the job runs, a sample that finds
+-- no Medplum server connected adds its interval to the job's downtime, and
+-- the job's duration leaves it out.  With a server connected (this session
+-- plays one) nothing is added.
+DELETE FROM medup.job_downtime;
+SET application_name = 'medplum-server';
+SELECT medup.sample();
+SELECT count(*) AS downtime_rows FROM medup.job_downtime;
+RESET application_name;
+SELECT pg_sleep(0.3);
+SELECT medup.sample();
+SELECT job_id = medplum_fixture.job_id('mp_mid_4_1', 11) AS running_job, downtime >= '0.3 s' AS counted
+  FROM medup.job_downtime;
+SELECT duration = now() - requested_at - (SELECT downtime FROM medup.job_downtime) AS less_downtime
+  FROM medup.migrations WHERE data_version = 11;
 
 -- Medplum completes v11 and starts v12: both are recorded, once.
 UPDATE mp_audit."DatabaseMigration" SET "dataVersion" = 11;

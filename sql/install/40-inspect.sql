@@ -388,6 +388,18 @@ BEGIN
 END
 $$;
 
+/* Whether any Medplum server (application_name 'medplum-server') is connected to this database. */
+CREATE FUNCTION medup.medplum_connected()
+RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN EXISTS (SELECT FROM pg_stat_activity a
+                    WHERE a.datname = current_database() AND a.application_name = 'medplum-server');
+END
+$$;
+
 /*
  * Whether a Medplum server session is working on a migration now: running
  * a statement its API never issues (an index build, REINDEX, VACUUM,
@@ -457,7 +469,7 @@ AS $$
 BEGIN
     RETURN QUERY
     WITH jobs AS (
-        SELECT j.*, row_number() OVER (PARTITION BY j.data_version
+        SELECT j.*, j AS job, row_number() OVER (PARTITION BY j.data_version
                                        ORDER BY j.requested_at DESC NULLS LAST,
                                                 j.last_updated DESC) AS newest_first,
                count(*) OVER (PARTITION BY j.data_version) AS attempts
@@ -480,8 +492,7 @@ BEGIN
              ELSE 'pending'
            END,
            j.job_id, coalesce(j.attempts, 0)::integer, j.requested_at, j.last_updated,
-           CASE WHEN j.status IN ('active', 'accepted') THEN now() - j.requested_at
-                ELSE coalesce(j.finished_at, j.last_updated) - j.requested_at END,
+           medup.migration_time(j.job),
            j.steps_done, j.rows_done,
            concat_ws('; ',
              CASE WHEN j.running_step IS NOT NULL THEN 'running: ' || j.running_step END,

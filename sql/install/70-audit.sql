@@ -72,10 +72,40 @@ CREATE TABLE medup.sampler (
     last_retention_at timestamptz
 );
 
+-- Time a running migration's job spent with no Medplum server connected
+-- to the database (a restart, a redeploy, an outage): downtime, not
+-- migration time.  Medplum reuses the job after a restart, with its first
+-- requestTime, so the job's own times include it.
+CREATE TABLE medup.job_downtime (
+    database_name name NOT NULL DEFAULT current_database(),
+    job_id        uuid NOT NULL,
+    downtime      interval NOT NULL,
+    PRIMARY KEY (database_name, job_id)
+);
+
 SELECT pg_catalog.pg_extension_config_dump('medup.sample', '');
 SELECT pg_catalog.pg_extension_config_dump('medup.event', '');
 SELECT pg_catalog.pg_extension_config_dump('medup.event_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('medup.job_downtime', '');
 -- END STATE
+
+/*
+ * How long a job has been migrating: from its requestTime to its end (or
+ * now), less the downtime the samples saw.  Without samples (no worker,
+ * or older than medup.retention) the downtime is unknown and counted in.
+ */
+CREATE FUNCTION medup.migration_time(job medup.job)
+RETURNS interval
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+    SELECT CASE WHEN job.status IN ('active', 'accepted') THEN now()
+                ELSE coalesce(job.finished_at, job.last_updated) END
+           - job.requested_at
+           - coalesce((SELECT d.downtime FROM job_downtime d
+                        WHERE d.database_name = current_database() AND d.job_id = job.job_id),
+                      interval '0')
+$$;
 
 /* A duration setting as an interval; the default when medup is not loaded. */
 CREATE FUNCTION medup.setting_interval(name text, fallback interval)
@@ -244,6 +274,15 @@ BEGIN
     cur.stalled := cur.running_migration IS NOT NULL
                    AND cur.sampled_at - cur.progress_changed_at >= stall_after;
     INSERT INTO sample SELECT cur.*;
+    -- The running job's time since the previous sample is downtime when no
+    -- Medplum server is connected: the migration cannot be moving.  A gap
+    -- longer than stall_after (no sampling for a while) is not known to be.
+    IF cur.job_id = prev.job_id AND cur.sampled_at - prev.sampled_at <= stall_after
+       AND NOT medplum_connected() THEN
+        INSERT INTO job_downtime AS d (job_id, downtime)
+        VALUES (cur.job_id, cur.sampled_at - prev.sampled_at)
+        ON CONFLICT (database_name, job_id) DO UPDATE SET downtime = d.downtime + EXCLUDED.downtime;
+    END IF;
 
     -- Most samples see no change: compare first, derive events only then.
     IF prev.sampled_at IS NULL
@@ -432,9 +471,9 @@ BEGIN
     SELECT j.data_version, d.server_version,
            count(*) OVER (PARTITION BY j.data_version)::integer,
            j.requested_at, coalesce(j.finished_at, j.last_updated),
-           coalesce(j.finished_at, j.last_updated) - j.requested_at,
+           migration_time(j),
            j.rows_done,
-           j.rows_done / nullif(extract(epoch FROM coalesce(j.finished_at, j.last_updated) - j.requested_at), 0)::float8
+           j.rows_done / nullif(extract(epoch FROM migration_time(j)), 0)::float8
       FROM read_jobs() j
       LEFT JOIN data_migration d USING (data_version)
      WHERE j.status = 'completed'

@@ -62,7 +62,8 @@ GRANT EXECUTE ON FUNCTION
     medup.read_migration_row(),
     medup.read_progress(),
     medup.read_invalid_indexes(),
-    medup.read_durations()
+    medup.read_durations(),
+    medup.migration_time(medup.job)
     TO medup_reader;
 -- What upgrade_path() (not SECURITY DEFINER: it reads only medup's
 -- catalog) calls with the reader's rights.
@@ -83,7 +84,7 @@ GRANT EXECUTE ON FUNCTION
 GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version,
                 medup.migrations, medup.jobs, medup.progress, medup.invalid_indexes,
                 medup.history, medup.timeline, medup.durations,
-                medup.sample, medup.event, medup.sampler,
+                medup.sample, medup.event, medup.sampler, medup.job_downtime,
                 medup.release_shipped, medup.release_loaded,
                 medup.data_migration_shipped, medup.data_migration_loaded,
                 medup.schema_version_shipped,

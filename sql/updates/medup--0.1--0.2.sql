@@ -36,3 +36,12 @@ ALTER TABLE medup.event ADD CONSTRAINT event_kind_check CHECK (kind IN (
 
 -- When Medplum last wrote the running job: a rewrite is progress.
 ALTER TABLE medup.sample ADD COLUMN job_updated_at timestamptz;
+
+-- Time a running migration's job spent with no Medplum server connected.
+CREATE TABLE medup.job_downtime (
+    database_name name NOT NULL DEFAULT current_database(),
+    job_id        uuid NOT NULL,
+    downtime      interval NOT NULL,
+    PRIMARY KEY (database_name, job_id)
+);
+SELECT pg_catalog.pg_extension_config_dump('medup.job_downtime', '');
