@@ -6,7 +6,7 @@ is closed again (a refused connection).
 
     http_fixture.py DIR
 
-writes DIR/ports ("main other closed") once listening, answers each GET
+writes DIR/ports ("main other closed tls") once listening, answers each GET
 from DIR/routes.json (read again at every request, so a test changes the
 answers by rewriting it), and appends "PORT PATH" to DIR/requests.log.
 
@@ -16,10 +16,14 @@ A route maps a path (with its query) to
 "huge" sends that many bytes of a JSON string instead of "body";
 "no_length" leaves Content-Length out (the body ends when the connection
 closes).  Unknown paths answer 404.
+
+When DIR/tls.pem and DIR/tls.key exist (a self-signed certificate), a
+third server answers the same routes over TLS; otherwise its port is 0.
 """
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -42,7 +46,7 @@ class Handler(BaseHTTPRequestHandler):
         except FileNotFoundError:
             routes = {}
         route = routes.get(self.path)
-        if route is None or port != self.server.main_port:
+        if route is None or port not in (self.server.main_port, self.server.tls_port):
             route = {"status": 404, "body": "not found"}
 
         deadline = time.time() + route.get("delay", 0)
@@ -80,8 +84,16 @@ def main():
     servers = []
     main = serve(servers)
     other = serve(servers)
+    tls_port = 0
+    if os.path.exists(os.path.join(DIR, "tls.pem")):
+        tls = serve(servers)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(os.path.join(DIR, "tls.pem"), os.path.join(DIR, "tls.key"))
+        tls.socket = context.wrap_socket(tls.socket, server_side=True)
+        tls_port = tls.server_address[1]
     for s in servers:
         s.main_port = main.server_address[1]
+        s.tls_port = tls_port
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     closed_port = closed.getsockname()[1]
@@ -90,7 +102,7 @@ def main():
         threading.Thread(target=s.serve_forever, daemon=True).start()
     tmp = os.path.join(DIR, "ports.tmp")
     with open(tmp, "w") as f:
-        f.write(f"{main.server_address[1]} {other.server_address[1]} {closed_port}\n")
+        f.write(f"{main.server_address[1]} {other.server_address[1]} {closed_port} {tls_port}\n")
     os.rename(tmp, os.path.join(DIR, "ports"))
     while True:
         time.sleep(3600)

@@ -20,10 +20,13 @@ my $python = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
 
 # --- the loopback server --------------------------------------------------
 my $web = PostgreSQL::Test::Utils::tempdir();
+# A self-signed certificate, when openssl is there: TLS verification must refuse it.
+my $have_tls = system("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 "
+	  . "-keyout $web/tls.key -out $web/tls.pem >/dev/null 2>&1") == 0;
 my $web_process = IPC::Run::start([ $python, $fixture, $web ], '>', "$web/out", '2>', "$web/err");
 END { local $?; $web_process->kill_kill if $web_process; }
 for (1 .. 100) { last if -e "$web/ports"; sleep(0.1); }
-my ($port, $other_port, $closed_port) = split ' ', slurp_file("$web/ports");
+my ($port, $other_port, $closed_port, $tls_port) = split ' ', slurp_file("$web/ports");
 my $base = "http://127.0.0.1:$port";
 
 my %routes;
@@ -236,6 +239,14 @@ $catalog = medplum($catalog_sql);
 
 refresh_fails("SET medup.manifest_url = 'http://127.0.0.1:$closed_port/manifest.json'",
 	qr/ERROR:  08001: could not connect to http:\/\/127\.0\.0\.1:$closed_port\/manifest\.json/, 'a refused connection');
+SKIP:
+{
+	skip 'no openssl to make a certificate', 3 unless $have_tls && $tls_port;
+	route('/manifest.json', body => $with_v55);
+	refresh_fails("SET medup.manifest_url = 'https://127.0.0.1:$tls_port/manifest.json'",
+		qr/ERROR:  08001: could not connect to https:\/\/127\.0\.0\.1:$tls_port\/manifest\.json\nDETAIL:  SSL peer certificate/,
+		'a certificate no authority signed');
+}
 route('/manifest.json', body => $with_v55, delay => 30);
 my $start = time;
 refresh_fails('SET medup.http_timeout = 1000', qr/ERROR:  08006: fetching .*manifest\.json timed out/, 'a slow server');
