@@ -101,75 +101,10 @@ q() {   # q SQL...: run each SQL in one session of database bench, unaligned out
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE bench"
 q "CREATE EXTENSION medup"
 
-# The timer.  medup_bench.timeit(queries, settings) wraps each query in a
-# plpgsql function medup_bench._loop_K(n) that runs
-#   PERFORM count(q) FROM (query) q
-# n times (static SQL: planned once, like a prepared statement) and returns
-# ms per call; settings[K], if given, is a SET clause of that function (e.g.
-# SET medup.medplum_schema = 'bench_1000').  count(q), not count(*): with
-# count(*) the planner drops an aggregate subquery whose output is unused,
-# and nothing would be measured.
-# Each loop is called once to warm up and once more to pick n so that one
-# repeat takes about target_ms (at most max_iter calls); then `repeats`
-# rounds run every query once each, interleaved.  One row per query: the
-# median, fastest and slowest per-call time, n, and the median over the
-# rounds of (this query's time / the first query's time).
-q "$(cat <<'SQL'
-CREATE SCHEMA medup_bench;
-CREATE FUNCTION medup_bench.timeit(queries text[], settings text[] DEFAULT NULL,
-                                   max_iter integer DEFAULT 2000, repeats integer DEFAULT 5,
-                                   target_ms float8 DEFAULT 400)
-RETURNS TABLE (query_no integer, median_ms float8, min_ms float8, max_ms float8,
-               calls integer, ratio_to_first float8)
-LANGUAGE plpgsql AS $timeit$
-DECLARE
-    nq       integer := cardinality(queries);
-    iters    integer[] := '{}';
-    t        float8[] := '{}';      -- round r, query i at (r - 1) * nq + i
-    estimate float8;
-    x        float8;
-BEGIN
-    FOR i IN 1..nq LOOP
-        EXECUTE format($create$
-            CREATE OR REPLACE FUNCTION medup_bench._loop_%s(n integer) RETURNS float8
-            LANGUAGE plpgsql %s AS $loop$
-            DECLARE
-                t0 timestamptz;
-            BEGIN
-                t0 := clock_timestamp();
-                FOR i IN 1..n LOOP
-                    PERFORM count(q) FROM (%s) q;
-                END LOOP;
-                RETURN extract(epoch FROM clock_timestamp() - t0) * 1000 / n;
-            END
-            $loop$ $create$, i, coalesce(settings[i], ''), queries[i]);
-        EXECUTE format('SELECT medup_bench._loop_%s(1)', i) INTO estimate;      -- warm-up
-        IF estimate < target_ms THEN                                            -- else: 1 call
-            EXECUTE format('SELECT medup_bench._loop_%s(1)', i) INTO estimate;
-            IF estimate < target_ms / 100 THEN                                  -- finer
-                EXECUTE format('SELECT medup_bench._loop_%s(least(20, $1))', i)
-                    INTO estimate USING max_iter;
-            END IF;
-        END IF;
-        iters := iters || greatest(1, least(max_iter, ceil(target_ms / greatest(estimate, 1e-6))))::integer;
-    END LOOP;
-    FOR r IN 1..repeats LOOP
-        FOR i IN 1..nq LOOP
-            EXECUTE format('SELECT medup_bench._loop_%s($1)', i) INTO x USING iters[i];
-            t := t || x;
-        END LOOP;
-    END LOOP;
-    RETURN QUERY
-        WITH m AS (SELECT (o - 1) / nq + 1 AS rnd, ((o - 1) % nq + 1)::integer AS qno, v
-                   FROM unnest(t) WITH ORDINALITY u(v, o))
-        SELECT a.qno, percentile_cont(0.5) WITHIN GROUP (ORDER BY a.v), min(a.v), max(a.v),
-               iters[a.qno], percentile_cont(0.5) WITHIN GROUP (ORDER BY a.v / nullif(b.v, 0))
-        FROM m a JOIN m b ON b.rnd = a.rnd AND b.qno = 1
-        GROUP BY a.qno ORDER BY a.qno;
-END
-$timeit$;
-SQL
-)"
+# The timers (bench/timer.sql): medup_bench.timeit() runs each query in a
+# loop inside the server, medup_bench.prepare_tx()/_txdrive() the same with
+# one transaction per call.
+"${PSQL[@]}" -d bench -f "$REPO/bench/timer.sql" >/dev/null
 
 # timeit MAX_ITER REPEATS TARGET_MS QUERY [SETTING] [QUERY [SETTING]]...
 # (pairs; use "" for no setting).  Prints one line per query:
@@ -189,91 +124,6 @@ timeit() {
                              ARRAY[$(IFS=,; echo "${ss[*]}")]::text[], $max_iter, $repeats, $target)"
 }
 
-# The timer for calls that write: medup_bench.timeit_tx does what timeit
-# does, but every call is its own transaction (a plpgsql procedure that
-# COMMITs after each call), as in the worker, which commits every sample.
-# So the commit (a WAL flush) is measured, and nothing piles up inside one
-# long transaction: updating medup.sampler's one row thousands of times in
-# one transaction leaves a chain of row versions that no one may prune yet,
-# and each update walks it (0.01 ms at the first call, 0.08 ms after 5000,
-# measured), which would bill sample() for an artifact of the loop.
-# A procedure that commits may not have a SET clause, and a dynamic CALL
-# may not commit: settings[K] is a statement the loop runs first (e.g.
-# SET medup.medplum_schema = 'bench_1000', session-wide), and
-# prepare_tx() writes a driver procedure with static CALLs.  The driver
-# stores the per-round times in medup_bench.tx_time; tx_summary() reads
-# them as timeit() returns its rows.
-q "$(cat <<'SQL'
-CREATE TABLE medup_bench.tx_time (rnd integer, query_no integer, ms float8, calls integer);
-CREATE FUNCTION medup_bench.prepare_tx(queries text[], settings text[]) RETURNS void
-LANGUAGE plpgsql AS $prep$
-DECLARE
-    nq      integer := cardinality(queries);
-    warm    text := '';
-    rounds  text := '';
-BEGIN
-    FOR i IN 1..nq LOOP
-        EXECUTE format($create$
-            CREATE OR REPLACE PROCEDURE medup_bench._txloop_%s(n integer, INOUT ms float8 DEFAULT NULL)
-            LANGUAGE plpgsql AS $loop$
-            DECLARE
-                t0 timestamptz;
-            BEGIN
-                %s
-                COMMIT;
-                t0 := clock_timestamp();
-                FOR i IN 1..n LOOP
-                    PERFORM count(q) FROM (%s) q;
-                    COMMIT;
-                END LOOP;
-                ms := extract(epoch FROM clock_timestamp() - t0) * 1000 / n;
-            END
-            $loop$ $create$, i,
-            CASE WHEN settings[i] IS NOT NULL THEN format('EXECUTE %L;', settings[i]) ELSE '' END,
-            queries[i]);
-        warm := warm || format($w$
-                CALL medup_bench._txloop_%1$s(1, est);                  -- warm-up
-                IF est < target_ms THEN                                 -- else: 1 call
-                    CALL medup_bench._txloop_%1$s(1, est);
-                    IF est < target_ms / 100 THEN                       -- finer
-                        CALL medup_bench._txloop_%1$s(least(20, max_iter), est);
-                    END IF;
-                END IF;
-                iters[%1$s] := greatest(1, least(max_iter, ceil(target_ms / greatest(est, 1e-6))))::integer;
-            $w$, i);
-        rounds := rounds || format($r$
-                    CALL medup_bench._txloop_%1$s(iters[%1$s], x);
-                    INSERT INTO medup_bench.tx_time VALUES (r, %1$s, x, iters[%1$s]);
-            $r$, i);
-    END LOOP;
-    EXECUTE format($create$
-        CREATE OR REPLACE PROCEDURE medup_bench._txdrive(max_iter integer, repeats integer, target_ms float8)
-        LANGUAGE plpgsql AS $drive$
-        DECLARE
-            iters integer[] := '{}';
-            est   float8;
-            x     float8;
-        BEGIN
-            DELETE FROM medup_bench.tx_time;
-            %s
-            FOR r IN 1..repeats LOOP
-                %s
-            END LOOP;
-        END
-        $drive$ $create$, warm, rounds);
-END
-$prep$;
-CREATE FUNCTION medup_bench.tx_summary()
-RETURNS TABLE (query_no integer, median_ms float8, min_ms float8, max_ms float8,
-               calls integer, ratio_to_first float8)
-LANGUAGE sql AS $$
-    SELECT a.query_no, percentile_cont(0.5) WITHIN GROUP (ORDER BY a.ms), min(a.ms), max(a.ms),
-           max(a.calls), percentile_cont(0.5) WITHIN GROUP (ORDER BY a.ms / nullif(b.ms, 0))
-    FROM medup_bench.tx_time a JOIN medup_bench.tx_time b ON b.rnd = a.rnd AND b.query_no = 1
-    GROUP BY a.query_no ORDER BY a.query_no
-$$;
-SQL
-)"
 
 # timeit_tx MAX_ITER REPEATS TARGET_MS QUERY [SETTING] [QUERY [SETTING]]...:
 # like timeit, one transaction per call; SETTING is a statement run first.
@@ -348,17 +198,6 @@ done
 # --- part 2: status() and check() against a Medplum-shaped AsyncJob -------
 echo
 echo "== status() / check() (issue \"inspection\")"
-have_status="$(q "SELECT to_regprocedure('medup.status()') IS NOT NULL")"
-have_check="$(q "SELECT to_regprocedure('medup.check(text,text)') IS NOT NULL")"
-if [ "$have_status" != t ]; then
-  echo "status(): not built yet, skipped"
-  echo "(the data is still generated and the naive scan timed)"
-  summary+=("status(): not built yet, skipped")
-fi
-if [ "$have_check" != t ]; then
-  echo "check(): not built yet, skipped"
-fi
-
 # Generate every size first; all schemas stay, so status() can be timed on
 # all sizes in interleaved rounds.  psql reads the generator as it goes: run
 # a private copy, so an edit made to it meanwhile cannot break the run.
@@ -397,8 +236,6 @@ ordered=("$ref")
 for n in "${sizes[@]}"; do if [ "$n" -ne "$ref" ]; then ordered+=("$n"); fi; done
 declare -A st_x
 for fn in status check; do
-  if [ "$fn" = status ] && [ "$have_status" != t ]; then continue; fi
-  if [ "$fn" = check ] && [ "$have_check" != t ]; then continue; fi
   if [ "$fn" = status ]; then call="SELECT * FROM medup.status()"; else call="SELECT * FROM medup.check('latest')"; fi
   args=()
   for n in "${ordered[@]}"; do args+=("$call" "SET medup.medplum_schema = 'bench_$n'"); done
@@ -422,32 +259,25 @@ for n in "${sizes[@]}"; do
 done
 
 echo
-if [ "$have_status" = t ]; then
-  note=""
-  if [ "$big" -ne 1000000 ]; then note=" (the targets are for 1000000 rows; this run's largest size)"; fi
-  echo "targets at $big rows$note:"
-  s="${st[$big]}"
-  if lt "$s" 1; then v=PASS; else v=MISS; fi
-  t1="status() at $big rows: $(fmt_ms "$s") ms (target < 1 ms): $v"
-  r="${st_x[$big]}"
-  if lt "$r" 2; then v=PASS; else v=MISS; fi
-  t2="status() at $big rows / at $ref rows: $(fmt_x "$r") (target < 2x): $v"
-  r="$(div "${nv[$big]}" "$s")"
-  if ! lt "$r" 1000; then v=PASS; else v=MISS; fi
-  t3="naive JSON scan / status() at $big rows: $(fmt_x "$r") (target >= 1000x): $v"
-  for l in "$t1" "$t2" "$t3"; do echo "  $l"; summary+=("$l"); done
-  if [ "$have_check" = t ]; then
-    summary+=("check('latest') at $big rows: $(fmt_ms "${ck[$big]}") ms per call")
-  fi
-else
-  echo "targets for status(): not evaluated (status() not built yet)"
-fi
+note=""
+if [ "$big" -ne 1000000 ]; then note=" (the targets are for 1000000 rows; this run's largest size)"; fi
+echo "targets at $big rows$note:"
+s="${st[$big]}"
+if lt "$s" 1; then v=PASS; else v=MISS; fi
+t1="status() at $big rows: $(fmt_ms "$s") ms (target < 1 ms): $v"
+r="${st_x[$big]}"
+if lt "$r" 2; then v=PASS; else v=MISS; fi
+t2="status() at $big rows / at $ref rows: $(fmt_x "$r") (target < 2x): $v"
+r="$(div "${nv[$big]}" "$s")"
+if ! lt "$r" 1000; then v=PASS; else v=MISS; fi
+t3="naive JSON scan / status() at $big rows: $(fmt_x "$r") (target >= 1000x): $v"
+for l in "$t1" "$t2" "$t3"; do echo "  $l"; summary+=("$l"); done
+summary+=("check('latest') at $big rows: $(fmt_ms "${ck[$big]}") ms per call")
 summary+=("naive JSON scan at $big rows: $(fmt_ms "${nv[$big]}") ms")
 
 # --- part 3: sample(), its storage, and the worker's overhead ---------------
 echo
 echo "== sample(), storage and worker overhead (issue \"background worker\")"
-have_sample="$(q "SELECT to_regprocedure('medup.sample()') IS NOT NULL")"
 clear_audit() {   # sample() writes: start every measurement from empty tables
   q "DELETE FROM medup.event" "DELETE FROM medup.sample" "DELETE FROM medup.sampler"
 }
@@ -461,262 +291,257 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
              if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-if [ "$have_sample" != t ] || [ "$have_status" != t ]; then
-  echo "sample(): not built yet, skipped"
-  summary+=("sample(), storage, worker overhead: not built yet, skipped")
-else
-  # 3a. The cost of one sample, next to status() (its biggest part), one
-  # transaction per call, on $ref and $big rows, each from empty tables.
-  # Then once more on $big rows with medup.sample holding 30 days of rows,
-  # as it does at steady state (see 3b).
-  SAMPLES_30D=259200
-  declare -A sp_row
-  sample_cost() {   # sample_cost KEY ROWS: time status() and sample(), store the rows
-    local key="$1" n="$2" setting out
-    setting="SET medup.medplum_schema = 'bench_$n'"
-    out="$(timeit_tx 2000 5 400 "SELECT * FROM medup.status()" "$setting" "SELECT medup.sample()" "$setting")"
-    sp_row[$key]="$(line_no "$out" 1)#$(line_no "$out" 2)"
-    local outcome
-    outcome="$(q "SELECT string_agg(last_outcome, ', ') FROM medup.sampler")"
-    if [ "$outcome" != sampled ]; then
-      echo "warning: sample() on bench_$n said \"$outcome\", not \"sampled\": the time is for that path" >&2
-    fi
-  }
-  sizes_sample=("$ref")
-  if [ "$big" -ne "$ref" ]; then sizes_sample+=("$big"); fi
-  for n in "${sizes_sample[@]}"; do
-    clear_audit
-    sample_cost "$n" "$n"
-  done
-  loop_rows="$(q "SELECT count(*) FROM medup.sample")"
-  loop_events="$(q "SELECT count(*) FROM medup.event")"
+# 3a. The cost of one sample, next to status() (its biggest part), one
+# transaction per call, on $ref and $big rows, each from empty tables.
+# Then once more on $big rows with medup.sample holding 30 days of rows,
+# as it does at steady state (see 3b).
+SAMPLES_30D=259200
+declare -A sp_row
+sample_cost() {   # sample_cost KEY ROWS: time status() and sample(), store the rows
+  local key="$1" n="$2" setting out
+  setting="SET medup.medplum_schema = 'bench_$n'"
+  out="$(timeit_tx 2000 5 400 "SELECT * FROM medup.status()" "$setting" "SELECT medup.sample()" "$setting")"
+  sp_row[$key]="$(line_no "$out" 1)#$(line_no "$out" 2)"
+  local outcome
+  outcome="$(q "SELECT string_agg(last_outcome, ', ') FROM medup.sampler")"
+  if [ "$outcome" != sampled ]; then
+    echo "warning: sample() on bench_$n said \"$outcome\", not \"sampled\": the time is for that path" >&2
+  fi
+}
+sizes_sample=("$ref")
+if [ "$big" -ne "$ref" ]; then sizes_sample+=("$big"); fi
+for n in "${sizes_sample[@]}"; do
+  clear_audit
+  sample_cost "$n" "$n"
+done
+loop_rows="$(q "SELECT count(*) FROM medup.sample")"
+loop_events="$(q "SELECT count(*) FROM medup.event")"
 
-  # 3b. Storage, measured on what the loop on $big rows just wrote.
-  q "VACUUM (ANALYZE) medup.sample" "VACUUM (ANALYZE) medup.event"
-  st_row="$(q "SELECT count(*), pg_total_relation_size('medup.sample'), pg_relation_size('medup.sample'),
+# 3b. Storage, measured on what the loop on $big rows just wrote.
+q "VACUUM (ANALYZE) medup.sample" "VACUUM (ANALYZE) medup.event"
+st_row="$(q "SELECT count(*), pg_total_relation_size('medup.sample'), pg_relation_size('medup.sample'),
+                    pg_indexes_size('medup.sample') FROM medup.sample")"
+bpr="$(div "$(field "$st_row" 2)" "$(field "$st_row" 1)")"
+# Then for real: fill medup.sample to 30 days at naptime 10 s with copies
+# of the newest sample (older and older, inserted oldest first, as the
+# worker would have), vacuum, and measure the whole table.  Every copy is
+# younger than 30 days, so the retention delete still finds nothing.
+q "INSERT INTO medup.sample
+   SELECT r.* FROM (SELECT to_jsonb(s) AS j FROM medup.sample s ORDER BY s.sampled_at DESC LIMIT 1) newest,
+                   (SELECT min(sampled_at) AS oldest, count(*) AS n FROM medup.sample) o,
+                   generate_series($SAMPLES_30D - o.n, 1, -1) g,
+                   LATERAL jsonb_populate_record(NULL::medup.sample,
+                               newest.j || jsonb_build_object('sampled_at', o.oldest - g * interval '10 s')) r
+   ORDER BY r.sampled_at"
+q "VACUUM (ANALYZE) medup.sample"
+full_row="$(q "SELECT count(*), pg_total_relation_size('medup.sample'), pg_relation_size('medup.sample'),
                       pg_indexes_size('medup.sample') FROM medup.sample")"
-  bpr="$(div "$(field "$st_row" 2)" "$(field "$st_row" 1)")"
-  # Then for real: fill medup.sample to 30 days at naptime 10 s with copies
-  # of the newest sample (older and older, inserted oldest first, as the
-  # worker would have), vacuum, and measure the whole table.  Every copy is
-  # younger than 30 days, so the retention delete still finds nothing.
-  q "INSERT INTO medup.sample
-     SELECT r.* FROM (SELECT to_jsonb(s) AS j FROM medup.sample s ORDER BY s.sampled_at DESC LIMIT 1) newest,
-                     (SELECT min(sampled_at) AS oldest, count(*) AS n FROM medup.sample) o,
-                     generate_series($SAMPLES_30D - o.n, 1, -1) g,
-                     LATERAL jsonb_populate_record(NULL::medup.sample,
-                                 newest.j || jsonb_build_object('sampled_at', o.oldest - g * interval '10 s')) r
-     ORDER BY r.sampled_at"
-  q "VACUUM (ANALYZE) medup.sample"
-  full_row="$(q "SELECT count(*), pg_total_relation_size('medup.sample'), pg_relation_size('medup.sample'),
-                        pg_indexes_size('medup.sample') FROM medup.sample")"
-  # Events: rare, so their per-row size is measured on 10,000 copies of the
-  # events this run recorded, in a scratch table shaped like medup.event.
-  ev_bpr="-"
-  if [ "$loop_events" -gt 0 ]; then
-    ev_bpr="$(q "CREATE TABLE medup_bench.event_probe (LIKE medup.event INCLUDING ALL)" \
-                "INSERT INTO medup_bench.event_probe (event_at, database_name, kind, data_version, job_id, detail)
-                 SELECT e.event_at - g * interval '1 min', e.database_name, e.kind, e.data_version, e.job_id, e.detail
-                   FROM medup.event e, generate_series(1, ceil(10000.0 / $loop_events)::integer) g" \
-                "VACUUM medup_bench.event_probe" \
-                "SELECT pg_total_relation_size('medup_bench.event_probe')::float8 / count(*) FROM medup_bench.event_probe" \
-                "DROP TABLE medup_bench.event_probe")"
-  fi
+# Events: rare, so their per-row size is measured on 10,000 copies of the
+# events this run recorded, in a scratch table shaped like medup.event.
+ev_bpr="-"
+if [ "$loop_events" -gt 0 ]; then
+  ev_bpr="$(q "CREATE TABLE medup_bench.event_probe (LIKE medup.event INCLUDING ALL)" \
+              "INSERT INTO medup_bench.event_probe (event_at, database_name, kind, data_version, job_id, detail)
+               SELECT e.event_at - g * interval '1 min', e.database_name, e.kind, e.data_version, e.job_id, e.detail
+                 FROM medup.event e, generate_series(1, ceil(10000.0 / $loop_events)::integer) g" \
+              "VACUUM medup_bench.event_probe" \
+              "SELECT pg_total_relation_size('medup_bench.event_probe')::float8 / count(*) FROM medup_bench.event_probe" \
+              "DROP TABLE medup_bench.event_probe")"
+fi
 
-  # 3a, continued: the cost of a sample at steady state, 30 days of rows.
-  sample_cost full "$big"
+# 3a, continued: the cost of a sample at steady state, 30 days of rows.
+sample_cost full "$big"
 
-  echo "one sample: per call, in-server loop, one transaction per call (commit included, as in the worker);"
-  echo "status() is the biggest part of sample() and is timed next to it, interleaved"
-  printf '%10s | %-24s | %11s | %11s | %9s | %9s | %7s | %s\n' rows "medup.sample holds" "status() ms" \
-    "sample() ms" "min ms" "max ms" calls "sample/status"
-  printf '%10s-+-%-24s-+-%11s-+-%11s-+-%9s-+-%9s-+-%7s-+-%s\n' "" "" "" "" "" "" "" "-------------" | tr ' ' '-'
-  for key in "${sizes_sample[@]}" full; do
-    a="${sp_row[$key]%%#*}"; b="${sp_row[$key]##*#}"
-    if [ "$key" = full ]; then n="$big"; held="30 days ($SAMPLES_30D rows)"; else n="$key"; held="only this loop's rows"; fi
-    printf '%10s | %-24s | %11s | %11s | %9s | %9s | %7s | %s\n' "$n" "$held" "$(fmt_ms "$(field "$a" 2)")" \
-      "$(fmt_ms "$(field "$b" 2)")" "$(fmt_ms "$(field "$b" 3)")" "$(fmt_ms "$(field "$b" 4)")" \
-      "$(field "$b" 5)x5" "$(fmt_x "$(field "$b" 6)")"
-  done
-  echo "the loop on $big rows wrote $loop_rows samples and $loop_events event(s)"
-  for key in "${sizes_sample[@]}" full; do
-    a="${sp_row[$key]%%#*}"; b="${sp_row[$key]##*#}"
-    m="$(field "$b" 2)"
-    if lt "$m" 2; then v=PASS; else v=MISS; fi
-    if [ "$key" = full ]; then what="sample() at $big rows, 30 days of samples kept:"; else what="sample() at $key rows:"; fi
-    l="$(printf '%-48s %s ms per call, status() %s ms (target < 2 ms): %s' "$what" "$(fmt_ms "$m")" \
-          "$(fmt_ms "$(field "$a" 2)")" "$v")"
-    echo "$l"
-    summary+=("$l")
-  done
-
-  echo
-  echo "storage at the defaults (naptime 10 s, retention 30 days: $SAMPLES_30D samples per database):"
-  printf '  after the loop on %s rows, vacuumed: %s rows, %s (heap %s, indexes %s): %s per sample\n' "$big" \
-    "$(field "$st_row" 1)" "$(fmt_bytes "$(field "$st_row" 2)")" "$(fmt_bytes "$(field "$st_row" 3)")" \
-    "$(fmt_bytes "$(field "$st_row" 4)")" "$(awk -v x="$bpr" 'BEGIN { printf "%.0f B", x }')"
-  proj="$(awk -v x="$bpr" -v n="$SAMPLES_30D" 'BEGIN { print x * n }')"
-  echo "  projected for 30 days: $SAMPLES_30D x that = $(fmt_bytes "$proj") (too high when the loop wrote few rows:"
-  echo "  each relation's fixed pages, free space map, visibility map, index metapage and root, count per row)"
-  full_bpr="$(div "$(field "$full_row" 2)" "$(field "$full_row" 1)")"
-  printf '  measured, table filled to 30 days and vacuumed: %s rows, %s (heap %s, indexes %s): %s per sample\n' \
-    "$(field "$full_row" 1)" "$(fmt_bytes "$(field "$full_row" 2)")" "$(fmt_bytes "$(field "$full_row" 3)")" \
-    "$(fmt_bytes "$(field "$full_row" 4)")" "$(awk -v x="$full_bpr" 'BEGIN { printf "%.0f B", x }')"
-  echo "  events are rare: one per change (a migration started, retried, completed, failed or cancelled,"
-  echo "  a deploy's schema change, Medplum's lock taken or released, a stall, an invalid index), none"
-  echo "  while nothing changes; an upgrade across several minors makes on the order of 100."
-  if [ "$ev_bpr" != "-" ]; then
-    echo "  medup.event: $(awk -v x="$ev_bpr" 'BEGIN { printf "%.0f B", x }') per event with its indexes (10,000 copies of this run's events), so"
-    echo "  100 events $(fmt_bytes "$(awk -v x="$ev_bpr" 'BEGIN { print 100 * x }')"), 1,000 events $(fmt_bytes "$(awk -v x="$ev_bpr" 'BEGIN { print 1000 * x }')") (kept 365 days, medup.event_retention)"
-  fi
-  l="storage, one database, 30 days at naptime 10 s: $(fmt_bytes "$(field "$full_row" 2)") measured ($(awk -v x="$full_bpr" 'BEGIN { printf "%.0f", x }') B per sample with indexes; $(fmt_bytes "$proj") projected from the loop's $(field "$st_row" 1) rows); events: $(awk -v x="$ev_bpr" 'BEGIN { if (x == "-") print "-"; else printf "%.0f B each", x }'), rare"
+echo "one sample: per call, in-server loop, one transaction per call (commit included, as in the worker);"
+echo "status() is the biggest part of sample() and is timed next to it, interleaved"
+printf '%10s | %-24s | %11s | %11s | %9s | %9s | %7s | %s\n' rows "medup.sample holds" "status() ms" \
+  "sample() ms" "min ms" "max ms" calls "sample/status"
+printf '%10s-+-%-24s-+-%11s-+-%11s-+-%9s-+-%9s-+-%7s-+-%s\n' "" "" "" "" "" "" "" "-------------" | tr ' ' '-'
+for key in "${sizes_sample[@]}" full; do
+  a="${sp_row[$key]%%#*}"; b="${sp_row[$key]##*#}"
+  if [ "$key" = full ]; then n="$big"; held="30 days ($SAMPLES_30D rows)"; else n="$key"; held="only this loop's rows"; fi
+  printf '%10s | %-24s | %11s | %11s | %9s | %9s | %7s | %s\n' "$n" "$held" "$(fmt_ms "$(field "$a" 2)")" \
+    "$(fmt_ms "$(field "$b" 2)")" "$(fmt_ms "$(field "$b" 3)")" "$(fmt_ms "$(field "$b" 4)")" \
+    "$(field "$b" 5)x5" "$(fmt_x "$(field "$b" 6)")"
+done
+echo "the loop on $big rows wrote $loop_rows samples and $loop_events event(s)"
+for key in "${sizes_sample[@]}" full; do
+  a="${sp_row[$key]%%#*}"; b="${sp_row[$key]##*#}"
+  m="$(field "$b" 2)"
+  if lt "$m" 2; then v=PASS; else v=MISS; fi
+  if [ "$key" = full ]; then what="sample() at $big rows, 30 days of samples kept:"; else what="sample() at $key rows:"; fi
+  l="$(printf '%-48s %s ms per call, status() %s ms (target < 2 ms): %s' "$what" "$(fmt_ms "$m")" \
+        "$(fmt_ms "$(field "$a" 2)")" "$v")"
+  echo "$l"
   summary+=("$l")
+done
 
-  # 3c. The worker's overhead on a concurrent pgbench run in the same cluster.
-  echo
-  if [ "$PGB_SECONDS" -eq 0 ]; then
-    echo "worker overhead: skipped (MEDUP_BENCH_PGBENCH_SECONDS=0)"
-    summary+=("worker overhead: skipped (MEDUP_BENCH_PGBENCH_SECONDS=0)")
-  else
-    # pgbench -S (select-only), 2 clients on 2 threads: CPU-bound, so every
-    # bit of CPU the worker takes shows as lost tps (the worst case for a
-    # worker that is CPU: status() and a one-row insert), and its tps is
-    # steady enough that a 1% difference can stand out of the noise; the
-    # default TPC-B-like mix waits on WAL flushes and wanders by several %
-    # between runs.  The worker samples database bench (schema bench_$big)
-    # every second (naptime 1, 10x the default); off is medup.databases = ''.
-    PGB=("$PG_BINDIR/pgbench" -h "$BENCH_DIR" -p "$BENCH_PORT" -U postgres)
-    "${PSQL[@]}" -d postgres -c "CREATE DATABASE pgbench"
-    if ! "${PGB[@]}" -i -s 10 -q pgbench >"$BENCH_DIR/pgbench-init.log" 2>&1; then
-      cat "$BENCH_DIR/pgbench-init.log" >&2
-      exit 1
-    fi
-    "${PSQL[@]}" -d postgres -c "ALTER DATABASE bench SET medup.medplum_schema = 'bench_$big'" \
-      -c "ALTER SYSTEM SET medup.naptime = 1" -c "SELECT pg_reload_conf()" >/dev/null
-    clear_audit
-    workers() { q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'medup worker'"; }
-    samples_taken() { q "SELECT coalesce(sum(samples), 0) FROM medup.sampler"; }
-    worker_set() {   # worker_set on|off: and wait until it is so (on: one sample taken)
-      local list="" want=0 before c i
-      if [ "$1" = on ]; then list=bench; want=1; fi
-      before="$(samples_taken)"
-      "${PSQL[@]}" -d postgres -c "ALTER SYSTEM SET medup.databases = '$list'" -c "SELECT pg_reload_conf()" >/dev/null
-      for i in $(seq 1 150); do
-        c="$(workers)"
-        if [ "$c" -eq "$want" ] && { [ "$want" -eq 0 ] || [ "$(samples_taken)" -gt "$before" ]; }; then
-          return 0
-        fi
-        sleep 0.2
-      done
-      echo "the medup worker did not turn $1 within 30 s ($c running; see $BENCH_DIR/server.log)" >&2
-      tail -n 20 "$BENCH_DIR/server.log" >&2 || true
-      return 1
-    }
-    worker_pid() { q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'medup worker'"; }
-    cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat" 2>/dev/null || echo "-"; }
-    pgbench_tps() {
-      local out
-      if ! out="$("${PGB[@]}" -n -S -c 2 -j 2 -T "$1" pgbench 2>&1)"; then
-        echo "$out" >&2
-        return 1
+echo
+echo "storage at the defaults (naptime 10 s, retention 30 days: $SAMPLES_30D samples per database):"
+printf '  after the loop on %s rows, vacuumed: %s rows, %s (heap %s, indexes %s): %s per sample\n' "$big" \
+  "$(field "$st_row" 1)" "$(fmt_bytes "$(field "$st_row" 2)")" "$(fmt_bytes "$(field "$st_row" 3)")" \
+  "$(fmt_bytes "$(field "$st_row" 4)")" "$(awk -v x="$bpr" 'BEGIN { printf "%.0f B", x }')"
+proj="$(awk -v x="$bpr" -v n="$SAMPLES_30D" 'BEGIN { print x * n }')"
+echo "  projected for 30 days: $SAMPLES_30D x that = $(fmt_bytes "$proj") (too high when the loop wrote few rows:"
+echo "  each relation's fixed pages, free space map, visibility map, index metapage and root, count per row)"
+full_bpr="$(div "$(field "$full_row" 2)" "$(field "$full_row" 1)")"
+printf '  measured, table filled to 30 days and vacuumed: %s rows, %s (heap %s, indexes %s): %s per sample\n' \
+  "$(field "$full_row" 1)" "$(fmt_bytes "$(field "$full_row" 2)")" "$(fmt_bytes "$(field "$full_row" 3)")" \
+  "$(fmt_bytes "$(field "$full_row" 4)")" "$(awk -v x="$full_bpr" 'BEGIN { printf "%.0f B", x }')"
+echo "  events are rare: one per change (a migration started, retried, completed, failed or cancelled,"
+echo "  a deploy's schema change, Medplum's lock taken or released, a stall, an invalid index), none"
+echo "  while nothing changes; an upgrade across several minors makes on the order of 100."
+if [ "$ev_bpr" != "-" ]; then
+  echo "  medup.event: $(awk -v x="$ev_bpr" 'BEGIN { printf "%.0f B", x }') per event with its indexes (10,000 copies of this run's events), so"
+  echo "  100 events $(fmt_bytes "$(awk -v x="$ev_bpr" 'BEGIN { print 100 * x }')"), 1,000 events $(fmt_bytes "$(awk -v x="$ev_bpr" 'BEGIN { print 1000 * x }')") (kept 365 days, medup.event_retention)"
+fi
+l="storage, one database, 30 days at naptime 10 s: $(fmt_bytes "$(field "$full_row" 2)") measured ($(awk -v x="$full_bpr" 'BEGIN { printf "%.0f", x }') B per sample with indexes; $(fmt_bytes "$proj") projected from the loop's $(field "$st_row" 1) rows); events: $(awk -v x="$ev_bpr" 'BEGIN { if (x == "-") print "-"; else printf "%.0f B each", x }'), rare"
+summary+=("$l")
+
+# 3c. The worker's overhead on a concurrent pgbench run in the same cluster.
+echo
+if [ "$PGB_SECONDS" -eq 0 ]; then
+  echo "worker overhead: skipped (MEDUP_BENCH_PGBENCH_SECONDS=0)"
+  summary+=("worker overhead: skipped (MEDUP_BENCH_PGBENCH_SECONDS=0)")
+else
+  # pgbench -S (select-only), 2 clients on 2 threads: CPU-bound, so every
+  # bit of CPU the worker takes shows as lost tps (the worst case for a
+  # worker that is CPU: status() and a one-row insert), and its tps is
+  # steady enough that a 1% difference can stand out of the noise; the
+  # default TPC-B-like mix waits on WAL flushes and wanders by several %
+  # between runs.  The worker samples database bench (schema bench_$big)
+  # every second (naptime 1, 10x the default); off is medup.databases = ''.
+  PGB=("$PG_BINDIR/pgbench" -h "$BENCH_DIR" -p "$BENCH_PORT" -U postgres)
+  "${PSQL[@]}" -d postgres -c "CREATE DATABASE pgbench"
+  if ! "${PGB[@]}" -i -s 10 -q pgbench >"$BENCH_DIR/pgbench-init.log" 2>&1; then
+    cat "$BENCH_DIR/pgbench-init.log" >&2
+    exit 1
+  fi
+  "${PSQL[@]}" -d postgres -c "ALTER DATABASE bench SET medup.medplum_schema = 'bench_$big'" \
+    -c "ALTER SYSTEM SET medup.naptime = 1" -c "SELECT pg_reload_conf()" >/dev/null
+  clear_audit
+  workers() { q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'medup worker'"; }
+  samples_taken() { q "SELECT coalesce(sum(samples), 0) FROM medup.sampler"; }
+  worker_set() {   # worker_set on|off: and wait until it is so (on: one sample taken)
+    local list="" want=0 before c i
+    if [ "$1" = on ]; then list=bench; want=1; fi
+    before="$(samples_taken)"
+    "${PSQL[@]}" -d postgres -c "ALTER SYSTEM SET medup.databases = '$list'" -c "SELECT pg_reload_conf()" >/dev/null
+    for i in $(seq 1 150); do
+      c="$(workers)"
+      if [ "$c" -eq "$want" ] && { [ "$want" -eq 0 ] || [ "$(samples_taken)" -gt "$before" ]; }; then
+        return 0
       fi
-      echo "$out" | awk '/^tps = / { print $3; exit }'
-    }
-
-    # The worker's own CPU, from the kernel's account of its process
-    # (/proc/PID/schedstat, ns on CPU): first with nothing else running in
-    # this cluster, then during the "on" runs.  Noise-free where tps is not:
-    # a CPU-bound load can lose at most this share of the machine.
-    # A fresh worker's first samples cost more (process start, caches,
-    # plans): the idle measurement starts after its fifth sample.
-    idle_s=$((PGB_SECONDS < 10 ? PGB_SECONDS : 10))
-    worker_set on
-    for i in $(seq 1 100); do
-      if [ "$(samples_taken)" -ge 5 ]; then break; fi
       sleep 0.2
     done
-    pid="$(worker_pid)"; c0="$(cpu_ns "$pid")"; s0="$(samples_taken)"
-    sleep "$idle_s"
-    c1="$(cpu_ns "$pid")"; s1="$(samples_taken)"
-    idle_per_sample="-"
-    if [ "$c0" != "-" ] && [ "$c1" != "-" ] && [ $((s1 - s0)) -gt 0 ] && [ "$(worker_pid)" = "$pid" ]; then
-      idle_per_sample="$(awk -v a="$c0" -v b="$c1" -v n="$((s1 - s0))" 'BEGIN { print (b - a) / 1e6 / n }')"
+    echo "the medup worker did not turn $1 within 30 s ($c running; see $BENCH_DIR/server.log)" >&2
+    tail -n 20 "$BENCH_DIR/server.log" >&2 || true
+    return 1
+  }
+  worker_pid() { q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'medup worker'"; }
+  cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat" 2>/dev/null || echo "-"; }
+  pgbench_tps() {
+    local out
+    if ! out="$("${PGB[@]}" -n -S -c 2 -j 2 -T "$1" pgbench 2>&1)"; then
+      echo "$out" >&2
+      return 1
     fi
-    echo "the worker alone (no pgbench), naptime 1 s, $idle_s s after its first 5 samples: $((s1 - s0)) samples, $(fmt_ms "$idle_per_sample") ms of CPU per sample"
-    worker_set off
-    warm=$((PGB_SECONDS < 5 ? PGB_SECONDS : 5))
-    pgbench_tps "$warm" >/dev/null        # warm-up, not counted
-    echo "pgbench -n -S -c 2 -j 2 -T $PGB_SECONDS (select-only) on database pgbench (scale 10), $PGB_RUNS runs,"
-    echo "alternating: the medup worker off, then on (sampling database bench, schema bench_$big, naptime 1 s);"
-    echo "each on run starts a fresh worker, its first samples included"
-    printf '%4s | %-6s | %10s | %8s | %s\n' run worker tps samples "worker CPU"
-    printf '%4s-+-%-6s-+-%10s-+-%8s-+-%s\n' "" "" "" "" "----------" | tr ' ' '-'
-    offs=(); ons=(); ratios=(); cpu_ms_total=0; cpu_s_total=0; samples_total=0
-    for r in $(seq 1 "$PGB_RUNS"); do
-      if [ $((r % 2)) -eq 1 ]; then mode=off; else mode=on; fi
-      worker_set "$mode"
-      if [ "$mode" = on ]; then
-        pid="$(worker_pid)"; c0="$(cpu_ns "$pid")"; s0="$(samples_taken)"; w0=$(date +%s.%N)
-      fi
-      tps="$(pgbench_tps "$PGB_SECONDS")"
-      if [ "$mode" = on ]; then
-        c1="$(cpu_ns "$pid")"; s1="$(samples_taken)"; w1=$(date +%s.%N)
-        ds=$((s1 - s0))
-        if [ "$c0" != "-" ] && [ "$c1" != "-" ] && [ "$(worker_pid)" = "$pid" ]; then
-          dms="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print (b - a) / 1e6 }')"
-          cpu_ms_total="$(awk -v t="$cpu_ms_total" -v d="$dms" 'BEGIN { print t + d }')"
-          cpu_s_total="$(awk -v t="$cpu_s_total" -v a="$w0" -v b="$w1" 'BEGIN { print t + b - a }')"
-          cpu="$(awk -v d="$dms" -v a="$w0" -v b="$w1" 'BEGIN { printf "%.0f ms in %.0f s", d, b - a }')"
-        else
-          cpu="-"
-        fi
-        samples_total=$((samples_total + ds))
-        ons+=("$tps")
-        ratios+=("$(div "$tps" "${offs[$((${#offs[@]} - 1))]}")")
-        printf '%4s | %-6s | %10.1f | %8s | %s\n' "$r" "$mode" "$tps" "$ds" "$cpu"
-      else
-        offs+=("$tps")
-        printf '%4s | %-6s | %10.1f | %8s | %s\n' "$r" "$mode" "$tps" "-" "-"
-      fi
-    done
-    worker_set off
-    worker_outcome="$(q "SELECT string_agg(last_outcome, ', ') FROM medup.sampler")"
-    "${PSQL[@]}" -d postgres -c "ALTER SYSTEM RESET medup.naptime" -c "SELECT pg_reload_conf()" \
-      -c "ALTER DATABASE bench RESET medup.medplum_schema" >/dev/null
+    echo "$out" | awk '/^tps = / { print $3; exit }'
+  }
 
-    off_med="$(echo "${offs[*]}" | median)"
-    on_med="$(echo "${ons[*]}" | median)"
-    ratio="$(echo "${ratios[*]}" | median)"
-    loss="$(awk -v r="$ratio" 'BEGIN { print 1 - r }')"
-    off_spread="$(echo "${offs[*]}" | tr ' ' '\n' | sort -g | awk -v m="$off_med" 'NR == 1 { lo = $1 } { hi = $1 } END { print (hi - lo) / m }')"
-    on_spread="$(echo "${ons[*]}" | tr ' ' '\n' | sort -g | awk -v m="$on_med" 'NR == 1 { lo = $1 } { hi = $1 } END { print (hi - lo) / m }')"
-    echo
-    echo "tps median: off $(printf '%.1f' "$off_med"), on $(printf '%.1f' "$on_med"); on/off: median of the ${#ratios[@]} per-pair ratios (each on run over the off run before it) $(awk -v r="$ratio" 'BEGIN { printf "%.4f", r }')"
-    echo "noise: the ${#offs[@]} off runs spread over $(pct "$off_spread") of their median (on runs: $(pct "$on_spread"))"
-    if [ "$worker_outcome" != sampled ]; then
-      echo "warning: the worker's last sample said \"$worker_outcome\", not \"sampled\"" >&2
-    fi
-    cpu_line="-"; cpu_share="-"
-    if awk -v s="$cpu_s_total" 'BEGIN { exit !(s > 0) }'; then
-      cpu_share="$(awk -v ms="$cpu_ms_total" -v s="$cpu_s_total" -v c="$(nproc)" 'BEGIN { print ms / s / 1000 / c }')"
-      cpu_line="$(awk -v ms="$cpu_ms_total" -v s="$cpu_s_total" -v n="$samples_total" -v c="$(nproc)" \
-        'BEGIN { printf "%.1f ms of CPU per second = %.2f%% of the %d cores, %.2f ms per sample (%d samples)", ms / s, ms / s / 10 / c, c, (n > 0 ? ms / n : 0), n }')"
-      echo "the worker during the on runs (from /proc/PID/schedstat): $cpu_line"
-      echo "  (at the default naptime of 10 s, a tenth of that)"
-    fi
-    if lt "$loss" 0.01; then v=PASS; else v=MISS; fi
-    if lt "$(awk -v x="$loss" 'BEGIN { print (x < 0 ? -x : x) }')" "$off_spread"; then
-      noise="the difference is within the spread of the off runs: noise"
-      v="$v, within noise"
-    else
-      noise="the difference is larger than the spread of the off runs"
-      v="$v, above noise"
-    fi
-    l1="worker overhead, pgbench -S 2 clients, ${#offs[@]}+${#ons[@]} runs of $PGB_SECONDS s: tps off $(printf '%.0f' "$off_med"), on $(printf '%.0f' "$on_med") (medians), on/off $(awk -v r="$ratio" 'BEGIN { printf "%.4f", r }'), loss $(pct "$loss") (target < 1%): $v"
-    l2="  noise: off runs spread $(pct "$off_spread"), on runs $(pct "$on_spread"); $noise"
-    l3="  worker CPU at naptime 1 s: $(fmt_ms "$idle_per_sample") ms per sample alone; during the on runs $cpu_line"
-    for l in "$l1" "$l2" "$l3"; do echo "$l"; summary+=("$l"); done
+  # The worker's own CPU, from the kernel's account of its process
+  # (/proc/PID/schedstat, ns on CPU): first with nothing else running in
+  # this cluster, then during the "on" runs.  Noise-free where tps is not:
+  # a CPU-bound load can lose at most this share of the machine.
+  # A fresh worker's first samples cost more (process start, caches,
+  # plans): the idle measurement starts after its fifth sample.
+  idle_s=$((PGB_SECONDS < 10 ? PGB_SECONDS : 10))
+  worker_set on
+  for i in $(seq 1 100); do
+    if [ "$(samples_taken)" -ge 5 ]; then break; fi
+    sleep 0.2
+  done
+  pid="$(worker_pid)"; c0="$(cpu_ns "$pid")"; s0="$(samples_taken)"
+  sleep "$idle_s"
+  c1="$(cpu_ns "$pid")"; s1="$(samples_taken)"
+  idle_per_sample="-"
+  if [ "$c0" != "-" ] && [ "$c1" != "-" ] && [ $((s1 - s0)) -gt 0 ] && [ "$(worker_pid)" = "$pid" ]; then
+    idle_per_sample="$(awk -v a="$c0" -v b="$c1" -v n="$((s1 - s0))" 'BEGIN { print (b - a) / 1e6 / n }')"
   fi
+  echo "the worker alone (no pgbench), naptime 1 s, $idle_s s after its first 5 samples: $((s1 - s0)) samples, $(fmt_ms "$idle_per_sample") ms of CPU per sample"
+  worker_set off
+  warm=$((PGB_SECONDS < 5 ? PGB_SECONDS : 5))
+  pgbench_tps "$warm" >/dev/null        # warm-up, not counted
+  echo "pgbench -n -S -c 2 -j 2 -T $PGB_SECONDS (select-only) on database pgbench (scale 10), $PGB_RUNS runs,"
+  echo "alternating: the medup worker off, then on (sampling database bench, schema bench_$big, naptime 1 s);"
+  echo "each on run starts a fresh worker, its first samples included"
+  printf '%4s | %-6s | %10s | %8s | %s\n' run worker tps samples "worker CPU"
+  printf '%4s-+-%-6s-+-%10s-+-%8s-+-%s\n' "" "" "" "" "----------" | tr ' ' '-'
+  offs=(); ons=(); ratios=(); cpu_ms_total=0; cpu_s_total=0; samples_total=0
+  for r in $(seq 1 "$PGB_RUNS"); do
+    if [ $((r % 2)) -eq 1 ]; then mode=off; else mode=on; fi
+    worker_set "$mode"
+    if [ "$mode" = on ]; then
+      pid="$(worker_pid)"; c0="$(cpu_ns "$pid")"; s0="$(samples_taken)"; w0=$(date +%s.%N)
+    fi
+    tps="$(pgbench_tps "$PGB_SECONDS")"
+    if [ "$mode" = on ]; then
+      c1="$(cpu_ns "$pid")"; s1="$(samples_taken)"; w1=$(date +%s.%N)
+      ds=$((s1 - s0))
+      if [ "$c0" != "-" ] && [ "$c1" != "-" ] && [ "$(worker_pid)" = "$pid" ]; then
+        dms="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print (b - a) / 1e6 }')"
+        cpu_ms_total="$(awk -v t="$cpu_ms_total" -v d="$dms" 'BEGIN { print t + d }')"
+        cpu_s_total="$(awk -v t="$cpu_s_total" -v a="$w0" -v b="$w1" 'BEGIN { print t + b - a }')"
+        cpu="$(awk -v d="$dms" -v a="$w0" -v b="$w1" 'BEGIN { printf "%.0f ms in %.0f s", d, b - a }')"
+      else
+        cpu="-"
+      fi
+      samples_total=$((samples_total + ds))
+      ons+=("$tps")
+      ratios+=("$(div "$tps" "${offs[$((${#offs[@]} - 1))]}")")
+      printf '%4s | %-6s | %10.1f | %8s | %s\n' "$r" "$mode" "$tps" "$ds" "$cpu"
+    else
+      offs+=("$tps")
+      printf '%4s | %-6s | %10.1f | %8s | %s\n' "$r" "$mode" "$tps" "-" "-"
+    fi
+  done
+  worker_set off
+  worker_outcome="$(q "SELECT string_agg(last_outcome, ', ') FROM medup.sampler")"
+  "${PSQL[@]}" -d postgres -c "ALTER SYSTEM RESET medup.naptime" -c "SELECT pg_reload_conf()" \
+    -c "ALTER DATABASE bench RESET medup.medplum_schema" >/dev/null
+
+  off_med="$(echo "${offs[*]}" | median)"
+  on_med="$(echo "${ons[*]}" | median)"
+  ratio="$(echo "${ratios[*]}" | median)"
+  loss="$(awk -v r="$ratio" 'BEGIN { print 1 - r }')"
+  off_spread="$(echo "${offs[*]}" | tr ' ' '\n' | sort -g | awk -v m="$off_med" 'NR == 1 { lo = $1 } { hi = $1 } END { print (hi - lo) / m }')"
+  on_spread="$(echo "${ons[*]}" | tr ' ' '\n' | sort -g | awk -v m="$on_med" 'NR == 1 { lo = $1 } { hi = $1 } END { print (hi - lo) / m }')"
+  echo
+  echo "tps median: off $(printf '%.1f' "$off_med"), on $(printf '%.1f' "$on_med"); on/off: median of the ${#ratios[@]} per-pair ratios (each on run over the off run before it) $(awk -v r="$ratio" 'BEGIN { printf "%.4f", r }')"
+  echo "noise: the ${#offs[@]} off runs spread over $(pct "$off_spread") of their median (on runs: $(pct "$on_spread"))"
+  if [ "$worker_outcome" != sampled ]; then
+    echo "warning: the worker's last sample said \"$worker_outcome\", not \"sampled\"" >&2
+  fi
+  cpu_line="-"; cpu_share="-"
+  if awk -v s="$cpu_s_total" 'BEGIN { exit !(s > 0) }'; then
+    cpu_share="$(awk -v ms="$cpu_ms_total" -v s="$cpu_s_total" -v c="$(nproc)" 'BEGIN { print ms / s / 1000 / c }')"
+    cpu_line="$(awk -v ms="$cpu_ms_total" -v s="$cpu_s_total" -v n="$samples_total" -v c="$(nproc)" \
+      'BEGIN { printf "%.1f ms of CPU per second = %.2f%% of the %d cores, %.2f ms per sample (%d samples)", ms / s, ms / s / 10 / c, c, (n > 0 ? ms / n : 0), n }')"
+    echo "the worker during the on runs (from /proc/PID/schedstat): $cpu_line"
+    echo "  (at the default naptime of 10 s, a tenth of that)"
+  fi
+  if lt "$loss" 0.01; then v=PASS; else v=MISS; fi
+  if lt "$(awk -v x="$loss" 'BEGIN { print (x < 0 ? -x : x) }')" "$off_spread"; then
+    noise="the difference is within the spread of the off runs: noise"
+    v="$v, within noise"
+  else
+    noise="the difference is larger than the spread of the off runs"
+    v="$v, above noise"
+  fi
+  l1="worker overhead, pgbench -S 2 clients, ${#offs[@]}+${#ons[@]} runs of $PGB_SECONDS s: tps off $(printf '%.0f' "$off_med"), on $(printf '%.0f' "$on_med") (medians), on/off $(awk -v r="$ratio" 'BEGIN { printf "%.4f", r }'), loss $(pct "$loss") (target < 1%): $v"
+  l2="  noise: off runs spread $(pct "$off_spread"), on runs $(pct "$on_spread"); $noise"
+  l3="  worker CPU at naptime 1 s: $(fmt_ms "$idle_per_sample") ms per sample alone; during the on runs $cpu_line"
+  for l in "$l1" "$l2" "$l3"; do echo "$l"; summary+=("$l"); done
 fi
 
 # --- summary ---------------------------------------------------------------

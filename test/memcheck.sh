@@ -65,6 +65,8 @@ sharedir="$("$PG_CONFIG_SYS" --sharedir)"
 pbin="$tree$bindir"          # the copied server, initdb, pg_ctl
 psql_cmd=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$PORT" -U postgres)
 echo "== memcheck in $work"
+# The SQL and C it runs (test/memcheck/), where the server user may read them.
+cp "$REPO"/test/memcheck/* "$work/"
 
 cleanup() {
   local status=$?
@@ -121,15 +123,6 @@ record "build/asan" "$status"
 # the next bindtextdomain() (postgres's main) hangs forever.  A preloaded
 # stub that defines swift_demangle makes that dlsym succeed, so dlerror()
 # has nothing to translate.  The stub returns NULL: "cannot demangle".
-cat > "$work/swift_stub.c" <<'EOF'
-#include <stddef.h>
-#include <stdint.h>
-char *swift_demangle(const char *name, size_t len, char *buf, size_t *buflen, uint32_t flags);
-char *swift_demangle(const char *name, size_t len, char *buf, size_t *buflen, uint32_t flags)
-{
-	return NULL;
-}
-EOF
 gcc -shared -fPIC -O2 -o "$work/swift_stub.so" "$work/swift_stub.c"
 chmod 755 "$work/swift_stub.so"
 
@@ -272,168 +265,6 @@ set -e
 
 # --- 3c. the version type, hard ----------------------------------------------
 echo "== medup.version: 100k inputs, binary COPY"
-cat > "$work/version_text.sql" <<'EOF'
-SELECT setseed(0.4242);
-CREATE TEMP TABLE mc_check (name text, ok boolean);
-CREATE TABLE mc_vals (id int PRIMARY KEY, src text, v medup.version);
--- 100k inputs: half valid (prefixes, big numbers, suffixes up to the limit,
--- whitespace), half not (long suffixes, leading zeros, overflow, noise,
--- truncation, bad characters).  Each valid one goes out and back in.
-DO $$
-DECLARE
-    alnum  text := 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-';
-    noise  text := '0123456789.-vV abc_+/' || chr(228) || chr(8364) || chr(9) || chr(10);
-    s text; v medup.version; w medup.version; t text;
-    n_ok int := 0; n_bad int := 0; kind int;
-BEGIN
-    FOR i IN 1..100000 LOOP
-        kind := i % 10;
-        s := CASE
-            WHEN kind <= 4 THEN
-                (ARRAY['', 'v', 'V', '  ', E'\t'])[1 + floor(random() * 5)::int]
-                || (ARRAY[0, 1, (random() * 20)::int, (random() * 2147483647)::int])[1 + floor(random() * 4)::int]
-                || '.' || (random() * 100)::int || '.' || (random() * 10000)::int
-                || CASE WHEN random() < 0.5 THEN ''
-                        ELSE '-' || (SELECT string_agg(substr(alnum, 1 + floor(random() * length(alnum))::int, 1), '')
-                                       FROM generate_series(1, 1 + floor(random() * 63)::int + i * 0)) END
-                || (ARRAY['', ' ', E'\n'])[1 + floor(random() * 3)::int]
-            WHEN kind = 5 THEN
-                '4.1.12-' || repeat('x', 64 + floor(random() * 200)::int + i * 0)
-            WHEN kind = 6 THEN
-                (ARRAY['04.1.12', '4.01.2', '4.1.00', '2147483648.0.0', '0.2147483648.0',
-                       '0.0.99999999999999999999', '-1.0.0', '4.-1.0', '2147483647.2147483647.2147483647'])
-                    [1 + floor(random() * 9)::int]
-            WHEN kind = 7 THEN
-                (SELECT coalesce(string_agg(substr(noise, 1 + floor(random() * length(noise))::int, 1), ''), '')
-                   FROM generate_series(1, floor(random() * 40)::int + i * 0))
-            WHEN kind = 8 THEN
-                (ARRAY['', 'v', '-', '4', '4.', '4.1', '4.1.', 'v4.1', '4..1', '.4.1.2', '4.1.2.', '4.1.2-', '4.1.2--'])
-                    [1 + floor(random() * 13)::int]
-            ELSE
-                (ARRAY['4.1.2-a_b', '4.1.2-a b', '4.1.2-' || chr(228), '4.1.2+build', '4.1.2-' || repeat('z', 63),
-                       '4.1.2-' || repeat('z', 64), '4.1.2-' || repeat('-', 63), '4.1.2-.'])
-                    [1 + floor(random() * 8)::int]
-            END;
-        IF s IS NULL THEN
-            RAISE EXCEPTION 'generator produced NULL at %', i;
-        END IF;
-        BEGIN
-            v := s::medup.version;
-        EXCEPTION WHEN invalid_text_representation THEN
-            n_bad := n_bad + 1;
-            CONTINUE;
-        END;
-        t := v::text;
-        w := t::medup.version;
-        IF NOT (v = w AND w::text = t AND medup.version_cmp(v, w) = 0
-                AND medup.version_hash(v) = medup.version_hash(w)
-                AND medup.version_send(v) = medup.version_send(w)
-                AND NOT (v < w) AND NOT (v > w) AND v <= w AND v >= w AND NOT (v <> w)
-                AND medup.base(v) = v
-                AND medup.base(v)::text = format('%s.%s.%s', medup.major(v), medup.minor(v), medup.patch(v))) THEN
-            RAISE EXCEPTION 'round trip failed for %: % -> %', quote_literal(s), t, w::text;
-        END IF;
-        INSERT INTO mc_vals VALUES (i, s, v);
-        n_ok := n_ok + 1;
-    END LOOP;
-    RAISE NOTICE 'inputs: % valid, % refused', n_ok, n_bad;
-    INSERT INTO mc_check VALUES ('a mix of valid and refused inputs', n_ok > 40000 AND n_bad > 40000);
-END
-$$;
-INSERT INTO mc_check SELECT 'hash = low 32 bits of hash_extended(v, 0)', count(*) = 0 FROM mc_vals
- WHERE (medup.version_hash_extended(v, 0) & 4294967295) <> (medup.version_hash(v)::bigint & 4294967295);
-INSERT INTO mc_check SELECT 'seeded hash ignores the suffix', bool_and(medup.version_hash_extended(v, 42) = medup.version_hash_extended(medup.base(v), 42)) FROM mc_vals;
-SET work_mem = '64kB';   -- sorts and hashes spill to disk
-INSERT INTO mc_check SELECT 'ORDER BY is ordered', count(*) = 0 FROM (SELECT v, lag(v) OVER (ORDER BY v) AS p FROM mc_vals) x WHERE p > v;
-INSERT INTO mc_check SELECT 'ORDER BY agrees with (major, minor, patch)', count(*) = 0 FROM (
-    SELECT row_number() OVER (ORDER BY v, id) a,
-           row_number() OVER (ORDER BY medup.major(v), medup.minor(v), medup.patch(v), id) b FROM mc_vals) x WHERE a <> b;
-CREATE TEMP TABLE mc_counts (what text, n bigint);
-SET enable_sort = off;
-INSERT INTO mc_counts SELECT 'hash groups', count(*) FROM (SELECT v FROM mc_vals GROUP BY v) g;
-RESET enable_sort; SET enable_hashagg = off;
-INSERT INTO mc_counts SELECT 'sort groups', count(*) FROM (SELECT v FROM mc_vals GROUP BY v) g;
-RESET enable_hashagg;
-INSERT INTO mc_counts SELECT 'distinct', count(DISTINCT (medup.major(v), medup.minor(v), medup.patch(v))) FROM mc_vals;
-INSERT INTO mc_check SELECT 'hash and sort grouping agree with the numbers', count(DISTINCT n) = 1 FROM mc_counts;
-SET enable_mergejoin = off; SET enable_nestloop = off;
-INSERT INTO mc_counts SELECT 'hash join', count(*) FROM mc_vals a JOIN mc_vals b ON a.v = b.v AND a.id % 97 = 0;
-RESET enable_mergejoin; SET enable_hashjoin = off;
-INSERT INTO mc_counts SELECT 'merge join', count(*) FROM mc_vals a JOIN mc_vals b ON a.v = b.v AND a.id % 97 = 0;
-RESET enable_hashjoin; RESET enable_nestloop;
-INSERT INTO mc_check SELECT 'hash and merge joins agree', count(DISTINCT n) = 1 FROM mc_counts WHERE what LIKE '% join';
-RESET work_mem;
-SELECT max(v) AS mx, min(v) AS mn, count(*) FILTER (WHERE v BETWEEN '1.0.0' AND '2000.0.0') AS ranged,
-       count(*) FILTER (WHERE v = (SELECT v FROM mc_vals ORDER BY id LIMIT 1)) AS eq
-  FROM mc_vals \gset seq_
-CREATE INDEX mc_vals_btree ON mc_vals (v);
-CREATE INDEX mc_vals_hash ON mc_vals USING hash (v);
-SET enable_seqscan = off; SET enable_bitmapscan = off;
-INSERT INTO mc_check SELECT 'btree index scan', count(*) = :seq_ranged FROM mc_vals WHERE v BETWEEN '1.0.0' AND '2000.0.0';
-SET enable_indexscan = off; SET enable_bitmapscan = on;
-INSERT INTO mc_check SELECT 'hash index (bitmap) scan', count(*) = :seq_eq FROM mc_vals WHERE v = (SELECT v FROM mc_vals ORDER BY id LIMIT 1);
-RESET enable_seqscan; RESET enable_bitmapscan; RESET enable_indexscan;
-INSERT INTO mc_check SELECT 'max/min', max(v) = :'seq_mx' AND min(v) = :'seq_mn' FROM mc_vals;
-SELECT name, ok FROM mc_check ORDER BY name;
-DO $$ BEGIN
-    IF EXISTS (SELECT FROM mc_check WHERE ok IS NOT TRUE) THEN
-        RAISE EXCEPTION 'version checks failed';
-    END IF;
-END $$;
-EOF
-cat > "$work/version_binary.sql" <<'EOF'
-CREATE TEMP TABLE mc_check (name text, ok boolean);
--- Binary COPY round trip: version_send out, version_recv back.
-COPY mc_vals (id, v) TO :'copyfile' WITH (FORMAT binary);
-CREATE TABLE mc_vals2 (id int PRIMARY KEY, v medup.version);
-COPY mc_vals2 FROM :'copyfile' WITH (FORMAT binary);
-INSERT INTO mc_check
-SELECT 'binary COPY round trip', count(*) = (SELECT count(*) FROM mc_vals)
-       AND count(*) FILTER (WHERE a.v::text = b.v::text AND a.v = b.v) = count(*)
-  FROM mc_vals a JOIN mc_vals2 b USING (id);
--- version_recv on malformed messages: valid, long suffix, negative,
--- truncated, bad suffix bytes, random bytes.  A bytea column COPYed out in
--- binary is exactly the bytes version_recv gets when COPYed back in.
-CREATE TABLE mc_recv (v medup.version);
-SET mc.recvfile = :'recvfile';
-DO $$
-DECLARE
-    f text := current_setting('mc.recvfile');
-    b bytea; n_ok int := 0; n_bad int := 0;
-BEGIN
-    PERFORM setseed(0.17);
-    FOR i IN 1..3000 LOOP
-        b := CASE i % 6
-            WHEN 0 THEN int4send((random() * 10)::int) || int4send((random() * 10)::int) || int4send((random() * 10)::int)
-            WHEN 1 THEN int4send(4) || int4send(1) || int4send(12) || convert_to('-' || repeat('a', floor(random() * 70)::int), 'UTF8')
-            WHEN 2 THEN int4send(-(1 + (random() * 5)::int)) || int4send(1) || int4send(2)
-            WHEN 3 THEN substr(int4send(4) || int4send(1) || int4send(12), 1, floor(random() * 12)::int)
-            WHEN 4 THEN int4send(4) || int4send(1) || int4send(12)
-                        || (ARRAY['\x2d'::bytea, '\x2d00'::bytea, '\x2dff'::bytea, '\x61'::bytea, '\x2d2e2d'::bytea])[1 + floor(random() * 5)::int]
-            ELSE (SELECT coalesce(string_agg(set_byte('\x00'::bytea, 0, floor(random() * 256)::int), ''::bytea), ''::bytea)
-                    FROM generate_series(1, floor(random() * 30)::int + i * 0))
-            END;
-        EXECUTE format('COPY (SELECT %L::bytea) TO %L WITH (FORMAT binary)', b, f);
-        BEGIN
-            EXECUTE format('COPY mc_recv FROM %L WITH (FORMAT binary)', f);
-            n_ok := n_ok + 1;
-        EXCEPTION WHEN invalid_binary_representation OR protocol_violation THEN
-            n_bad := n_bad + 1;
-        END;
-    END LOOP;
-    RAISE NOTICE 'binary messages: % accepted, % refused', n_ok, n_bad;
-    INSERT INTO mc_check VALUES ('version_recv accepts and refuses', n_ok > 500 AND n_bad > 1000);
-END
-$$;
-INSERT INTO mc_check SELECT 'received values round-trip', bool_and(v::text::medup.version = v AND length(v::text) <= 10 * 3 + 2 + 64) FROM mc_recv;
-SELECT name, ok FROM mc_check ORDER BY name;
-DROP TABLE mc_vals, mc_vals2, mc_recv;
-DO $$ BEGIN
-    IF EXISTS (SELECT FROM mc_check WHERE ok IS NOT TRUE) THEN
-        RAISE EXCEPTION 'binary checks failed';
-    END IF;
-END $$;
-EOF
 chown postgres: "$work"/version_*.sql
 set +e
 as_server_user "${psql_cmd[@]}" -d regression -f "$work/version_text.sql" > "$work/version_text.out" 2>&1
@@ -463,25 +294,6 @@ set -e
 # The harness must be able to see an error: a canary function reads one byte
 # past a malloc'd buffer.  Under ASan its backend must abort and leave a
 # heap-buffer-overflow report (the server then restarts after the crash).
-cat > "$work/canary.c" <<'EOF'
-#include "postgres.h"
-#include "fmgr.h"
-
-PG_MODULE_MAGIC;
-PG_FUNCTION_INFO_V1(memcheck_canary);
-
-Datum
-memcheck_canary(PG_FUNCTION_ARGS)
-{
-	volatile char *buf = malloc(8);
-	char		c;
-
-	memset((char *) buf, 'x', 8);
-	c = buf[PG_GETARG_INT32(0)];	/* called with 8: one past the end */
-	free((char *) buf);
-	PG_RETURN_INT32(c);
-}
-EOF
 server_include="$("$PG_CONFIG_SYS" --includedir-server)"
 gcc -shared -fPIC -O0 -g -fsanitize=address -I"$server_include" -o "$work/canary_asan.so" "$work/canary.c"
 gcc -shared -fPIC -O0 -g -I"$server_include" -o "$work/canary_plain.so" "$work/canary.c"
@@ -517,32 +329,7 @@ if [ "${MEDUP_MEMCHECK_VALGRIND:-1}" != 0 ]; then
   # function, under XLogFlush), and the memmove in RE_compile_and_cache that
   # valgrind sees as an overlapping __memcpy_chk (glibc's fortified memmove
   # and memcpy share an entry point).  Neither stack can pass through medup.
-  cat > "$vg/postgres.supp" <<'EOF'
-{
-   postgres-wal-padding-commit
-   Memcheck:Param
-   pwrite64(buf)
-   fun:pwrite
-   obj:*/bin/postgres
-   fun:XLogFlush
-}
-{
-   postgres-wal-padding-buffer-full
-   Memcheck:Param
-   pwrite64(buf)
-   fun:pwrite
-   obj:*/bin/postgres
-   ...
-   fun:XLogInsertRecord
-}
-{
-   postgres-regexp-cache-memmove
-   Memcheck:Overlap
-   fun:__memcpy_chk
-   fun:RE_compile_and_cache
-}
-EOF
-  supp_args=(--suppressions="$vg/postgres.supp")
+  supp_args=(--suppressions="$work/postgres.supp")
   if [ -n "$pg_supp" ]; then
     supp_args+=(--suppressions="$pg_supp")
     echo "using $pg_supp and $vg/postgres.supp"
@@ -551,173 +338,7 @@ EOF
   fi
   # Single-user mode with -j: a statement ends at a semicolon followed by an
   # empty line.
-  cat > "$vg/vg.sql" <<EOF
-CREATE EXTENSION medup;
-
-SELECT setseed(0.31);
-
-CREATE TABLE vg_vals (id int PRIMARY KEY, v medup.version);
-
-DO \$\$ DECLARE s text; v medup.version; w medup.version; n_ok int := 0; n_bad int := 0;
-BEGIN
-  FOR i IN 1..3000 LOOP
-    s := CASE i % 6
-      WHEN 0 THEN format('%s%s.%s.%s', (ARRAY['', 'v', ' '])[1 + i % 3], i % 7, (random() * 100)::int, (random() * 2147483647)::int)
-      WHEN 1 THEN format('%s.%s.%s-%s', i % 5, i % 11, i, repeat(substr('ab.c-9Z', 1 + i % 7, 1), 1 + i % 70))
-      WHEN 2 THEN (ARRAY['04.1.2', '4.1', '', 'v', '4.1.2-', '2147483648.0.0', '4.1.2-a_b', '4.1.2 x'])[1 + i % 8]
-      WHEN 3 THEN format('%s.%s.%s-%s ', i, i % 3, i % 4, md5(i::text))
-      WHEN 4 THEN repeat(chr(48 + i % 10) || '.', 1 + i % 5)
-      ELSE format('%s.%s.%s-%s', 2147483647, 0, i, repeat('x', 60 + i % 8)) END;
-    BEGIN
-      v := s::medup.version;
-    EXCEPTION WHEN invalid_text_representation THEN
-      n_bad := n_bad + 1; CONTINUE;
-    END;
-    w := v::text::medup.version;
-    IF NOT (v = w AND v::text = w::text AND medup.version_hash(v) = medup.version_hash(w)
-            AND medup.version_hash_extended(v, i) = medup.version_hash_extended(medup.base(w), i)
-            AND medup.version_cmp(v, w) = 0 AND v <= w AND v >= w AND NOT v < w AND NOT v > w AND NOT v <> w
-            AND medup.version_send(v) = medup.version_send(w)) THEN
-      RAISE EXCEPTION 'round trip failed for %', s;
-    END IF;
-    INSERT INTO vg_vals VALUES (i, v);
-    n_ok := n_ok + 1;
-  END LOOP;
-  RAISE WARNING 'vg: versions % valid, % refused', n_ok, n_bad;
-END \$\$;
-
-SELECT count(DISTINCT v), max(v), min(v), max(medup.major(v)), max(medup.minor(v)), max(medup.patch(v)), count(DISTINCT medup.base(v)) FROM vg_vals;
-
-SET work_mem = '64kB';
-
-SELECT count(*) FROM (SELECT v, lag(v) OVER (ORDER BY v) AS p FROM vg_vals) x WHERE p > v;
-
-SET enable_sort = off;
-
-SELECT count(*) FROM (SELECT v FROM vg_vals GROUP BY v) g;
-
-RESET enable_sort;
-
-SET enable_mergejoin = off;
-
-SELECT count(*) FROM vg_vals a JOIN vg_vals b ON a.v = b.v;
-
-RESET enable_mergejoin;
-
-SET enable_hashjoin = off;
-
-SELECT count(*) FROM vg_vals a JOIN vg_vals b ON a.v = b.v;
-
-RESET enable_hashjoin;
-
-RESET work_mem;
-
-CREATE INDEX vg_vals_btree ON vg_vals (v);
-
-CREATE INDEX vg_vals_hash ON vg_vals USING hash (v);
-
-SET enable_seqscan = off;
-
-SELECT count(*) FROM vg_vals WHERE v >= '1.0.0' AND v < '3.0.0';
-
-SELECT count(*) FROM vg_vals WHERE v = '4.1.12';
-
-RESET enable_seqscan;
-
-COPY vg_vals TO '$vg/vg_vals.bin' WITH (FORMAT binary);
-
-CREATE TABLE vg_vals2 (LIKE vg_vals);
-
-COPY vg_vals2 FROM '$vg/vg_vals.bin' WITH (FORMAT binary);
-
-DO \$\$ BEGIN
-  IF (SELECT count(*) FILTER (WHERE a.v::text = b.v::text) FROM vg_vals a JOIN vg_vals2 b USING (id)) <> (SELECT count(*) FROM vg_vals) THEN
-    RAISE EXCEPTION 'binary round trip differs';
-  END IF;
-  RAISE WARNING 'vg: binary COPY round trip ok';
-END \$\$;
-
-CREATE TABLE vg_recv (v medup.version);
-
-DO \$\$ DECLARE b bytea; n_ok int := 0; n_bad int := 0;
-BEGIN
-  FOR i IN 1..60 LOOP
-    b := CASE i % 6
-      WHEN 0 THEN int4send(i) || int4send(1) || int4send(2)
-      WHEN 1 THEN int4send(4) || int4send(1) || int4send(12) || convert_to('-' || repeat('a', i), 'UTF8')
-      WHEN 2 THEN int4send(-i) || int4send(1) || int4send(2)
-      WHEN 3 THEN substr(int4send(4) || int4send(1) || int4send(12), 1, i % 12)
-      WHEN 4 THEN int4send(4) || int4send(1) || int4send(12) || '\x2dff'::bytea
-      ELSE decode(md5(i::text), 'hex') END;
-    EXECUTE format('COPY (SELECT %L::bytea) TO %L WITH (FORMAT binary)', b, '$vg/vg_recv.bin');
-    BEGIN
-      EXECUTE format('COPY vg_recv FROM %L WITH (FORMAT binary)', '$vg/vg_recv.bin');
-      n_ok := n_ok + 1;
-    EXCEPTION WHEN invalid_binary_representation OR protocol_violation THEN
-      n_bad := n_bad + 1;
-    END;
-  END LOOP;
-  RAISE WARNING 'vg: binary messages % accepted, % refused', n_ok, n_bad;
-END \$\$;
-
-SELECT count(*) FROM medup.upgrade_path('3.1.2', '4.3.15');
-
-SELECT count(*) FROM medup.upgrade_path('3.1.2', '4.3.15', required_only => true);
-
-SELECT count(*) FROM medup.upgrade_path('3.0.0', 'latest');
-
-SELECT count(*) FROM medup.upgrade_path('4.1.2', '4.3');
-
-SELECT count(*) FROM medup.upgrade_path('4.1.12-1', 'v4.2.6');
-
-DO \$\$ DECLARE n int := 0;
-BEGIN
-  FOR t IN 1..6 LOOP
-    BEGIN
-      PERFORM * FROM medup.upgrade_path((ARRAY['4.3.0', '4.1.2', '4.1.2', '3.1.2', '4.1.2', '9.9.9'])[t],
-                                        (ARRAY['4.1.0', '9.0.0', '4.77', 'nonsense', NULL, 'latest'])[t]);
-    EXCEPTION WHEN OTHERS THEN n := n + 1;
-    END;
-  END LOOP;
-  RAISE WARNING 'vg: upgrade_path refused % of 6', n;
-END \$\$;
-
-SELECT medup.load_releases('[{"version": "5.3.0", "released_on": "2026-12-01"}, {"version": "v5.2.13", "released_on": "2026-11-20", "source": "GitHub"}, {"version": "5.3.1-1"}]');
-
-SELECT medup.load_releases('[{"version": "5.3.0", "released_on": "2026-12-02"}]');
-
-SELECT medup.load_data_migrations('{"v1": {"serverVersion": "3.3.0", "requiredBefore": "4.0.0", "note": "ignored"}, "v90": {"serverVersion": "5.3.0"}}');
-
-DO \$\$ DECLARE n int := 0;
-BEGIN
-  FOR t IN 1..6 LOOP
-    BEGIN
-      CASE t
-        WHEN 1 THEN PERFORM medup.load_releases('[{"version": "5.3"}]');
-        WHEN 2 THEN PERFORM medup.load_releases('{"version": "5.3.0"}');
-        WHEN 3 THEN PERFORM medup.load_data_migrations('{"v91": {"serverVersion": "x"}}');
-        WHEN 4 THEN PERFORM medup.load_data_migrations('[1, 2]');
-        WHEN 5 THEN PERFORM medup.load_data_migrations('{"other": {"serverVersion": "5.3.0"}}');
-        ELSE PERFORM medup.load_releases('[{"version": "5.4.0", "released_on": "not a date"}]');
-      END CASE;
-    EXCEPTION WHEN OTHERS THEN n := n + 1;
-    END;
-  END LOOP;
-  RAISE WARNING 'vg: loaders refused % of 6', n;
-END \$\$;
-
-SELECT count(*) FROM medup.upgrade_path('5.2.0', 'latest');
-
-SELECT state FROM medup.status();
-
-DELETE FROM medup.release_loaded;
-
-DELETE FROM medup.data_migration_loaded;
-
-DROP TABLE vg_vals, vg_vals2, vg_recv;
-
-DROP EXTENSION medup;
-EOF
+  sed "s|@VG@|$vg|g" "$work/valgrind.sql" > "$vg/vg.sql"
   chown -R postgres: "$vg"
   set +e
   (cd "$vg" && as_server_user valgrind --error-exitcode=1 --leak-check=no --track-origins=yes \
