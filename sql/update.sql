@@ -157,6 +157,13 @@ CREATE TABLE before_update AS
            (SELECT samples FROM medup.sampler) AS sampler_samples;
 SELECT samples, events FROM before_update;
 
+-- A view of the DBA's own on medup's code stops the update, naming it;
+-- nothing is dropped with it.
+CREATE VIEW my_status AS SELECT state FROM medup.status();
+ALTER EXTENSION medup UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'medup';
+DROP VIEW my_status;
+
 ALTER EXTENSION medup UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'medup';
 

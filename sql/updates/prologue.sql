@@ -22,6 +22,7 @@
 DO $$
 DECLARE
     drop_statement text;
+    dependents     text;
 BEGIN
     FOR drop_statement IN
         WITH member AS (
@@ -72,7 +73,15 @@ BEGIN
                    AND a.atttypid IN (t.oid, t.typarray))
           ORDER BY t.oid DESC)
     LOOP
-        EXECUTE drop_statement;
+        BEGIN
+            EXECUTE drop_statement;
+        EXCEPTION WHEN dependent_objects_still_exist THEN
+            GET STACKED DIAGNOSTICS dependents = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION 'medup cannot be updated while objects of yours use its code'
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      DETAIL = dependents,
+                      HINT = 'Drop those objects, run ALTER EXTENSION medup UPDATE again, then create them again.';
+        END;
     END LOOP;
 END
 $$;
