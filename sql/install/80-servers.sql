@@ -66,13 +66,21 @@ COMMENT ON TABLE medup.server IS
 /* How recent a reported version must be to count: three probe intervals, and at least five minutes. */
 CREATE FUNCTION medup.server_freshness()
 RETURNS interval
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT greatest(3 * medup.setting_interval('medup.probe_interval', '60 s'), interval '5 minutes') $$;
+AS $$
+BEGIN
+    -- The setting read directly: status() calls this, and each nested
+    -- function call costs more than the arithmetic.
+    RETURN greatest(3 * coalesce(nullif(current_setting('medup.probe_interval', true), '')::interval,
+                                 interval '60 s'),
+                    interval '5 minutes');
+END
+$$;
 
 CREATE VIEW medup.servers AS
     SELECT s.url, s.state, s.version, s.version_since, s.last_seen_at, s.probed_at,
-           coalesce(s.last_seen_at > now() - medup.server_freshness(), false) AS fresh,
+           coalesce(s.last_seen_at > (SELECT now() - medup.server_freshness()), false) AS fresh,
            s.detail
       FROM medup.server s;
 COMMENT ON VIEW medup.servers IS
@@ -120,14 +128,18 @@ SET search_path = pg_catalog, medup, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-    next_needs medup.version := (SELECT d.server_version FROM data_migration d
-                                  WHERE d.data_version = servers_report.data_version + 1);
-    lowest     record;
-    highest    medup.version;
+    fresh_after timestamptz;
+    next_needs  medup.version;
+    lowest      medup.version;
+    lowest_url  text;
+    highest     medup.version;
 BEGIN
+    fresh_after := now() - server_freshness();
+    next_needs := (SELECT d.server_version FROM data_migration d
+                    WHERE d.data_version = servers_report.data_version + 1);
     SELECT jsonb_agg(jsonb_build_object(
                'url', s.url, 'state', s.state, 'version', s.version::text,
-               'last_seen_at', s.last_seen_at, 'fresh', s.fresh,
+               'last_seen_at', s.last_seen_at, 'fresh', coalesce(s.last_seen_at > fresh_after, false),
                'in_range', CASE WHEN s.version IS NOT NULL AND allowed IS NOT NULL
                                 THEN s.version <@ allowed END) ORDER BY s.url),
            string_agg(CASE
@@ -137,19 +149,20 @@ BEGIN
                WHEN s.version < lower(allowed) THEN format(
                    '%s runs %s, older than %s, the lowest version this database''s completed migrations allow: deploy it forward.',
                    s.url, s.version, lower(allowed)) END,
-               ' ' ORDER BY s.url) FILTER (WHERE s.fresh),
-           max(s.version) FILTER (WHERE s.fresh)
-      INTO servers, advice, highest
-      FROM servers s;
-    SELECT s.url, s.version INTO lowest FROM servers s
-     WHERE s.fresh AND s.version IS NOT NULL ORDER BY s.version, s.url LIMIT 1;
+               ' ' ORDER BY s.url) FILTER (WHERE s.last_seen_at > fresh_after),
+           min(s.version) FILTER (WHERE s.last_seen_at > fresh_after),
+           (array_agg(s.url ORDER BY s.version, s.url) FILTER (WHERE s.last_seen_at > fresh_after
+                                                              AND s.version IS NOT NULL))[1],
+           max(s.version) FILTER (WHERE s.last_seen_at > fresh_after)
+      INTO servers, advice, lowest, lowest_url, highest
+      FROM server s;
     -- A server older than the next migration's serverVersion holds it back
     -- while another could run it: Medplum's "cluster not compatible".
-    IF lowest.version < next_needs AND highest >= next_needs
-       AND NOT coalesce(lowest.version < lower(allowed), false) THEN   -- said above
+    IF lowest < next_needs AND highest >= next_needs
+       AND NOT coalesce(lowest < lower(allowed), false) THEN   -- said above
         advice := concat_ws(' ', advice, format(
             'The servers run different versions: Medplum holds migration v%s back while %s runs %s, older than the %s it needs ("cluster not compatible"); finish the deploy.',
-            data_version + 1, lowest.url, lowest.version, next_needs));
+            data_version + 1, lowest_url, lowest, next_needs));
     END IF;
 END
 $$;
