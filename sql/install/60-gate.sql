@@ -69,7 +69,8 @@ BEGIN
     END IF;
 
     IF target_ok THEN
-        shown := lowest_server_version(s.schema_version, s.data_version);
+        -- status() bounds the range by lowest_server_version(): one answer.
+        shown := lower(s.server_version_range);
         current_ver := coalesce(current::medup.version, shown);
         IF current_ver IS NULL THEN
             RAISE EXCEPTION 'cannot tell which Medplum version runs on this database'
@@ -82,8 +83,10 @@ BEGIN
         is_rollback := target_ver < current_ver;
         same_minor := NOT is_rollback
                       AND (major(target_ver), minor(target_ver)) = (major(current_ver), minor(current_ver));
-        failed_server := (SELECT d.server_version FROM data_migration d
-                           WHERE d.data_version = s.failed_migration);
+        IF s.failed_migration IS NOT NULL THEN
+            failed_server := (SELECT d.server_version FROM data_migration d
+                               WHERE d.data_version = s.failed_migration);
+        END IF;
         retries := same_minor AND target_ver >= coalesce(failed_server, target_ver);
         path_hint := format('See SELECT * FROM medup.upgrade_path(%L, %L);', current_ver::text, target_ver::text);
 
