@@ -77,7 +77,8 @@ sql/medup--0.2.sql: $(INSTALL_PARTS) sql/install/catalog-data.sql
 # STATE blocks and the shipped catalog is replaced, so functions, views and
 # grants follow the install parts by themselves.  When a release ships, its
 # update script is frozen in sql/archive/ like its install script.
-CODE_PARTS = $(filter-out sql/install/00-header.sql,$(INSTALL_PARTS))
+# The header and the guard against a squatted schema are for CREATE EXTENSION only.
+CODE_PARTS = $(filter-out sql/install/00-header.sql sql/install/05-schema-guard.sql,$(INSTALL_PARTS))
 
 sql/medup--0.1--0.2.sql: sql/updates/prologue.sql sql/updates/medup--0.1--0.2.sql \
 		sql/updates/code.awk $(CODE_PARTS) sql/install/catalog-data.sql
