@@ -3,6 +3,72 @@
 ------------------------------------------------------------------------
 
 /*
+ * Why rolling back from current to target is refused, or NULL inside
+ * Medplum's rollback window (4.x on): the target must be the latest patch
+ * of the previous minor, and none of the current minor's post-deploy
+ * migrations may have been applied (completed; a running one has not).
+ * rollback_to: that latest patch; closed_by: the migration that closed
+ * the window.
+ */
+CREATE FUNCTION medup.rollback_refusal(current medup.version, target medup.version,
+                                       data_version integer, OUT reason text,
+                                       OUT rollback_to medup.version, OUT closed_by integer)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    closer_server medup.version;
+BEGIN
+    rollback_to := (SELECT max(r.version) FROM release r
+                     WHERE (major(r.version), minor(r.version)) < (major(current), minor(current)));
+    SELECT d.data_version, d.server_version INTO closed_by, closer_server
+      FROM data_migration d
+     WHERE d.server_version >= format('%s.%s.0', major(current), minor(current))::medup.version
+       AND d.data_version <= rollback_refusal.data_version
+     ORDER BY d.data_version LIMIT 1;
+    reason := CASE
+        WHEN major(current) < 4 OR major(target) < 4 THEN
+            'Medplum documents rollbacks from 4.0 on only.'
+        WHEN target <> rollback_to THEN
+            format('Medplum supports rolling back only to the latest patch of the previous minor, %s.', rollback_to)
+        WHEN closed_by IS NOT NULL THEN
+            format('Post-deploy migration v%s of %s.%s (server %s) has been applied: it closed the rollback window, and the previous minor cannot run on this database any more.',
+                   closed_by, major(current), minor(current), closer_server)
+        END;
+END
+$$;
+
+/*
+ * The pending migrations (after data_version) that must complete before
+ * target can start, grouped by required_before: what (a sentence),
+ * runners (for each group, the latest release that can run it) and needs
+ * (the lowest server version any group needs).  Medplum checks only the
+ * next migration; the later ones would stop a later deploy.
+ */
+CREATE FUNCTION medup.due_before(target medup.version, data_version integer, running integer,
+                                 OUT what text, OUT runners medup.version[], OUT needs medup.version)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+BEGIN
+    SELECT string_agg(format('%s must complete before %s (on a server at %s or later%s)',
+                             format_migrations(g.numbers), g.required_before, g.needs,
+                             CASE WHEN g.numbers @> ARRAY[running] THEN format('; v%s is running now', running) ELSE '' END),
+                      '; ' ORDER BY g.required_before),
+           array_agg(g.runner ORDER BY g.required_before) FILTER (WHERE g.runner IS NOT NULL),
+           min(g.needs)
+      INTO what, runners, needs
+      FROM (SELECT d.required_before, max(d.server_version) AS needs,
+                   array_agg(d.data_version ORDER BY d.data_version) AS numbers,
+                   (SELECT max(r.version) FROM release r
+                     WHERE r.version >= max(d.server_version) AND r.version < d.required_before) AS runner
+              FROM data_migration d
+             WHERE d.data_version > due_before.data_version AND d.required_before <= target
+             GROUP BY d.required_before) g;
+END
+$$;
+
+/*
  * medup.check(target [, current]): one row per rule, in order.  The rules
  * are one table, each row a rule: its name, whether a failure ends the
  * check, its severity and SQLSTATE, whether it passed, and its texts.  The
@@ -40,7 +106,6 @@ DECLARE
     is_rollback   boolean;
     rollback_to   medup.version;   -- the latest patch of the previous minor
     closer        integer;         -- the current minor's migration that closed the window
-    closer_server medup.version;
     rollback_ok   boolean;
     rollback_why  text;
     missing       text;            -- stops between current and target
@@ -91,24 +156,8 @@ BEGIN
         path_hint := format('See SELECT * FROM medup.upgrade_path(%L, %L);', current_ver::text, target_ver::text);
 
         IF is_rollback THEN
-            rollback_to := (SELECT max(r.version) FROM release r
-                             WHERE (major(r.version), minor(r.version)) < (major(current_ver), minor(current_ver)));
-            -- The window closes with the first of the current minor's
-            -- post-deploy migrations applied (completed, not running).
-            SELECT d.data_version, d.server_version INTO closer, closer_server
-              FROM data_migration d
-             WHERE d.server_version >= format('%s.%s.0', major(current_ver), minor(current_ver))::medup.version
-               AND d.data_version <= s.data_version
-             ORDER BY d.data_version LIMIT 1;
-            rollback_why := CASE
-                WHEN major(current_ver) < 4 OR major(target_ver) < 4 THEN
-                    'Medplum documents rollbacks from 4.0 on only.'
-                WHEN target_ver <> rollback_to THEN
-                    format('Medplum supports rolling back only to the latest patch of the previous minor, %s.', rollback_to)
-                WHEN closer IS NOT NULL THEN
-                    format('Post-deploy migration v%s of %s.%s (server %s) has been applied: it closed the rollback window, and the previous minor cannot run on this database any more.',
-                           closer, major(current_ver), minor(current_ver), closer_server)
-                END;
+            SELECT * INTO rollback_why, rollback_to, closer
+              FROM rollback_refusal(current_ver, target_ver, s.data_version);
             rollback_ok := rollback_why IS NULL;
         ELSE
             SELECT string_agg(format('%s (%s)', p.version,
@@ -120,22 +169,8 @@ BEGIN
              WHERE p.version < target_ver;
         END IF;
 
-        -- Every pending migration that must finish before target starts:
-        -- Medplum checks only the next one; the later ones fail later.
-        SELECT string_agg(format('%s must complete before %s (on a server at %s or later%s)',
-                                 format_migrations(g.numbers), g.required_before, g.needs,
-                                 CASE WHEN g.numbers @> ARRAY[s.running_migration] THEN format('; v%s is running now', s.running_migration) ELSE '' END),
-                          '; ' ORDER BY g.required_before),
-               array_agg(g.runner ORDER BY g.required_before) FILTER (WHERE g.runner IS NOT NULL),
-               min(g.needs)
-          INTO late, late_runners, late_needs
-          FROM (SELECT d.required_before, max(d.server_version) AS needs,
-                       array_agg(d.data_version ORDER BY d.data_version) AS numbers,
-                       (SELECT max(r.version) FROM release r
-                         WHERE r.version >= max(d.server_version) AND r.version < d.required_before) AS runner
-                  FROM data_migration d
-                 WHERE d.data_version > s.data_version AND d.required_before <= target_ver
-                 GROUP BY d.required_before) g;
+        SELECT * INTO late, late_runners, late_needs
+          FROM due_before(target_ver, s.data_version, s.running_migration);
     END IF;
 
     RETURN QUERY
