@@ -19,6 +19,13 @@
  * that uses medup's code (a view on medup.status(), say) stops the update
  * with an error naming it, rather than vanish with it.
  */
+
+-- No sample while the update runs: a sample (the worker's too) tries this
+-- lock first (see medup.sample()) and is skipped, and counted, rather than
+-- failing on the functions and views being replaced.  A sample already
+-- running is waited for.
+SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('medup.sample'), 0);
+
 DO $$
 DECLARE
     drop_statement text;

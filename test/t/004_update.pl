@@ -1,5 +1,6 @@
-# ALTER EXTENSION medup UPDATE from 0.1 while the worker samples: the same
-# worker goes on sampling, through the updated functions, and logs no error.
+# ALTER EXTENSION medup UPDATE from 0.1 while the worker samples: samples
+# wait for the update, and the same worker goes on sampling through the
+# updated functions, with no error in the log.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -33,9 +34,19 @@ my $pid = medplum($worker_pid_sql);
 isnt($pid, '', 'the worker runs');
 my $log_before = -s $node->logfile;
 
-medplum('ALTER EXTENSION medup UPDATE');
-my $updated_at = medplum('SELECT clock_timestamp()');
+# The update, held open for 3 s (3 naptimes): the worker's samples in that
+# time are skipped, not failed, and none is recorded half-way.
+my ($update_start, $update_end) = split /\n+/, medplum(q{
+	BEGIN;
+	ALTER EXTENSION medup UPDATE;
+	SELECT clock_timestamp();
+	SELECT pg_sleep(3);
+	SELECT clock_timestamp();
+	COMMIT;});
+my $updated_at = $update_end;
 is(medplum("SELECT extversion FROM pg_extension WHERE extname = 'medup'"), '0.2', 'updated to 0.2');
+is(medplum("SELECT count(*) FROM medup.sample WHERE sampled_at BETWEEN '$update_start' AND '$update_end'"),
+	'0', 'no sample was taken while the update ran');
 
 ok($node->poll_query_until('medplum',
 		"SELECT count(*) >= 3 FROM medup.sample WHERE sampled_at > '$updated_at'"),
@@ -43,7 +54,7 @@ ok($node->poll_query_until('medplum',
 is(medplum($worker_pid_sql), $pid, 'it is the same worker');
 is(medplum('SELECT worker_running FROM medup.status()'), 't', 'status() sees it');
 my $log = slurp_file($node->logfile, $log_before);
-unlike($log, qr/ERROR|FATAL|PANIC/, 'nothing failed in the log since the update');
+unlike($log, qr/sample failed|ERROR|FATAL|PANIC/, 'no sample failed, nothing failed in the log since the update');
 
 $node->stop;
 done_testing();
