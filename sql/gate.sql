@@ -201,7 +201,10 @@ CREATE FUNCTION pg_temp.failing_rows() RETURNS TABLE (schema text, target text, 
                                                       severity text, code text, complete boolean)
 LANGUAGE plpgsql AS $$
 BEGIN
-  FOR schema IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp\_%' AND nspname <> 'mp_ancient' ORDER BY 1 LOOP
+  FOREACH schema IN ARRAY ARRAY['mp_ready', 'mp_failed', 'mp_outcome', 'mp_v3_3_failed', 'mp_type_failed',
+                                'mp_first_boot', 'mp_first_boot_4_1', 'mp_first_boot_4_3_0', 'mp_first_boot_4_3',
+                                'mp_skipped', 'mp_rollback_open', 'mp_rollback_closed', 'mp_rollback_failed',
+                                'mp_on_5_0', 'mp_pre_3_3', 'mp_not_medplum'] LOOP
     PERFORM set_config('medup.medplum_schema', schema, false);
     FOREACH target IN ARRAY ARRAY['3.3.1', '4.0.4', '4.1.18', '4.2.4', '4.2.6', '4.4.3', '5.0.15', '5.2.13', '9.9.9', '4.2.x'] LOOP
       RETURN QUERY SELECT schema, target, c.rule, c.severity, c.code,
