@@ -76,6 +76,15 @@ BEGIN
     RETURN copy;
 END $$;
 
+-- The text filter that spares status() parsing old jobs: false only when
+-- the text plainly gives "dataVersion" another integer.
+SELECT t.content, medup.job_may_be(t.content, 12) AS may_be_v12
+  FROM (VALUES ('{"dataVersion":12}'), ('{"dataVersion":120}'), ('{"dataVersion":7}'),
+               ('{ "dataVersion" :'||E'\n'||'7 }'), ('{"dataVersion": 12 }'), ('{"data\u0056ersion":7}'),
+               ('{"dataVersion":"12"}'), ('{"dataVersion":1.2e1}'), ('{"dataVersion":12.0}'),
+               ('{"request":"dataVersion","dataVersion":7}'), ('{"a":"\"dataVersion\":7","dataVersion":12}'),
+               ('{"dataVersion":-7}'), ('{"dataVersion":99999999999}'), ('{}'), ('{"dataVersion"'), (NULL)) t(content);
+
 -- Every Medplum fixture with data-migration jobs, three variants each.
 CREATE TEMP TABLE property AS
 SELECT f.s, n, pg_temp.rewritten(f.s, n) AS copy

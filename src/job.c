@@ -24,6 +24,7 @@
 
 PG_FUNCTION_INFO_V1(medup_parse_job);
 PG_FUNCTION_INFO_V1(medup_parse_job_text);
+PG_FUNCTION_INFO_V1(medup_job_may_be);
 
 /*
  * What medup reads of one job.  Medplum's data-migration jobs are a few
@@ -451,4 +452,107 @@ medup_parse_job(PG_FUNCTION_ARGS)
 	if (problem != NULL)
 		return unreadable_job(fcinfo, problem);
 	return job_fields(fcinfo, PG_GETARG_JSONB_P(1));
+}
+
+/* What the text after one "dataVersion" token says. */
+typedef enum
+{
+	NOT_A_KEY,					/* a string "dataVersion", not a key */
+	PLAIN_INTEGER,				/* a key with a plain integer value */
+	CANNOT_TELL					/* a key with any other value */
+} KeyValue;
+
+static const char *
+skip_json_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/*
+ * The "dataVersion" token ends at p: is it a key with a plain integer
+ * value (*value), and where does the scan go on (*next)?  A fraction, an
+ * exponent, a string or more than nine digits cannot be told here.
+ */
+static KeyValue
+key_value(const char *p, const char *end, int64 *value, const char **next)
+{
+	bool		negative = false;
+	int			digits = 0;
+
+	p = skip_json_space(p, end);
+	*next = p;
+	if (p >= end || *p != ':')
+		return NOT_A_KEY;
+	p = skip_json_space(p + 1, end);
+	if (p < end && *p == '-')
+	{
+		negative = true;
+		p++;
+	}
+	*value = 0;
+	for (; p < end && *p >= '0' && *p <= '9' && digits <= 9; p++, digits++)
+		*value = *value * 10 + (*p - '0');
+	*next = p;
+	if (digits == 0 || digits > 9 ||
+		(p < end && (*p == '.' || *p == 'e' || *p == 'E')))
+		return CANNOT_TELL;
+	if (negative)
+		*value = -*value;
+	return PLAIN_INTEGER;
+}
+
+/*
+ * medup.job_may_be(content text, data_version integer) RETURNS boolean
+ * Whether a job's JSON text may be of that data migration: false only when
+ * the text plainly gives "dataVersion" another integer (whatever the
+ * whitespace around the colon) and nowhere this one.  Anything it cannot
+ * judge (no such key, an escaped key, a value that is not a plain integer,
+ * NULL) gives true, and the full parse decides: so filtering with it never
+ * changes an answer, only spares status() parsing the failed attempts of
+ * long-completed migrations.  One pass over the text.
+ */
+Datum
+medup_job_may_be(PG_FUNCTION_ARGS)
+{
+	static const char key[] = "\"dataVersion\"";
+	const Size	keylen = sizeof(key) - 1;
+	text	   *content;
+	const char *p,
+			   *end;
+	int32		wanted;
+	bool		other = false;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_BOOL(true);
+	content = PG_GETARG_TEXT_PP(0);
+	wanted = PG_GETARG_INT32(1);
+	p = VARDATA_ANY(content);
+	end = p + VARSIZE_ANY_EXHDR(content);
+	while ((Size) (end - p) >= keylen)
+	{
+		const char *quote = memchr(p, '"', end - p);
+		int64		value;
+
+		if (quote == NULL || (Size) (end - quote) < keylen)
+			break;
+		p = quote + 1;
+		if (memcmp(quote, key, keylen) != 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		switch (key_value(quote + keylen, end, &value, &p))
+		{
+			case NOT_A_KEY:
+				break;
+			case CANNOT_TELL:
+				PG_RETURN_BOOL(true);
+			case PLAIN_INTEGER:
+				if (value == wanted)
+					PG_RETURN_BOOL(true);
+				other = true;
+				break;
+		}
+	}
+	PG_RETURN_BOOL(!other);
 }

@@ -43,19 +43,18 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    SELECT s, m, j,
-           EXISTS (SELECT FROM pg_attribute
-                    WHERE attrelid = j AND attname = 'type' AND NOT attisdropped),
-           EXISTS (SELECT FROM pg_attribute
-                    WHERE attrelid = j AND attname = 'status' AND NOT attisdropped),
-           -- "firstBoot" came with Medplum 4.1.0; 3.3.0-4.0.x lack it.
-           EXISTS (SELECT FROM pg_attribute
-                    WHERE attrelid = m AND attname = 'firstBoot' AND NOT attisdropped)
-      FROM (SELECT medup.medplum_schema() AS s) x,
-           LATERAL (SELECT to_regclass(format('%I.%I', x.s, 'AsyncJob')) AS j,
-                           to_regclass(format('%I.%I', x.s, 'DatabaseMigration')) AS m) y
-      INTO schema_name, migration_table, job_table, job_has_type, job_has_status,
-           migration_has_first_boot;
+    schema_name := medup.medplum_schema();
+    job_table := to_regclass(format('%I.%I', schema_name, 'AsyncJob'));
+    migration_table := to_regclass(format('%I.%I', schema_name, 'DatabaseMigration'));
+    -- "firstBoot" came with Medplum 4.1.0; 3.3.0-4.0.x lack it.  One index
+    -- scan for the three columns: status() asks twice per call.
+    SELECT coalesce(bool_or(a.attrelid = job_table AND a.attname = 'type'), false),
+           coalesce(bool_or(a.attrelid = job_table AND a.attname = 'status'), false),
+           coalesce(bool_or(a.attrelid = migration_table AND a.attname = 'firstBoot'), false)
+      INTO job_has_type, job_has_status, migration_has_first_boot
+      FROM pg_attribute a
+     WHERE a.attrelid IN (job_table, migration_table)
+       AND a.attname IN ('type', 'status', 'firstBoot') AND NOT a.attisdropped;
 END
 $$;
 
@@ -96,39 +95,37 @@ BEGIN
     -- needs; the "status" column (with the type index) keeps that cheap.
     -- for_version: only the jobs that may be of that migration.  Failed
     -- attempts of long-completed migrations stay in the table forever, and
-    -- status() must not parse them all every time.  A text search leaves
-    -- out only a row that plainly says "dataVersion" is another integer
-    -- (whatever the spacing) and nowhere N; any other row (N, an escaped
-    -- key, a string or exponent value, no such key) is kept, and the full
-    -- parse below decides (and reports a malformed one).  So the filter
-    -- never changes an answer, only saves parsing.
-    source := format('SELECT id, content, "lastUpdated" FROM %s WHERE NOT deleted AND %s%s%s',
+    -- status() must not parse them all every time.  job_may_be() (C, one
+    -- pass over the text) leaves out only a row that plainly says
+    -- "dataVersion" is another integer, whatever the spacing; any other row
+    -- is kept, and the full parse below decides (and reports a malformed
+    -- one).  So the filter never changes an answer, only saves parsing.
+    -- It runs here, as medup, not in the SQL run as the table's owner.
+    source := format('SELECT id, content, "lastUpdated" FROM %s WHERE NOT deleted AND %s%s',
                      t.job_table,
                      CASE WHEN t.job_has_type THEN $q$type = 'data-migration'$q$
                           ELSE $q$content LIKE '%"data-migration"%'$q$ END,
                      CASE WHEN open_only AND t.job_has_status
                           THEN $q$ AND status IS DISTINCT FROM 'completed'$q$ ELSE '' END,
-                     CASE WHEN for_version IS NOT NULL
-                          THEN $q$ AND (content ~ ('"dataVersion"\s*:\s*' || $1 || '(?![0-9.eE])')
-                                        OR content !~ '"dataVersion"\s*:\s*-?[0-9]+(?![0-9.eE])')$q$
-                          ELSE '' END);
+                     '');
     -- Parse every row in one statement; only if some row is malformed,
     -- parse them one by one, so that the bad ones come back with
     -- parse_error instead of failing the answer.  Collected into an array
     -- first: a failure half-way must leave nothing in the result.
     BEGIN
         SELECT array_agg(p) INTO parsed
-          FROM medup.cached_query(t.job_table, source, for_version) AS j(id uuid, content text, "lastUpdated" timestamptz),
+          FROM medup.cached_query(t.job_table, source, NULL) AS j(id uuid, content text, "lastUpdated" timestamptz),
                medup.parse_job(j.id, j.content, j."lastUpdated") p
-         WHERE p.job_id IS NOT NULL;
+         WHERE medup.job_may_be(j.content, for_version) AND p.job_id IS NOT NULL;
         RETURN QUERY SELECT * FROM unnest(parsed) p
                       WHERE NOT open_only OR p.status IS DISTINCT FROM 'completed';
         RETURN;
     EXCEPTION WHEN data_exception THEN
         NULL;
     END;
-    FOR raw IN SELECT * FROM medup.cached_query(t.job_table, source, for_version)
-                          AS j(id uuid, content text, "lastUpdated" timestamptz) LOOP
+    FOR raw IN SELECT * FROM medup.cached_query(t.job_table, source, NULL)
+                          AS j(id uuid, content text, "lastUpdated" timestamptz)
+                WHERE medup.job_may_be(j.content, for_version) LOOP
         BEGIN
             RETURN QUERY SELECT * FROM parse_job(raw.id, raw.content, raw."lastUpdated") p
                           WHERE p.job_id IS NOT NULL
@@ -142,6 +139,11 @@ BEGIN
     END LOOP;
 END
 $$;
+
+/* Whether a job's text may be of that data migration (src/job.c): a filter that never changes an answer. */
+CREATE FUNCTION medup.job_may_be(content text, data_version integer)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'medup_job_may_be' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 /*
  * One job's migration fields (src/job.c), or NULL when the job is not a

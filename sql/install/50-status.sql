@@ -198,24 +198,28 @@ $$;
  */
 CREATE FUNCTION medup.admin_runs_migrations(lowest medup.version)
 RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT coalesce(lowest < '4.1.0'::medup.version, true) $$;
+AS $$ BEGIN RETURN coalesce(lowest < '4.1.0'::medup.version, true); END $$;
 
 /* How to run migration v (again) in this era: the end of some advice. */
 CREATE FUNCTION medup.run_advice(v integer, admin_only boolean)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE WHEN admin_only
+BEGIN
+    RETURN CASE WHEN admin_only
       THEN format('run v%s with the super-admin action "Run Pending Data Migration" (Super Admin page, POST /admin/super/migrate): before Medplum 4.1 a restart does not run it', v)
       ELSE format('restart or redeploy this version, or a later patch of this minor (Medplum fixes broken migrations in patches), and it runs v%s, unless its config turns post-deploy migrations off (database.runMigrations = false, disableRunPostDeployMigrations); the Start button on /admin/super/asyncjob, tab "Post-deploy Migrations", runs it too', v)
-    END
+    END;
+END
 $$;
 
 /*
- * The one sentence status() ends with: what the DBA should do now.
+ * The one sentence status() ends with: what the DBA should do now.  These
+ * helpers are PL/pgSQL: a SQL function with a SET clause is planned again
+ * at every call, and status() is hot.
  * admin_only: this era runs migrations only through the admin action;
  * can_run_next: the running server may run the next migration already.
  */
@@ -225,10 +229,11 @@ CREATE FUNCTION medup.status_advice(state text, data_version integer, pending in
                                     latest integer, problem text, admin_only boolean,
                                     can_run_next boolean)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE state
+BEGIN
+    RETURN CASE state
       WHEN 'pre_deploy_running' THEN
         format('A Medplum server (pid %s) holds the migration lock and is applying pre-deploy migrations: wait until it has started before deploying anything.', lock_pid)
       WHEN 'blocked' THEN
@@ -260,7 +265,8 @@ AS $$
              THEN format('This database has completed v%s, newer than medup''s manifest (v%s): load Medplum''s current manifest with medup.load_data_migrations().', data_version, latest)
              WHEN next_step IS NULL THEN 'Every known post-deploy migration is complete and no newer release is known.'
              ELSE format('Every known post-deploy migration is complete: %s is the next deploy toward the newest release.', next_step) END
-    END
+    END;
+END
 $$;
 
 CREATE VIEW medup.migrations AS
