@@ -121,3 +121,12 @@ DELETE FROM medup.sample;
 DELETE FROM medup.event;
 DELETE FROM medup.sampler;
 DROP SCHEMA mp_audit CASCADE;
+-- medup's duration settings as intervals, their defaults from their one
+-- definition in C; names outside medup's settings are refused.
+SELECT medup.setting_interval('medup.naptime') AS naptime,
+       medup.setting_interval('medup.stall_after') AS stall_after,
+       medup.setting_interval('medup.retention') AS retention,
+       medup.setting_interval('medup.event_retention') AS event_retention,
+       medup.setting_interval(NULL) AS no_name;
+SELECT medup.setting_interval('statement_timeout');
+SELECT medup.setting_interval('medup.no_such_setting');

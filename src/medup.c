@@ -8,6 +8,7 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 
 #include "medup.h"
@@ -135,4 +136,31 @@ _PG_init(void)
 
 	if (process_shared_preload_libraries_in_progress)
 		medup_register_workers();
+}
+
+PG_FUNCTION_INFO_V1(medup_setting_interval);
+
+/*
+ * medup.setting_interval(name): one of medup's duration settings as an
+ * interval.  Being C, a call loads medup.so, which defines the settings
+ * first: their defaults are written once, above, and SQL needs none.
+ */
+Datum
+medup_setting_interval(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	char	   *value;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strncmp(name, "medup.", strlen("medup.")) != 0)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("\"%s\" is not a medup setting", name),
+				errdetail("medup.setting_interval() reads medup's own duration settings only."));
+	/* With its unit ("10s", "30min"), which interval input understands. */
+	value = GetConfigOptionByName(name, NULL, false);
+	PG_RETURN_DATUM(DirectFunctionCall3(interval_in, CStringGetDatum(value),
+										ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 }

@@ -107,12 +107,15 @@ AS $$
                       interval '0')
 $$;
 
-/* A duration setting as an interval; the default when medup is not loaded. */
-CREATE FUNCTION medup.setting_interval(name text, fallback interval)
+/*
+ * One of medup's duration settings as an interval.  In C: a call loads
+ * medup.so, which defines the settings with their defaults, so SQL repeats
+ * none of them.
+ */
+CREATE FUNCTION medup.setting_interval(name text)
 RETURNS interval
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT coalesce(nullif(current_setting(name, true), '')::interval, fallback) $$;
+AS 'MODULE_PATHNAME', 'medup_setting_interval'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 /*
  * Rate and ETA of the running job, from the samples of the last 15 minutes
@@ -159,7 +162,7 @@ BEGIN
                 THEN now() + make_interval(secs => (1 - fraction) / span.fraction_per_s) END,
            (SELECT n.progress_changed_at FROM newest n
              WHERE n.stalled AND n.job_id = job
-               AND n.sampled_at > now() - 3 * setting_interval('medup.naptime', '10 s'))
+               AND n.sampled_at > now() - 3 * setting_interval('medup.naptime'))
         INTO rate, eta, stalled_since
       FROM span;
 END
@@ -185,7 +188,7 @@ DECLARE
     job      record;
     outcome  text;
     retention_due boolean;
-    stall_after interval := setting_interval('medup.stall_after', '30 min');
+    stall_after interval := setting_interval('medup.stall_after');
 BEGIN
     IF pg_is_in_recovery() THEN
         RETURN 'standby';
@@ -411,12 +414,12 @@ DECLARE
 BEGIN
     DELETE FROM sample WHERE ctid = ANY (ARRAY(
         SELECT ctid FROM sample
-         WHERE sampled_at < now() - setting_interval('medup.retention', '30 days')
+         WHERE sampled_at < now() - setting_interval('medup.retention')
          LIMIT batch));
     GET DIAGNOSTICS removed = ROW_COUNT;
     DELETE FROM event WHERE event_id = ANY (ARRAY(
         SELECT event_id FROM event
-         WHERE event_at < now() - setting_interval('medup.event_retention', '365 days')
+         WHERE event_at < now() - setting_interval('medup.event_retention')
          ORDER BY event_id LIMIT batch));
     GET DIAGNOSTICS more = ROW_COUNT;
     RETURN removed + more;
