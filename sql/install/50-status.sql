@@ -96,7 +96,7 @@ BEGIN
         running_since := next_job.requested_at;
         running_step := coalesce(next_job.running_step,
                                  CASE WHEN next_job.steps_done = 0 AND next_job.steps_failed = 0
-                                      THEN 'no step recorded yet: a custom migration writes its steps when it ends' END);
+                                      THEN 'no step recorded yet: Medplum writes a reindex''s resource type after its first 50,000 rows, and a custom migration''s steps when it ends' END);
         running_steps_done := next_job.steps_done;
         running_rows_done := next_job.rows_done;
         running_job_updated_at := next_job.last_updated;
