@@ -37,6 +37,9 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+/* Rows fetched from the cursor at a time. */
+#define FETCH_BATCH 1000
+
 /* A handful of distinct queries per schema; more is a misuse. */
 #define MEDUP_CACHED_PLANS 32
 
@@ -124,7 +127,7 @@ run_cached_query(FunctionCallInfo fcinfo, const char *sql, Datum param, bool par
 	MemoryContext caller_context;
 	Tuplestorestate *store;
 	TupleDesc	expected;
-	int			ret;
+	Portal		portal;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		(rsinfo->allowedModes & SFRM_Materialize) == 0 || rsinfo->expectedDesc == NULL)
@@ -139,16 +142,25 @@ run_cached_query(FunctionCallInfo fcinfo, const char *sql, Datum param, bool par
 	store = tuplestore_begin_heap(true, false, work_mem);
 	MemoryContextSwitchTo(caller_context);
 
+	/*
+	 * Through a cursor, a batch at a time: the tuplestore spills to disk
+	 * past work_mem, so a table of a million jobs does not have to fit in
+	 * memory twice.
+	 */
 	SPI_connect();
-	ret = SPI_execute_plan(plan_for(sql), values, nulls, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "medup.cached_query: not a SELECT (%s)", SPI_result_code_string(ret));
-	check_row_type(expected, SPI_tuptable->tupdesc);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	portal = SPI_cursor_open(NULL, plan_for(sql), values, nulls, true);
+	check_row_type(expected, portal->tupDesc);
+	do
 	{
-		CHECK_FOR_INTERRUPTS();
-		tuplestore_puttuple(store, SPI_tuptable->vals[i]);
-	}
+		SPI_cursor_fetch(portal, true, FETCH_BATCH);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			tuplestore_puttuple(store, SPI_tuptable->vals[i]);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	} while (SPI_processed > 0);
+	SPI_cursor_close(portal);
 	SPI_finish();
 
 	rsinfo->returnMode = SFRM_Materialize;

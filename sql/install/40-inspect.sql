@@ -83,6 +83,7 @@ DECLARE
     source text;
     raw    record;
     parsed medup.job[];
+    all_parsed boolean;
     bad    medup.job;
 BEGIN
     SELECT * INTO t FROM medplum_tables();
@@ -110,19 +111,38 @@ BEGIN
                      '');
     -- Parse every row in one statement; only if some row is malformed,
     -- parse them one by one, so that the bad ones come back with
-    -- parse_error instead of failing the answer.  Collected into an array
-    -- first: a failure half-way must leave nothing in the result.
+    -- parse_error instead of failing the answer.  A failure half-way must
+    -- leave nothing in the result, so nothing is returned before every row
+    -- has parsed.  status()'s few open jobs of one migration are kept in an
+    -- array meanwhile; all jobs may be a million failed attempts, so for
+    -- them a first pass keeps nothing, and the answer is parsed again as it
+    -- streams out (the function's snapshot is the same for both).
     BEGIN
-        SELECT array_agg(p) INTO parsed
-          FROM medup.cached_query(t.job_table, source, NULL) AS j(id uuid, content text, "lastUpdated" timestamptz),
-               medup.parse_job(j.id, j.content, j."lastUpdated") p
-         WHERE medup.job_may_be(j.content, for_version) AND p.job_id IS NOT NULL;
+        IF for_version IS NOT NULL THEN
+            SELECT array_agg(p) INTO parsed
+              FROM medup.cached_query(t.job_table, source, NULL) AS j(id uuid, content text, "lastUpdated" timestamptz),
+                   medup.parse_job(j.id, j.content, j."lastUpdated") p
+             WHERE medup.job_may_be(j.content, for_version) AND p.job_id IS NOT NULL;
+        ELSE
+            PERFORM count(p.job_id)
+               FROM medup.cached_query(t.job_table, source, NULL) AS j(id uuid, content text, "lastUpdated" timestamptz),
+                    medup.parse_job(j.id, j.content, j."lastUpdated") p;
+        END IF;
+        all_parsed := true;
+    EXCEPTION WHEN data_exception THEN
+        all_parsed := false;
+    END;
+    IF all_parsed AND for_version IS NOT NULL THEN
         RETURN QUERY SELECT * FROM unnest(parsed) p
                       WHERE NOT open_only OR p.status IS DISTINCT FROM 'completed';
         RETURN;
-    EXCEPTION WHEN data_exception THEN
-        NULL;
-    END;
+    ELSIF all_parsed THEN
+        RETURN QUERY
+        SELECT p.* FROM medup.cached_query(t.job_table, source, NULL) AS j(id uuid, content text, "lastUpdated" timestamptz),
+                        medup.parse_job(j.id, j.content, j."lastUpdated") p
+         WHERE p.job_id IS NOT NULL AND (NOT open_only OR p.status IS DISTINCT FROM 'completed');
+        RETURN;
+    END IF;
     FOR raw IN SELECT * FROM medup.cached_query(t.job_table, source, NULL)
                           AS j(id uuid, content text, "lastUpdated" timestamptz)
                 WHERE medup.job_may_be(j.content, for_version) LOOP
