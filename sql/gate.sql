@@ -27,6 +27,12 @@ CALL medplum_fixture.create_tables('mp_first_boot_4_3_0', '4.3.12', 97, 22, firs
 CALL medplum_fixture.complete_migrations('mp_first_boot_4_3_0', 22, '2025-10-20 07:00:00.402+00', '4.3.12', first_boot => true);
 -- mp_on_5_0: 5.0.15 deployed over a finished 4.5.2 (v29), v30 not started.
 CALL medplum_fixture.create_tables('mp_on_5_0', '5.0.15', 100, 29);
+-- mp_failed_5_1: on 5.1.20, v33 (no required_before) failed.
+CALL medplum_fixture.create_tables('mp_failed_5_1', '5.1.20', 100, 32);
+CALL medplum_fixture.write_job('mp_failed_5_1', '5.1.20', medplum_fixture.job_id('mp_failed_5_1', 33), 33,
+  'error', '2026-03-02 21:00:00.512+00', '2026-03-02 21:44:09.031+00',
+  medplum_fixture.parameters(VARIADIC medplum_fixture.custom_failure('5.1.20', 'out of shared memory')),
+  '2026-03-02 21:44:09.031+00');
 -- mp_ancient: 3.1.2, before schema version 70 (reached at 3.1.6); its
 -- exact schema version is not known, any lower one tells the same.
 CALL medplum_fixture.create_tables('mp_ancient', '3.1.2', 65, 0);
@@ -69,6 +75,10 @@ SELECT medup.gate('4.2.6');
 SELECT * FROM pg_temp.verdict('4.2.6', '4.1.18');
 -- A patch too old to run v12 (it needs 4.1.12) does not retry it.
 SELECT rule, severity, message, detail FROM medup.check('4.1.10', '4.1.9') WHERE rule = 'failed_migration';
+-- Where Medplum's own check (the next migration only) would let a newer
+-- minor start, the DETAILs say that medup is stricter, and why.
+SET medup.medplum_schema = 'mp_failed_5_1';
+SELECT rule, detail FROM medup.check('5.2.13', '5.1.20') WHERE rule IN ('failed_migration', 'pending_migrations');
 -- The same in 5.x, the error an OperationOutcome.
 SET medup.medplum_schema = 'mp_outcome';
 SELECT medup.gate('5.0.15');
@@ -201,7 +211,7 @@ CREATE FUNCTION pg_temp.failing_rows() RETURNS TABLE (schema text, target text, 
                                                       severity text, code text, complete boolean)
 LANGUAGE plpgsql AS $$
 BEGIN
-  FOREACH schema IN ARRAY ARRAY['mp_ready', 'mp_failed', 'mp_outcome', 'mp_v3_3_failed', 'mp_type_failed',
+  FOREACH schema IN ARRAY ARRAY['mp_ready', 'mp_failed', 'mp_failed_5_1', 'mp_outcome', 'mp_v3_3_failed', 'mp_type_failed',
                                 'mp_first_boot', 'mp_first_boot_4_1', 'mp_first_boot_4_3_0', 'mp_first_boot_4_3',
                                 'mp_skipped', 'mp_rollback_open', 'mp_rollback_closed', 'mp_rollback_failed',
                                 'mp_on_5_0', 'mp_pre_3_3', 'mp_not_medplum'] LOOP
@@ -219,6 +229,6 @@ CREATE TEMP TABLE failing AS SELECT * FROM pg_temp.failing_rows();
 SELECT schema, target, rule FROM failing WHERE NOT complete;
 SELECT DISTINCT rule, severity, code FROM failing ORDER BY 1, 2, 3;
 
-DROP SCHEMA mp_ready, mp_first_boot_4_1, mp_first_boot_4_3_0, mp_first_boot_4_3, mp_rollback_failed, mp_on_5_0, mp_ancient CASCADE;
+DROP SCHEMA mp_ready, mp_failed_5_1, mp_first_boot_4_1, mp_first_boot_4_3_0, mp_first_boot_4_3, mp_rollback_failed, mp_on_5_0, mp_ancient CASCADE;
 RESET medup.medplum_schema;
 RESET client_min_messages;

@@ -103,6 +103,7 @@ DECLARE
     same_minor    boolean;         -- a redeploy or a later patch of the current minor
     failed_server medup.version;   -- the server version the failed migration needs
     retries       boolean;         -- the target runs the failed migration again
+    medplum_says_no boolean;       -- Medplum's own start-up check would refuse the target
     is_rollback   boolean;
     rollback_to   medup.version;   -- the latest patch of the previous minor
     closer        integer;         -- the current minor's migration that closed the window
@@ -153,6 +154,10 @@ BEGIN
                                WHERE d.data_version = s.failed_migration);
         END IF;
         retries := same_minor AND target_ver >= coalesce(failed_server, target_ver);
+        -- Medplum checks only the next migration: at or past its
+        -- server_version and its required_before, a server refuses to start.
+        medplum_says_no := coalesce((SELECT d.server_version <= target_ver AND d.required_before <= target_ver
+                                       FROM data_migration d WHERE d.data_version = s.data_version + 1), false);
         path_hint := format('See SELECT * FROM medup.upgrade_path(%L, %L);', current_ver::text, target_ver::text);
 
         IF is_rollback THEN
@@ -246,7 +251,10 @@ BEGIN
                    CASE WHEN retries THEN format('To run it again: %s.',
                                                  run_advice(s.failed_migration, admin_runs_migrations(target_ver)))
                         WHEN same_minor THEN format('%s cannot run it again: v%s needs a server at %s or later.',
-                                                    target_ver, s.failed_migration, failed_server) END),
+                                                    target_ver, s.failed_migration, failed_server)
+                        WHEN NOT is_rollback AND NOT medplum_says_no THEN format(
+                            'Medplum itself would start %s and retry v%s there; medup is stricter: Medplum fixes broken migrations in patches of their own minor, so retry it on %s.%s first.',
+                            target_ver, s.failed_migration, major(current_ver), minor(current_ver)) END),
          CASE WHEN retries THEN format('If the error is a bug in the migration, the latest patch of %s.%s, %s, may carry the fix. Watch it with SELECT * FROM medup.migrations;',
                                           major(target_ver), minor(target_ver), latest_patch(major(target_ver), minor(target_ver)))
               WHEN is_rollback THEN 'Run it again after the rollback, when you deploy this minor again.'
@@ -293,7 +301,10 @@ BEGIN
          concat_ws(' ', format('Data version is %s. %s.', s.data_version, late),
                    CASE WHEN first_boot_on THEN format(
                        'Medplum itself would start %s now, as it skips its start-up version check while "firstBoot" is true; medup is stricter: %s''s code assumes these migrations complete, and they are still running on a fresh install.',
-                       target_ver, target_ver) END),
+                       target_ver, target_ver)
+                        WHEN NOT medplum_says_no THEN format(
+                       'Medplum itself checks only the next one, v%s, and would start %s; medup checks them all: the later ones would then run on a server their required_before rules out.',
+                       s.data_version + 1, target_ver) END),
          CASE WHEN first_boot_on
               THEN format('Let first boot finish on %s.%s (status() leaves the first_boot state when the server''s latest migration completes), then check again. %s',
                           major(current_ver), minor(current_ver), path_hint)
