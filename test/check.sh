@@ -52,7 +52,8 @@ elif ! grep -q "tests passed" "$work/pg_regress.out"; then
   tail -n 20 "$work/pg_regress.out"
 fi
 
-# One prove run per file, so that each is reported and its logs kept.
+# One prove run per file, so that each is reported alone and, when it
+# fails, its logs are shown before the next run clears them.
 for t in "$work"/test/t/*.pl; do
   [ -e "$t" ] || continue
   name="$(basename "$t")"
@@ -80,7 +81,9 @@ done
 
 echo
 if [ "$failed" -gt 0 ]; then
-  echo "failed: ${failures[*]}"
+  echo "failed: ${failures[*]} (pg_regress and TAP files kept in $work)"
+else
+  rm -rf "$work"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
