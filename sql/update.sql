@@ -163,6 +163,10 @@ CREATE VIEW my_status AS SELECT state FROM medup.status();
 ALTER EXTENSION medup UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'medup';
 DROP VIEW my_status;
+-- So does a column of the DBA's own typed with one of medup's code types.
+CREATE TABLE my_ranges (allowed medup.version_range);
+ALTER EXTENSION medup UPDATE;
+DROP TABLE my_ranges;
 
 ALTER EXTENSION medup UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'medup';

@@ -65,8 +65,9 @@ BEGIN
                    AND i.deptype = 'i')
           ORDER BY p.oid DESC)
         UNION ALL
-        -- Composite, range, enum and domain types no table column uses,
-        -- newest first.
+        -- Composite, range, enum and domain types no column of medup's
+        -- tables uses, newest first.  (A column of the DBA's own makes the
+        -- drop fail, below, naming it.)
         (SELECT format('DROP TYPE %s.%I', t.typnamespace::regnamespace, t.typname)
            FROM member m JOIN pg_catalog.pg_type t ON t.oid = m.objid
           WHERE m.classid = 'pg_catalog.pg_type'::regclass
@@ -74,9 +75,11 @@ BEGIN
             AND (t.typtype <> 'c'
                  OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')
             AND NOT EXISTS (
-                SELECT FROM pg_catalog.pg_attribute a
-                  JOIN pg_catalog.pg_class r ON r.oid = a.attrelid
-                 WHERE r.relkind IN ('r', 'p', 'm', 'f') AND NOT a.attisdropped
+                SELECT FROM member mt
+                  JOIN pg_catalog.pg_class r ON r.oid = mt.objid
+                  JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid
+                 WHERE mt.classid = 'pg_catalog.pg_class'::regclass AND r.relkind IN ('r', 'p')
+                   AND a.attnum > 0 AND NOT a.attisdropped
                    AND a.atttypid IN (t.oid, t.typarray))
           ORDER BY t.oid DESC)
     LOOP
@@ -87,7 +90,7 @@ BEGIN
             RAISE EXCEPTION 'medup cannot be updated while objects of yours use its code'
                 USING ERRCODE = 'dependent_objects_still_exist',
                       DETAIL = dependents,
-                      HINT = 'Drop those objects, run ALTER EXTENSION medup UPDATE again, then create them again.';
+                      HINT = 'Drop or change them so that they no longer use medup''s functions, views or types, run ALTER EXTENSION medup UPDATE again, then put them back.';
         END;
     END LOOP;
 END
