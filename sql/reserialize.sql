@@ -84,6 +84,8 @@ SELECT t.content, medup.job_may_be(t.content, 12) AS may_be_v12
                ('{"dataVersion":"12"}'), ('{"dataVersion":1.2e1}'), ('{"dataVersion":12.0}'),
                ('{"request":"dataVersion","dataVersion":7}'), ('{"a":"\"dataVersion\":7","dataVersion":12}'),
                ('{"dataVersion":-7}'), ('{"dataVersion":99999999999}'), ('{}'), ('{"dataVersion"'), (NULL)) t(content);
+-- Over medup's 1 MB limit: kept, and the parse reports it.
+SELECT medup.job_may_be('{"dataVersion":7,"x":"' || repeat('x', 1100000) || '"}', 12) AS over_limit_kept;
 
 -- Every Medplum fixture with data-migration jobs, three variants each.
 CREATE TEMP TABLE property AS

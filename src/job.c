@@ -511,7 +511,8 @@ key_value(const char *p, const char *end, int64 *value, const char **next)
  * judge (no such key, an escaped key, a value that is not a plain integer,
  * NULL) gives true, and the full parse decides: so filtering with it never
  * changes an answer, only spares status() parsing the failed attempts of
- * long-completed migrations.  One pass over the text.
+ * long-completed migrations.  One pass over the text, at most
+ * MAX_JOB_BYTES of it.
  */
 Datum
 medup_job_may_be(PG_FUNCTION_ARGS)
@@ -524,7 +525,9 @@ medup_job_may_be(PG_FUNCTION_ARGS)
 	int32		wanted;
 	bool		other = false;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	/* Content parse_job() will not read is kept: it reports it. */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) ||
+		toast_raw_datum_size(PG_GETARG_DATUM(0)) - VARHDRSZ > MAX_JOB_BYTES)
 		PG_RETURN_BOOL(true);
 	content = PG_GETARG_TEXT_PP(0);
 	wanted = PG_GETARG_INT32(1);
@@ -538,9 +541,9 @@ medup_job_may_be(PG_FUNCTION_ARGS)
 		if (quote == NULL || (Size) (end - quote) < keylen)
 			break;
 		p = quote + 1;
+		CHECK_FOR_INTERRUPTS();
 		if (memcmp(quote, key, keylen) != 0)
 			continue;
-		CHECK_FOR_INTERRUPTS();
 		switch (key_value(quote + keylen, end, &value, &p))
 		{
 			case NOT_A_KEY:
