@@ -41,6 +41,14 @@ SELECT state, data_version, latest_data_version, pending_migrations, advice FROM
 -- error; only the admin action runs it again.
 SET medup.medplum_schema = 'mp_v3_3_failed';
 SELECT state, failed_migration, last_error, advice FROM medup.status();
+-- 3.3.x and 3.2.27+ share schema version 85: with v1 pending and no job
+-- yet, medup cannot tell them apart and takes the lower.
+CALL medplum_fixture.create_tables('mp_v3_3_idle', '3.3.1', 85, 0);
+SET medup.medplum_schema = 'mp_v3_3_idle';
+SELECT state, server_version_range, advice FROM medup.status();
+SET client_min_messages = warning;
+DROP SCHEMA mp_v3_3_idle CASCADE;
+RESET client_min_messages;
 -- A running reindex with a failed type: flagged at once, not counted as
 -- running; the running type shows its cursor.
 SET medup.medplum_schema = 'mp_type_failed';

@@ -210,7 +210,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN CASE WHEN admin_only
-      THEN format('run v%s with the super-admin action "Run Pending Data Migration" (Super Admin page, POST /admin/super/migrate): before Medplum 4.1 a restart does not run it', v)
+      THEN format('run v%s with the button "Run Pending Data Migration" of Medplum''s Super Admin page (it calls POST /admin/super/migrate): before Medplum 4.1 only that runs it, a restart does not', v)
       ELSE format('restart or redeploy this version, or a later patch of this minor (Medplum fixes broken migrations in patches), and it runs v%s, unless its config turns post-deploy migrations off (database.runMigrations = false, disableRunPostDeployMigrations); the Start button on /admin/super/asyncjob, tab "Post-deploy Migrations", runs it too', v)
     END;
 END
