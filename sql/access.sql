@@ -118,6 +118,16 @@ CREATE TABLE mp_planted."DatabaseMigration" (id integer PRIMARY KEY, version int
                                              "firstBoot" boolean NOT NULL);
 RESET ROLE;
 SELECT state, problem FROM medup.status();
+-- The owner cannot read its own table: an answer, not an error.
+SET ROLE medplum_app;
+DROP TABLE mp_planted."DatabaseMigration";
+CREATE TABLE mp_planted."DatabaseMigration" (id integer PRIMARY KEY, version integer NOT NULL,
+                                             "dataVersion" integer NOT NULL,
+                                             "firstBoot" boolean NOT NULL);
+INSERT INTO mp_planted."DatabaseMigration" VALUES (1, 105, 3, false);
+REVOKE SELECT ON mp_planted."DatabaseMigration" FROM medplum_app;
+RESET ROLE;
+SELECT state, problem FROM medup.status();
 RESET medup.medplum_schema;
 SET client_min_messages = warning;
 DROP SCHEMA mp_planted CASCADE;

@@ -31,9 +31,14 @@ AS 'MODULE_PATHNAME', 'medup_cached_query_as_owner' LANGUAGE C VOLATILE;
 /* The schema that holds Medplum's tables (setting medup.medplum_schema). */
 CREATE FUNCTION medup.medplum_schema()
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT coalesce(nullif(current_setting('medup.medplum_schema', true), ''), 'public') $$;
+AS $$
+BEGIN
+    -- PL/pgSQL: a SQL function with a SET clause is planned on every call.
+    RETURN coalesce(nullif(current_setting('medup.medplum_schema', true), ''), 'public');
+END
+$$;
 
 /* Which Medplum tables and columns exist: Medplum's schema changed over time. */
 CREATE FUNCTION medup.medplum_tables(OUT schema_name text, OUT migration_table regclass,
@@ -219,6 +224,8 @@ EXCEPTION
         locked := true;
     WHEN undefined_column OR datatype_mismatch THEN
         problem := '"DatabaseMigration" lacks the columns medup knows';
+    WHEN insufficient_privilege THEN
+        problem := '"DatabaseMigration" cannot be read by its own owner, as whom medup reads it';
 END
 $$;
 
