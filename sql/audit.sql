@@ -123,7 +123,7 @@ DELETE FROM medup.sampler;
 DROP SCHEMA mp_audit CASCADE;
 -- medup's duration settings as intervals, their defaults from their one
 -- definition in C; names outside medup's settings are refused.
-SELECT medup.setting_interval('medup.naptime') AS naptime,
+SELECT medup.setting_interval('medup.naptime') = current_setting('medup.naptime')::interval AS naptime_as_set,
        medup.setting_interval('medup.stall_after') AS stall_after,
        medup.setting_interval('medup.retention') AS retention,
        medup.setting_interval('medup.event_retention') AS event_retention,

@@ -194,9 +194,10 @@ echo "== pg_regress (--use-existing)"
 regress="$work/regress"
 mkdir -p "$regress"
 cp -r "$build/sql" "$build/expected" "$regress/"
-# sql/fixtures.sql reads test/medplum.sql relative to where pg_regress runs.
+# sql/fixtures.sql and sql/update.sql read test/medplum.sql and
+# test/sample-medplum.sql relative to where pg_regress runs.
 mkdir -p "$regress/test"
-cp "$REPO/test/medplum.sql" "$regress/test/"
+cp "$REPO/test/medplum.sql" "$REPO/test/sample-medplum.sql" "$regress/test/"
 chown -R postgres: "$regress"
 tests=$(make -s -C "$REPO" print-regress)
 set +e
