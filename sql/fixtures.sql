@@ -11,7 +11,7 @@ SET client_min_messages = warning;
 \i test/medplum.sql
 \set ECHO all
 DROP SCHEMA IF EXISTS mp_not_medplum, mp_no_migration_table, mp_pre_3_3, mp_v3_3, mp_v3_3_failed,
-  mp_skipped, mp_mid_4_1, mp_failed_retry, mp_failed, mp_malformed, mp_type_failed,
+  mp_skipped, mp_fresh_4_0, mp_mid_4_1, mp_failed_retry, mp_failed, mp_malformed, mp_type_failed,
   mp_reused, mp_custom_running, mp_completing, mp_rollback_open, mp_rollback_closed,
   mp_first_boot, mp_outcome, mp_up_to_date CASCADE;
 
@@ -58,6 +58,10 @@ CALL medplum_fixture.write_job('mp_v3_3_failed', '3.3.1', medplum_fixture.job_id
 -- and so skip 4.1.
 CALL medplum_fixture.create_tables('mp_skipped', '4.0.4', 86, 1);
 CALL medplum_fixture.complete_migrations('mp_skipped', 1, '2025-02-11 21:04:17.318+00');
+
+-- mp_fresh_4_0: a fresh 4.0.4 install: Medplum 3.3-4.0 sets "dataVersion"
+-- straight to its latest migration, and runs no job.
+CALL medplum_fixture.create_tables('mp_fresh_4_0', '4.0.4', 86, 1);
 
 -- mp_mid_4_1 (2, 7): 4.1.12, v1..v10 done, v11 (a reindex) runs: two
 -- types done, the third past 50,000 rows; 2000 bulk exports beside it.
@@ -128,9 +132,10 @@ CALL medplum_fixture.write_job('mp_type_failed', '4.3.12', medplum_fixture.job_i
     medplum_fixture.reindex_failed('4.3.12', 'ServiceRequest', 'value too long for type character varying(255)'),
     medplum_fixture.reindex_running('Communication', '2024-07-30 12:00:41.660+00')));
 
--- mp_reused (7): 4.3.12, v1..v22 done; v23 (a reindex) was restarted: the
--- same job (id, requestTime) is reused, its output cleared, and the
--- reindex resumed from its cursor.  One attempt.
+-- mp_reused (7): 4.3.12, v1..v22 done; v23 (a reindex), created by 4.3.11,
+-- was restarted by the deploy of 4.3.12: the same job (id, requestTime,
+-- the rest of its fields) is reused, its output cleared, and the reindex
+-- resumed from its cursor.  One attempt.
 CALL medplum_fixture.create_tables('mp_reused', '4.3.12', 97, 22);
 CALL medplum_fixture.complete_migrations('mp_reused', 22, '2025-02-11 21:04:17.318+00');
 CALL medplum_fixture.write_job('mp_reused', '4.3.11', medplum_fixture.job_id('mp_reused', 23), 23,
@@ -138,9 +143,9 @@ CALL medplum_fixture.write_job('mp_reused', '4.3.11', medplum_fixture.job_id('mp
 CALL medplum_fixture.write_job('mp_reused', '4.3.11', medplum_fixture.job_id('mp_reused', 23), 23,
   'accepted', '2025-10-14 21:11:03.512+00', '2025-10-14 23:40:19.006+00',
   medplum_fixture.parameters(medplum_fixture.reindex_running('Patient', '2022-03-01 10:00:00+00')));
-CALL medplum_fixture.write_job('mp_reused', '4.3.12', medplum_fixture.job_id('mp_reused', 23), 23,
+CALL medplum_fixture.write_job('mp_reused', '4.3.11', medplum_fixture.job_id('mp_reused', 23), 23,
   'accepted', '2025-10-14 21:11:03.512+00', '2025-10-15 06:02:44.951+00');
-CALL medplum_fixture.write_job('mp_reused', '4.3.12', medplum_fixture.job_id('mp_reused', 23), 23,
+CALL medplum_fixture.write_job('mp_reused', '4.3.11', medplum_fixture.job_id('mp_reused', 23), 23,
   'accepted', '2025-10-14 21:11:03.512+00', '2025-10-15 06:31:09.418+00',
   medplum_fixture.parameters(medplum_fixture.reindex_running('Patient', '2023-08-14 16:21:07.299+00')));
 

@@ -6,7 +6,7 @@
 -- The one-row answer, for each fixture schema.
 CREATE TEMP TABLE schemas(name text, ord serial);
 INSERT INTO schemas(name) VALUES ('mp_not_medplum'), ('mp_no_migration_table'),
-    ('mp_pre_3_3'), ('mp_v3_3'), ('mp_v3_3_failed'), ('mp_skipped'), ('mp_mid_4_1'),
+    ('mp_pre_3_3'), ('mp_v3_3'), ('mp_v3_3_failed'), ('mp_skipped'), ('mp_fresh_4_0'), ('mp_mid_4_1'),
     ('mp_failed_retry'), ('mp_failed'), ('mp_malformed'), ('mp_type_failed'), ('mp_reused'),
     ('mp_custom_running'), ('mp_completing'), ('mp_rollback_open'), ('mp_rollback_closed'),
     ('mp_first_boot'), ('mp_outcome'), ('mp_up_to_date');
