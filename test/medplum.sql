@@ -3,7 +3,13 @@
 -- them.  The one definition every test layer uses (pg_regress through
 -- sql/fixtures.sql, the TAP and shell tests, the demo, the benchmark).
 -- Plain SQL, no psql commands, independent of medup: it creates the schema
--- medplum_fixture with the functions below, and nothing else.
+-- medplum_fixture with the functions below and one table (plan), and
+-- nothing else.  It leaves client_min_messages at warning for the session.
+--
+-- Details not in the facts about Medplum, made up and never read by medup:
+-- meta.author's value, the stack text, errSearchRequest's value, the SQL
+-- labels of custom migrations' steps, the resource types of reindexes;
+-- whether v33 and later are reindex or custom migrations (custom here).
 --
 -- Eras (what changes between them, from Medplum's source, v3.3.0 to v5.0.10):
 --   3.3   3.3.0-4.0.x   "DatabaseMigration" without "firstBoot"; job keys
