@@ -290,7 +290,35 @@ wait_for_samples(1, 'sampler lock: sampling resumes once it is released');
 my $skip_logs = () = slurp_file($node->logfile, $log_offset) =~ /holds medup's sampler lock/g;
 is($skip_logs, 1, 'sampler lock: logged once, not every naptime');
 
-# --- 8. DROP EXTENSION: Medplum's tables stay, the worker goes quiet -------
+# --- 8. medup.progress shows only Medplum's relations ---------------------
+# Two index builds held in "waiting for old snapshots" by an open snapshot:
+# one on a Medplum table, one in another role's schema.
+$node->safe_psql('medplum', q{
+CREATE SCHEMA other AUTHORIZATION db_owner;
+CREATE TABLE other.private_stuff (x integer);
+ALTER TABLE other.private_stuff OWNER TO db_owner;});
+my $snapshot = $node->background_psql('medplum');
+$snapshot->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1;');
+my @builds = map { $node->background_psql('medplum', wait => 1) } 1 .. 2;
+$builds[0]->query_until(qr/started/, q{\echo started
+CREATE INDEX CONCURRENTLY "AsyncJob_probe_idx" ON public."AsyncJob" ("lastUpdated", id);
+});
+# Named as a Medplum server: the name is anyone's to take.
+$builds[1]->query_until(qr/started/, q{SET application_name = 'medplum-server';
+\echo started
+CREATE INDEX CONCURRENTLY private_idx ON other.private_stuff (x);
+});
+ok($node->poll_query_until('medplum',
+		q{SELECT count(*) = 2 FROM pg_stat_progress_create_index WHERE phase LIKE 'waiting%'}),
+	'progress: both index builds wait');
+is(sql_as('grafana', q{SELECT string_agg(relation, ',') FROM medup.progress}),
+	'public."AsyncJob"', 'progress: medup_reader sees the build on Medplum\'s table, not the other schema\'s');
+$snapshot->query_safe('COMMIT');
+$_->quit for @builds;
+$snapshot->quit;
+$node->safe_psql('medplum', 'DROP INDEX IF EXISTS "AsyncJob_probe_idx"; DROP SCHEMA other CASCADE;');
+
+# --- 9. DROP EXTENSION: Medplum's tables stay, the worker goes quiet -------
 my $tables_before = $node->safe_psql('medplum',
 	q{SELECT (SELECT count(*) FROM "AsyncJob") || '/' || (SELECT count(*) FROM "DatabaseMigration")});
 $log_offset = -s $node->logfile;
