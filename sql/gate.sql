@@ -33,6 +33,11 @@ CALL medplum_fixture.write_job('mp_failed_5_1', '5.1.20', medplum_fixture.job_id
   'error', '2026-03-02 21:00:00.512+00', '2026-03-02 21:44:09.031+00',
   medplum_fixture.parameters(VARIADIC medplum_fixture.custom_failure('5.1.20', 'out of shared memory')),
   '2026-03-02 21:44:09.031+00');
+-- mp_on_5_2: 5.2.4 over a 5.1.x that had done v32 only; v33 (5.1.7, no
+-- required_before) runs under 5.2.4.
+CALL medplum_fixture.create_tables('mp_on_5_2', '5.2.4', 100, 32);
+CALL medplum_fixture.write_job('mp_on_5_2', '5.2.4', medplum_fixture.job_id('mp_on_5_2', 33), 33,
+  'accepted', '2026-08-11 21:00:00.118+00', '2026-08-11 21:00:00.118+00');
 -- mp_ancient: 3.1.2, before schema version 70 (reached at 3.1.6); its
 -- exact schema version is not known, any lower one tells the same.
 CALL medplum_fixture.create_tables('mp_ancient', '3.1.2', 65, 0);
@@ -148,6 +153,10 @@ SELECT medup.gate('4.2.6', current => '4.3.15');
 -- 5.0 back to 4.5.2 while v30 is not applied: crossing a major warns.
 SET medup.medplum_schema = 'mp_on_5_0';
 SELECT medup.gate('4.5.2', current => '5.0.15');
+-- Back to 5.1.44 while v33 (a 5.1 migration) runs: the window is open
+-- (5.2 has applied none), and 5.1.44 takes v33 up again.
+SET medup.medplum_schema = 'mp_on_5_2';
+SELECT medup.gate('5.1.44', current => '5.2.4');
 -- Before 4.x, no rollback at all.
 SET medup.medplum_schema = 'mp_skipped';
 SELECT medup.gate('3.3.1', current => '4.0.4');
@@ -229,6 +238,6 @@ CREATE TEMP TABLE failing AS SELECT * FROM pg_temp.failing_rows();
 SELECT schema, target, rule FROM failing WHERE NOT complete;
 SELECT DISTINCT rule, severity, code FROM failing ORDER BY 1, 2, 3;
 
-DROP SCHEMA mp_ready, mp_failed_5_1, mp_first_boot_4_1, mp_first_boot_4_3_0, mp_first_boot_4_3, mp_rollback_failed, mp_on_5_0, mp_ancient CASCADE;
+DROP SCHEMA mp_ready, mp_failed_5_1, mp_on_5_2, mp_first_boot_4_1, mp_first_boot_4_3_0, mp_first_boot_4_3, mp_rollback_failed, mp_on_5_0, mp_ancient CASCADE;
 RESET medup.medplum_schema;
 RESET client_min_messages;

@@ -108,6 +108,7 @@ DECLARE
     rollback_to   medup.version;   -- the latest patch of the previous minor
     closer        integer;         -- the current minor's migration that closed the window
     rollback_ok   boolean;
+    racing        boolean;         -- a migration of the current minor runs during a rollback
     rollback_why  text;
     missing       text;            -- stops between current and target
     missing_stops medup.version[];
@@ -164,6 +165,10 @@ BEGIN
             SELECT * INTO rollback_why, rollback_to, closer
               FROM rollback_refusal(current_ver, target_ver, s.data_version);
             rollback_ok := rollback_why IS NULL;
+            racing := s.running_migration IS NOT NULL AND EXISTS (
+                SELECT FROM data_migration d
+                 WHERE d.data_version = s.running_migration
+                   AND d.server_version >= format('%s.%s.0', major(current_ver), minor(current_ver))::medup.version);
         ELSE
             SELECT string_agg(format('%s (%s)', p.version,
                                      CASE WHEN p.required THEN 'required by the manifest' ELSE 'Medplum''s rule' END),
@@ -322,12 +327,12 @@ BEGIN
          NULL,
          format('It started at %s.%s A deploy stops it: %s', s.running_since,
                 CASE WHEN s.state = 'failing' THEN format(' A resource type failed (%s): Medplum goes on with the others and marks the job failed at the end.', s.last_error) ELSE '' END,
-                CASE WHEN is_rollback
+                CASE WHEN racing
                      THEN format('%s does not run it, but if it completes before the rollback, the rollback window is closed.', target_ver)
                      WHEN target_ver >= '4.1.0'::medup.version
                      THEN 'the new servers take up the same job at start-up (a reindex resumes from its cursor, a custom migration runs its statements again).'
                      ELSE 'a 3.3-4.0 server does not take it up again; it must be run again from the Super Admin page.' END),
-         CASE WHEN is_rollback THEN 'Roll back now, or cancel the job first (AsyncJob/$cancel) to keep the window open.'
+         CASE WHEN racing THEN 'Roll back now, or cancel the job first (AsyncJob/$cancel) to keep the window open.'
               ELSE 'Deploy after it completes, unless a restart is what you want.' END,
          NULL),
 
