@@ -79,6 +79,14 @@ SELECT state, data_version, running_migration, rows_done FROM medup.history ORDE
 SELECT data_version, started IS NOT NULL AS started, finished IS NOT NULL AS finished,
        attempts_seen, failures, last_event
   FROM medup.timeline ORDER BY data_version;
+-- The timeline's duration leaves out the downtime of the migration's jobs.
+INSERT INTO medup.event (event_at, kind, data_version, job_id, detail) VALUES
+    ('2025-06-01 10:00:00+00', 'migration_started', 99, '00000000-0000-0000-0000-000000000099', 'test'),
+    ('2025-06-01 13:00:00+00', 'migration_completed', 99, '00000000-0000-0000-0000-000000000099', 'test');
+INSERT INTO medup.job_downtime (job_id, downtime) VALUES ('00000000-0000-0000-0000-000000000099', '00:40:00');
+SELECT data_version, duration FROM medup.timeline WHERE data_version = 99;
+DELETE FROM medup.event WHERE data_version = 99;
+DELETE FROM medup.job_downtime WHERE job_id = '00000000-0000-0000-0000-000000000099';
 
 -- Not Medplum: nothing is recorded, the outcome is kept.
 SET medup.medplum_schema = 'mp_not_medplum';

@@ -445,7 +445,14 @@ CREATE VIEW medup.timeline AS
            min(e.event_at) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried')) AS started,
            max(e.event_at) FILTER (WHERE e.kind = 'migration_completed') AS finished,
            max(e.event_at) FILTER (WHERE e.kind = 'migration_completed')
-             - min(e.event_at) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried')) AS duration,
+             - min(e.event_at) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried'))
+             -- downtime is not migration time
+             - coalesce((SELECT sum(d.downtime) FROM medup.job_downtime d
+                          WHERE d.database_name = e.database_name
+                            AND d.job_id IN (SELECT x.job_id FROM medup.event x
+                                              WHERE x.database_name = e.database_name
+                                                AND x.data_version = e.data_version)),
+                        interval '0') AS duration,
            count(*) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried')) AS attempts_seen,
            count(*) FILTER (WHERE e.kind = 'migration_failed') AS failures,
            count(*) FILTER (WHERE e.kind = 'stall_started') AS stalls,
