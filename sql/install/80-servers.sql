@@ -70,11 +70,7 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- The setting read directly: status() calls this, and each nested
-    -- function call costs more than the arithmetic.
-    RETURN greatest(3 * coalesce(nullif(current_setting('medup.probe_interval', true), '')::interval,
-                                 interval '60 s'),
-                    interval '5 minutes');
+    RETURN greatest(3 * medup.setting_interval('medup.probe_interval'), interval '5 minutes');
 END
 $$;
 

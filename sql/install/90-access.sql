@@ -74,7 +74,10 @@ GRANT EXECUTE ON FUNCTION
     medup.format_migrations(integer[])
     TO medup_reader;
 -- What the servers view calls with the reader's rights.
-GRANT EXECUTE ON FUNCTION medup.server_freshness() TO medup_reader;
+GRANT EXECUTE ON FUNCTION
+    medup.server_freshness(),
+    medup.setting_interval(text)
+    TO medup_reader;
 
 -- The views, and medup's own tables to read (never to write: sampling,
 -- retention and the loaders stay with medup's owner, the worker and cron).
