@@ -247,7 +247,7 @@ BEGIN
         format('Post-deploy migration v%s has a failed resource type (last_error): Medplum goes on with the others and will mark the job failed when it ends.  Fix the cause now; when the job has ended, %s.',
                running, medup.run_advice(running, admin_only))
       WHEN 'first_boot' THEN
-        format('A fresh install is catching up on post-deploy migrations (%s left): wait until they complete before the next deploy.', coalesce(cardinality(pending), 0))
+        format('A fresh install is catching up on post-deploy migrations (%s pending, run one at a time): wait until those this server runs have completed before the next deploy.', medup.format_migrations(pending))
       WHEN 'stalled' THEN
         format('Post-deploy migration v%s has made no progress medup can see for a while (no job rewrite, no PostgreSQL progress, no Medplum session working on it): check the Medplum server''s logs and medup.progress for what it waits on.', running)
       WHEN 'migrating' THEN
