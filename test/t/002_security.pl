@@ -275,6 +275,34 @@ cmp_ok($elapsed, '<', 1.0, 'cancel: within a second');
 like($stderr, qr/canceling statement due to statement timeout/, 'statement_timeout ends the long parse');
 cmp_ok($elapsed, '<', 1.5, 'statement_timeout: on time');
 
+# A cancel while status() reads Medplum's tables is an error, not "locked":
+# the app role's view sleeps (as the app role) while status() runs.
+sql_as('medplum_app', q{
+ALTER TABLE "AsyncJob" RENAME TO "AsyncJob_real";
+CREATE VIEW "AsyncJob" AS
+    SELECT id, content, "lastUpdated", deleted, type, status FROM "AsyncJob_real"
+     WHERE pg_sleep(2)::text IS NOT NULL;
+});
+{
+	my ($in, $out, $err2) = ('', '', '');
+	my $h = IPC::Run::start(
+		[ $node->installed_command('psql'), '-XAtq', '-d', $node->connstr('medplum'),
+		  '-c', "SET application_name = 'slow_status'; SELECT state, problem FROM medup.status()" ],
+		'<', \$in, '>', \$out, '2>', \$err2);
+	$node->poll_query_until('medplum',
+		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'slow_status' AND state = 'active'});
+	sleep(0.5);
+	$node->safe_psql('medplum',
+		q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'slow_status'});
+	$h->finish;
+	like($err2, qr/canceling statement due to user request/, 'a cancelled status() is an error');
+	unlike($out, qr/locked/, 'a cancelled status() is not reported as locked');
+}
+sql_as('medplum_app', q{
+DROP VIEW "AsyncJob";
+ALTER TABLE "AsyncJob_real" RENAME TO "AsyncJob";
+});
+
 # --- 7. Someone holds medup's sampler lock --------------------------------
 my $log_offset = -s $node->logfile;
 my $skipped_before = $node->safe_psql('medplum', 'SELECT skipped FROM medup.sampler');
