@@ -378,9 +378,11 @@ DECLARE
     failure    record;
     refused    boolean := false;
     target_ver medup.version;
+    current_ver medup.version;
 BEGIN
     FOR r IN SELECT * FROM medup.check(target, current) LOOP
         target_ver := r.target_version;
+        current_ver := r.current_version;
         CONTINUE WHEN r.ok;
         -- check() gives every failing row a DETAIL and a HINT.
         IF r.severity = 'warning' THEN
@@ -394,6 +396,7 @@ BEGIN
         RAISE EXCEPTION 'cannot deploy %: %', coalesce(target_ver::text, target, '(no target)'), failure.message
             USING ERRCODE = failure.code, DETAIL = failure.detail, HINT = failure.hint;
     END IF;
-    RETURN format('safe to deploy %s', target_ver);
+    RETURN format(CASE WHEN target_ver < current_ver THEN 'safe to roll back to %s' ELSE 'safe to deploy %s' END,
+                  target_ver);
 END
 $$;
