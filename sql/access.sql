@@ -150,6 +150,13 @@ REVOKE CREATE ON SCHEMA medup FROM squatter;
 CREATE EXTENSION medup;
 SELECT n.nspname, pg_get_userbyid(n.nspowner) = current_user AS owned_by_installer
   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'medup';
+-- The update from 0.1 names the medup.medplum_schema settings that another
+-- role may have made while it was a user setting.
+DROP EXTENSION medup;
+CREATE EXTENSION medup VERSION '0.1';
+ALTER ROLE squatter IN DATABASE medup_squat SET medup.medplum_schema = 'elsewhere';
+ALTER EXTENSION medup UPDATE;
+ALTER ROLE squatter IN DATABASE medup_squat RESET medup.medplum_schema;
 \c :regress_db
 DROP DATABASE medup_squat;
 DROP ROLE squatter;

@@ -45,3 +45,24 @@ CREATE TABLE medup.job_downtime (
     PRIMARY KEY (database_name, job_id)
 );
 SELECT pg_catalog.pg_extension_config_dump('medup.job_downtime', '');
+
+-- medup.medplum_schema is superuser-only from 0.2, but a setting another
+-- role made under 0.1 (ALTER DATABASE/ROLE ... SET, when it was a user
+-- setting) stays in force and steers what medup reads: name each one.
+DO $$
+DECLARE
+    s record;
+BEGIN
+    FOR s IN SELECT coalesce(pg_catalog.format('database %I', d.datname), 'every database') AS db,
+                    coalesce(pg_catalog.format('role %I', r.rolname), 'every role') AS role, c.setting
+               FROM pg_catalog.pg_db_role_setting x
+               LEFT JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) x.setdatabase
+               LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) x.setrole,
+                    pg_catalog.unnest(x.setconfig) AS c(setting)
+              WHERE pg_catalog.starts_with(c.setting, 'medup.medplum_schema=') LOOP
+        RAISE WARNING '% applies to % and %', s.setting, s.db, s.role
+            USING DETAIL = 'From medup 0.2 only superusers may set it, but a setting made earlier by another role stays in force.',
+                  HINT = 'Keep it only if a superuser made it; otherwise remove it with ALTER DATABASE ... RESET medup.medplum_schema or ALTER ROLE ... RESET medup.medplum_schema.';
+    END LOOP;
+END
+$$;
