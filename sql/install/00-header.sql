@@ -14,6 +14,9 @@
  *   90-access   what medup_reader may use
  *
  * and the shipped catalog, generated from the .tsv files in sql/install/catalog.
+ * What sits between "-- STATE:" and "-- END STATE" lines (tables, the
+ * version type) is kept by updates; the rest is created again by them (see
+ * sql/updates/prologue.sql).
  */
 \echo Use "CREATE EXTENSION medup" to load this file. \quit
 

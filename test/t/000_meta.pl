@@ -1,5 +1,6 @@
 # The release is described the same way everywhere: META.json (PGXN)
-# against medup.control, the Makefile, LICENSE and CHANGELOG.md; and every
+# against medup.control, the Makefile, LICENSE and CHANGELOG.md; every file
+# of sql/install/ is in the install script and named in its header; every
 # release in CHANGELOG.md keeps its install script and an update to the next.
 # No server needed.  make installcheck runs it from the top of the tree.
 use strict;
@@ -22,7 +23,7 @@ is($meta->{version}, $semver, "META.json's version is the control file's default
 is($meta->{provides}{medup}{version}, $semver, 'and so is the version it provides');
 is($meta->{abstract}, $control{comment}, "META.json's abstract is the control file's comment");
 is($meta->{provides}{medup}{abstract}, $control{comment}, 'and so is the abstract of what it provides');
-is($meta->{provides}{medup}{file}, "sql/medup--$current.sql", "it points at $current's install script");
+is($meta->{provides}{medup}{file}, "sql/medup--$current.sql", "it points at ${current}'s install script");
 ok($built{"sql/medup--$current.sql"}, 'which the Makefile builds');
 ok(-e $meta->{provides}{medup}{docfile}, 'its docfile exists');
 is($meta->{license}, 'postgresql', 'META.json says the PostgreSQL License');
@@ -30,13 +31,25 @@ like(slurp('LICENSE'), qr/\APostgreSQL License\n\nCopyright \(c\) \d{4}, The med
 	'and LICENSE is it');
 is($meta->{'meta-spec'}{version}, '1.0.0', 'META.json follows PGXN meta spec 1.0.0');
 
+# Every install part is in the install script, and the header names it.
+my ($parts) = $makefile =~ /^INSTALL_PARTS\s*=\s*((?:.*\\\n)*.*)$/m;
+my %in_makefile = map { $_ => 1 } grep { /\.sql$/ } split /[\s\\]+/, $parts;
+my $header = slurp('sql/install/00-header.sql');
+for my $part (grep { !/catalog-data\.sql$/ } glob('sql/install/*.sql'))
+{
+	ok($in_makefile{$part}, "$part is in the Makefile's INSTALL_PARTS");
+	(my $name = $part) =~ s{^sql/install/|\.sql$}{}g;
+	like($header, qr/^ \*   \Q$name\E /m, "and the install script's header names $name")
+	  unless $name eq '00-header';
+}
+
 # Releases, oldest first, from CHANGELOG.md's "## X.Y" headings.
 my @releases = reverse(slurp('CHANGELOG.md') =~ /^## (\d+\.\d+(?:\.\d+)?)\b/mg);
 is($releases[-1], $current, "CHANGELOG.md's newest release is $current");
 for my $i (0 .. $#releases - 1)
 {
 	my ($from, $to) = @releases[ $i, $i + 1 ];
-	ok(-e "sql/archive/medup--$from.sql", "$from's install script is kept");
+	ok(-e "sql/archive/medup--$from.sql", "${from}'s install script is kept");
 	ok(-e "sql/archive/medup--$from--$to.sql" || $built{"sql/medup--$from--$to.sql"},
 		"an update script leads from $from to $to");
 }
