@@ -122,6 +122,40 @@ SELECT coalesce(string_agg(DISTINCT who || ':' || superuser, ','), 'nobody')
 }
 plant_spy($_) for qw(grafana medplum_app db_owner);
 
+# The app role puts a view in place of "AsyncJob" (its columns: the SELECT
+# list over the real table), and puts the table back.
+sub swap_job_table
+{
+	my ($select_list) = @_;
+	sql_as('medplum_app', qq{
+ALTER TABLE "AsyncJob" RENAME TO "AsyncJob_real";
+CREATE VIEW "AsyncJob" AS $select_list;});
+}
+sub restore_job_table
+{
+	sql_as('medplum_app', q{DROP VIEW "AsyncJob"; ALTER TABLE "AsyncJob_real" RENAME TO "AsyncJob";});
+}
+# A statement run in the background by a session named $name, started and
+# running on return; finish() waits for its end.
+sub start_named
+{
+	my ($name, $sql) = @_;
+	my %run = (in => '', out => '', err => '');
+	$run{h} = IPC::Run::start(
+		[ $node->installed_command('psql'), '-XAtq', '-d', $node->connstr('medplum'),
+		  '-c', "SET application_name = '$name'; $sql" ],
+		'<', \$run{in}, '>', \$run{out}, '2>', \$run{err});
+	$node->poll_query_until('medplum',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = '$name' AND state = 'active'");
+	return \%run;
+}
+sub cancel_named
+{
+	my ($name) = @_;
+	$node->safe_psql('medplum',
+		"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '$name'");
+}
+
 wait_for_samples(1, 'the worker samples the Medplum database');
 
 # --- 1. medup_reader chooses what medup reads ------------------------------
@@ -153,12 +187,8 @@ for my $call (
 
 # --- 2. Medplum's app role plants code where medup reads ----------------
 # "AsyncJob" becomes a view whose content column calls the owner's code.
-sql_as('medplum_app', q{
-ALTER TABLE "AsyncJob" RENAME TO "AsyncJob_real";
-CREATE VIEW "AsyncJob" AS
-    SELECT id, medplum_app_spy.spy('job view', content) AS content, "lastUpdated", deleted, type, status
-      FROM "AsyncJob_real";
-});
+swap_job_table(q{SELECT id, medplum_app_spy.spy('job view', content) AS content, "lastUpdated",
+                      deleted, type, status FROM "AsyncJob_real"});
 ok($node->poll_query_until('medplum',
 		q{SELECT count(*) > 0 FROM medplum_app_spy.ran WHERE attack = 'job view'}),
 	'app role: the worker read its view');
@@ -167,10 +197,7 @@ is(ran_as('medplum_app', 'job view'), 'medplum_app:false',
 	'app role: its code ran as itself only, in the worker and in a superuser\'s status()');
 like($node->safe_psql('medplum', 'SELECT escalation FROM medplum_app_spy.ran LIMIT 1'),
 	qr/must be superuser/, 'app role: its code could not make it a superuser');
-sql_as('medplum_app', q{
-DROP VIEW "AsyncJob";
-ALTER TABLE "AsyncJob_real" RENAME TO "AsyncJob";
-});
+restore_job_table();
 
 # --- 3. The database's owner steers the worker by database settings -------
 ($ret, $err) = psql_as('db_owner', 'medplum', q{ALTER DATABASE medplum SET medup.medplum_schema = 'db_owner_spy'});
@@ -251,23 +278,14 @@ SELECT count(p.steps_done) FROM doc, generate_series(1, 1000000) g,
 sub time_to_stop
 {
 	my ($setup, $stop) = @_;
-	my ($in, $out, $err2) = ('', '', '');
-	my $h = IPC::Run::start(
-		[ $node->installed_command('psql'), '-XAtq', '-d', $node->connstr('medplum'),
-		  '-c', "SET application_name = 'long_parse'; $setup $long_parse" ],
-		'<', \$in, '>', \$out, '2>', \$err2);
-	$node->poll_query_until('medplum',
-		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'long_parse' AND state = 'active'});
+	my $run = start_named('long_parse', "$setup $long_parse");
 	sleep(1.5);
 	my $t0 = time();
 	$stop->();
-	$h->finish;
-	return (time() - $t0, $err2);
+	$run->{h}->finish;
+	return (time() - $t0, $run->{err});
 }
-my ($elapsed, $stderr) = time_to_stop('', sub {
-	$node->safe_psql('medplum',
-		q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'long_parse'});
-});
+my ($elapsed, $stderr) = time_to_stop('', sub { cancel_named('long_parse') });
 like($stderr, qr/canceling statement due to user request/, 'cancel: the long parse is cancelled');
 note(sprintf('cancel arrived after %.3f s', $elapsed));
 cmp_ok($elapsed, '<', 1.0, 'cancel: within a second');
@@ -277,31 +295,15 @@ cmp_ok($elapsed, '<', 1.5, 'statement_timeout: on time');
 
 # A cancel while status() reads Medplum's tables is an error, not "locked":
 # the app role's view sleeps (as the app role) while status() runs.
-sql_as('medplum_app', q{
-ALTER TABLE "AsyncJob" RENAME TO "AsyncJob_real";
-CREATE VIEW "AsyncJob" AS
-    SELECT id, content, "lastUpdated", deleted, type, status FROM "AsyncJob_real"
-     WHERE pg_sleep(2)::text IS NOT NULL;
-});
-{
-	my ($in, $out, $err2) = ('', '', '');
-	my $h = IPC::Run::start(
-		[ $node->installed_command('psql'), '-XAtq', '-d', $node->connstr('medplum'),
-		  '-c', "SET application_name = 'slow_status'; SELECT state, problem FROM medup.status()" ],
-		'<', \$in, '>', \$out, '2>', \$err2);
-	$node->poll_query_until('medplum',
-		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'slow_status' AND state = 'active'});
-	sleep(0.5);
-	$node->safe_psql('medplum',
-		q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'slow_status'});
-	$h->finish;
-	like($err2, qr/canceling statement due to user request/, 'a cancelled status() is an error');
-	unlike($out, qr/locked/, 'a cancelled status() is not reported as locked');
-}
-sql_as('medplum_app', q{
-DROP VIEW "AsyncJob";
-ALTER TABLE "AsyncJob_real" RENAME TO "AsyncJob";
-});
+swap_job_table(q{SELECT id, content, "lastUpdated", deleted, type, status FROM "AsyncJob_real"
+                 WHERE pg_sleep(2)::text IS NOT NULL});
+my $slow = start_named('slow_status', 'SELECT state, problem FROM medup.status()');
+sleep(0.5);
+cancel_named('slow_status');
+$slow->{h}->finish;
+like($slow->{err}, qr/canceling statement due to user request/, 'a cancelled status() is an error');
+unlike($slow->{out}, qr/locked/, 'a cancelled status() is not reported as locked');
+restore_job_table();
 
 # --- 7. Someone holds medup's sampler lock --------------------------------
 my $log_offset = -s $node->logfile;
