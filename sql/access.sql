@@ -53,6 +53,23 @@ SELECT c.relname FROM pg_class c
    AND (has_table_privilege('medup_reader', c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
         OR has_table_privilege('nobody_special', c.oid, 'SELECT'));
 
+-- cached_query() runs its SQL as the owner of the relation named, with
+-- search_path and lock_timeout of its own, and gives the caller's back.
+CREATE ROLE some_owner;
+CREATE TABLE public.owned_by_someone (x integer);
+ALTER TABLE public.owned_by_someone OWNER TO some_owner;
+SET lock_timeout = '5s';
+SET search_path = public, pg_catalog;
+SELECT * FROM medup.cached_query('public.owned_by_someone'::regclass,
+    'SELECT current_user::text, current_setting(''search_path''), current_setting(''lock_timeout'')', NULL)
+    AS t(run_as text, search_path text, lock_timeout text);
+SELECT current_user = session_user AS caller_again, current_setting('lock_timeout') AS lock_timeout,
+       current_setting('search_path') AS search_path;
+RESET lock_timeout;
+RESET search_path;
+DROP TABLE public.owned_by_someone;
+DROP ROLE some_owner;
+
 -- Every function that is not C has a fixed search_path, with pg_temp last
 -- so that a session's temporary tables cannot stand in for medup's.
 SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang

@@ -17,7 +17,7 @@
  * the way PostgreSQL's VACUUM, ANALYZE, CREATE INDEX and REFRESH
  * MATERIALIZED VIEW run a table owner's expressions: the user id switched
  * with SECURITY_RESTRICTED_OPERATION and search_path pinned to
- * "pg_catalog, pg_temp".  Whatever the owner planted in or around its
+ * "pg_catalog, pg_temp" (and lock_timeout set: below).  Whatever the owner planted in or around its
  * table (a view in its place, a column type with an implicit cast, a
  * function) then runs with the owner's privileges and no more, and no
  * grant on Medplum's tables is needed.
@@ -36,6 +36,13 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
+
+/*
+ * How long a read of Medplum's tables waits for a lock: a lock held on one
+ * is reported (lock_not_available), never waited for, so medup can never
+ * queue behind a migration and then block it.  The one place this is set.
+ */
+#define MEDPLUM_LOCK_TIMEOUT "200ms"
 
 /* Rows fetched from the cursor at a time. */
 #define FETCH_BATCH 1000
@@ -222,6 +229,8 @@ medup_cached_query_as_owner(PG_FUNCTION_ARGS)
 						   SECURITY_RESTRICTED_OPERATION);
 	save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("lock_timeout", MEDPLUM_LOCK_TIMEOUT, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 
 	run_cached_query(fcinfo, sql, PG_GETARG_DATUM(2), PG_ARGISNULL(2));

@@ -44,6 +44,13 @@
 
 #define MEDUP_MAX_DATABASES 32
 
+/*
+ * How long one sample may take.  A function's SET statement_timeout does
+ * not arm the timer (only a client's top-level statement does), so the
+ * worker arms it itself; this is its one source.
+ */
+#define SAMPLE_TIMEOUT_MS (10 * 1000)
+
 /* What each sampling worker publishes, for medup.worker_pid(). */
 typedef struct MedupWorkerSlot
 {
@@ -514,7 +521,7 @@ sample_once(void)
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "SELECT medup.sample()");
-	enable_timeout_after(STATEMENT_TIMEOUT, 10 * 1000);
+	enable_timeout_after(STATEMENT_TIMEOUT, SAMPLE_TIMEOUT_MS);
 
 	if (SPI_execute_plan(kept_plan(&extension_plan,
 								   "SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'medup'"),

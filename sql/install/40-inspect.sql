@@ -2,11 +2,11 @@
 -- Inspection: reading Medplum's state, read-only and without waiting
 --
 -- Every function that reads Medplum's tables or other sessions' activity
--- is SECURITY DEFINER with a fixed search_path, so that medup_reader needs
--- no privilege on Medplum's tables, and it exposes only migration fields:
--- never AsyncJob contents beyond them, never query texts.  Each one sets a
--- short lock_timeout: a lock held on a Medplum table is reported, not
--- waited for, so medup can never queue behind (and then block) a
+-- is SECURITY DEFINER with a fixed search_path, and exposes only migration
+-- fields: never AsyncJob contents beyond them, never query texts.  The SQL
+-- on Medplum's tables runs through cached_query() as the table's owner,
+-- with a short lock_timeout: a lock held on a Medplum table is reported,
+-- not waited for, so medup can never queue behind (and then block) a
 -- migration.
 ------------------------------------------------------------------------
 
@@ -80,8 +80,6 @@ CREATE FUNCTION medup.read_jobs(open_only boolean DEFAULT false,
 RETURNS SETOF medup.job
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
-SET lock_timeout = '200ms'
-SET statement_timeout = '10s'
 AS $$
 DECLARE
     t      record;
@@ -196,8 +194,6 @@ CREATE FUNCTION medup.read_migration_row(OUT schema_version integer, OUT data_ve
                                          OUT locked boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
-SET lock_timeout = '200ms'
-SET statement_timeout = '10s'
 AS $$
 DECLARE
     t record;

@@ -16,8 +16,6 @@ CREATE FUNCTION medup.status(
     OUT running_job_updated_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
-SET lock_timeout = '200ms'
-SET statement_timeout = '10s'
 AS $$
 DECLARE
     row_state  record;

@@ -177,8 +177,6 @@ CREATE FUNCTION medup.sample()
 RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
-SET lock_timeout = '200ms'
-SET statement_timeout = '10s'
 AS $$
 DECLARE
     s        record;
