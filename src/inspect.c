@@ -205,7 +205,7 @@ relation_owner(Oid relid)
  * medup.cached_query(source regclass, sql text, param integer) RETURNS SETOF record
  * Runs sql, read-only, with $1 = param, from a plan kept for the session,
  * as the owner of source (see the top of this file).  An error or a cancel
- * restores the user id and search_path through the (sub)transaction's
+ * restores the user id and the settings through the (sub)transaction's
  * abort; success restores them here.
  */
 Datum
