@@ -94,6 +94,30 @@ SELECT advice FROM medup.servers_report('[4.1.12,4.4.0)', 12);
 SELECT servers -> 0 -> 'in_range' AS in_range, advice FROM medup.servers_report(NULL, NULL);
 DELETE FROM medup.server;
 
+-- status() and check() use what the servers reported.  mp_mid_4_1: 4.1.12's
+-- database, v1..v10 done, v11 running: servers in [4.1.12, 4.2.0).
+SET medup.medplum_schema = 'mp_mid_4_1';
+SELECT state, server_version_range, servers FROM medup.status();
+INSERT INTO medup.server (url, state, version, version_since, last_seen_at, probed_at) VALUES
+    ('http://a/healthcheck', 'ok', '4.1.12-1a2b3c4', now(), now(), now()),
+    ('http://b/healthcheck', 'ok', '4.2.6-bbbbbbb', now(), now(), now());
+SELECT state, advice FROM medup.status();
+SELECT jsonb_pretty(jsonb_agg(e - 'last_seen_at')) FROM medup.status(), jsonb_array_elements(servers) e;
+-- Without current, the gate takes the lowest version the servers report.
+SELECT rule, ok, severity, message, detail, current_version, current_inferred
+  FROM medup.check('4.1.18') WHERE rule = 'current_version';
+-- Given, it is used as given.
+SELECT message, detail, current_inferred FROM medup.check('4.1.18', '4.1.12') WHERE rule = 'current_version';
+-- A reported version older than the database shows is used, with a warning.
+DELETE FROM medup.server WHERE url = 'http://b/healthcheck';
+UPDATE medup.server SET version = '4.1.3';
+SELECT ok, severity, message, detail FROM medup.check('4.1.18') WHERE rule = 'current_version';
+-- Nothing reported recently: inferred from the database, as before.
+UPDATE medup.server SET last_seen_at = now() - interval '1 hour';
+SELECT message, current_version, current_inferred FROM medup.check('4.1.18') WHERE rule = 'current_version';
+DELETE FROM medup.server;
+RESET medup.medplum_schema;
+
 -- GitHub's releases as a load_releases() document: drafts and prereleases
 -- out, the publication date kept.
 SELECT jsonb_pretty(medup.releases_document('http://gh/releases', '[

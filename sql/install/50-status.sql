@@ -13,7 +13,7 @@ CREATE FUNCTION medup.status(
     OUT rate double precision, OUT eta timestamptz, OUT stalled_since timestamptz,
     OUT worker_running boolean, OUT last_sample_at timestamptz, OUT tables_locked boolean,
     OUT migration_lock_role text, OUT migration_lock_application text,
-    OUT running_job_updated_at timestamptz)
+    OUT running_job_updated_at timestamptz, OUT servers jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
 AS $$
@@ -23,6 +23,7 @@ DECLARE
     open_jobs  medup.job[];
     lower_ver  medup.version;
     upper_ver  medup.version;
+    server_advice text;
 BEGIN
     medplum_schema := medup.medplum_schema();
     checked_at := now();
@@ -139,6 +140,13 @@ BEGIN
                                 admin_runs_migrations(lower_ver),
                                 (SELECT d.server_version <= lower_ver FROM data_migration d
                                   WHERE d.data_version = row_state.data_version + 1));
+    END IF;
+    -- What Medplum's servers said at their last /healthcheck
+    -- (80-servers.sql); nothing more to do without servers.
+    IF EXISTS (SELECT FROM server) THEN
+        SELECT r.servers, r.advice INTO servers, server_advice
+          FROM servers_report(server_version_range, data_version) r;
+        advice := concat_ws(' ', advice, server_advice);
     END IF;
     IF on_standby THEN
         advice := advice || ' (Read on a standby: the migration lock and live progress belong to the primary and are not visible here.)';

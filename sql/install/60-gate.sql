@@ -98,7 +98,9 @@ DECLARE
     err_code      text;
     target_ver    medup.version;
     current_ver   medup.version;
-    inferred      boolean := current IS NULL;
+    inferred      boolean := current IS NULL;   -- from the database
+    reported_ver  medup.version;   -- what Medplum's servers report (80-servers.sql)
+    reported_from text;
     shown         medup.version;   -- the lowest server the database shows
     same_minor    boolean;         -- a redeploy or a later patch of the current minor
     failed_server medup.version;   -- the server version the failed migration needs
@@ -138,7 +140,11 @@ BEGIN
     IF target_ok THEN
         -- status() bounds the range by lowest_server_version(): one answer.
         shown := lower(s.server_version_range);
-        current_ver := coalesce(current::medup.version, shown);
+        -- Not given: a version the servers reported recently beats inferring it.
+        SELECT r.version, r.source INTO reported_ver, reported_from
+          FROM reported_version() r WHERE current IS NULL;
+        inferred := current IS NULL AND reported_ver IS NULL;
+        current_ver := coalesce(current::medup.version, reported_ver, shown);
         IF current_ver IS NULL THEN
             RAISE EXCEPTION 'cannot tell which Medplum version runs on this database'
                 USING ERRCODE = 'invalid_parameter_value',
@@ -207,20 +213,24 @@ BEGIN
          coalesce(nullif(err_hint, ''), 'Give a version such as ''4.3.15'', a minor such as ''4.3'', or ''latest''.'),
          CASE WHEN target_ok THEN ARRAY[target_ver] END),
 
-        -- What runs now: given, or inferred from the database.  Given but
-        -- older than the database shows, it is used, with a warning.
+        -- What runs now: given, reported by the servers, or inferred from
+        -- the database.  Given or reported but older than the database
+        -- shows, it is used, with a warning.
         (4, 'current_version', false, false,
          CASE WHEN inferred OR shown IS NULL OR current_ver >= shown THEN 'info' ELSE 'warning' END, '01000',
          inferred OR shown IS NULL OR current_ver >= shown,
-         format('current version %s %s', CASE WHEN inferred THEN 'taken as' ELSE 'given as' END, current_ver),
+         format('current version %s %s', CASE WHEN inferred THEN 'taken as' WHEN current IS NULL THEN 'reported as'
+                                              ELSE 'given as' END, current_ver),
          format('current version %s is older than this database shows', current_ver),
          CASE WHEN inferred THEN format(
              'Inferred from the database: schema version %s and data version %s were reached by a server at %s or later%s. Pass current => ''x.y.z'' to be exact.',
              s.schema_version, s.data_version, current_ver,
              CASE WHEN first_boot_on THEN ' (first boot: the schema version tells, the data version is still catching up)' ELSE '' END)
+              WHEN current IS NULL THEN format('Taken from %s.', reported_from)
               ELSE 'As given.' END,
-         format('Schema version %s and data version %s were reached by a server at %s or later. medup uses %s as given.',
-                s.schema_version, s.data_version, shown, current_ver),
+         format('Schema version %s and data version %s were reached by a server at %s or later. medup uses %s%s.',
+                s.schema_version, s.data_version, shown, current_ver,
+                CASE WHEN current IS NULL THEN format(', taken from %s', reported_from) ELSE ' as given' END),
          'Check the version the servers run: GET /healthcheck answers it.',
          ARRAY[current_ver]),
 

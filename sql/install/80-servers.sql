@@ -103,9 +103,9 @@ BEGIN
         source := NULL;
         versions_differ := NULL;
     ELSIF versions_differ THEN
-        source := format('the lowest version the servers report (%s)', source);
+        source := format('the lowest version the servers'' healthchecks report (%s)', source);
     ELSE
-        source := format('reported by the servers'' healthcheck (%s)', source);
+        source := format('what the servers'' healthcheck reports (%s)', source);
     END IF;
 END
 $$;

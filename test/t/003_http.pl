@@ -95,7 +95,7 @@ is(medplum("SELECT detail FROM medup.event WHERE kind = 'deploy'"),
 is(medplum("SELECT version::text || ' | ' || versions_differ FROM medup.reported_version()"),
 	'5.0.10-1a2b3c4 | true', 'two versions: the lower one counts, and the difference is said');
 like(medplum("SELECT source FROM medup.reported_version()"),
-	qr/^the lowest version the servers report \(5\.0\.10-1a2b3c4 by .*\/a\/healthcheck, 5\.0\.11-9f8e7d6 by .*\/b\/healthcheck\)$/,
+	qr/^the lowest version the servers' healthchecks report \(5\.0\.10-1a2b3c4 by .*\/a\/healthcheck, 5\.0\.11-9f8e7d6 by .*\/b\/healthcheck\)$/,
 	'the source names both servers and their versions');
 
 # A new build of the same version is not a deploy.
