@@ -123,7 +123,11 @@ is(medplum('SELECT eta IS NULL FROM medup.status()'), 't',
 my $pid = medplum('SELECT medup.worker_pid()');
 ok($pid > 0, "the worker's pid is known ($pid)");
 $locker->quit;
+# Until the postmaster has seen the death, a connection may still succeed
+# and the next query fail in the restart: wait for the restart to begin.
+my $log_offset = -s $node->logfile;
 kill 'KILL', $pid;
+$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
 ok($node->poll_query_until('medplum', 'SELECT true'), 'the server is back after the crash');
 # A migration completes while no worker runs: it must still be recorded.
 medplum(job_sql('t-v11-b', 11, 'completed', 20000) . q{; UPDATE "DatabaseMigration" SET "dataVersion" = 11});
