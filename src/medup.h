@@ -9,6 +9,7 @@ extern char *medup_databases;
 extern int	medup_naptime;
 
 extern void medup_register_workers(void);
+extern char *medup_worker_recover(MemoryContext context);
 
 /* Reaching Medplum's servers and its published catalog (http.c). */
 extern char *medup_servers;

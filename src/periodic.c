@@ -110,17 +110,10 @@ run_or_log(PeriodicTask *task, const char *dbname)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		char	   *message = medup_worker_recover(context);
 
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		pgstat_report_activity(STATE_IDLE, NULL);
-		RESUME_INTERRUPTS();
-		note_failure(task, dbname, edata->message);
-		FreeErrorData(edata);
+		note_failure(task, dbname, message);
+		pfree(message);
 	}
 	PG_END_TRY();
 }

@@ -549,6 +549,31 @@ sample_once(void)
 	return outcome;
 }
 
+/*
+ * In a PG_CATCH block of a worker's own transaction: abort the transaction,
+ * disarm the sample's statement_timeout, go back to idle and return the
+ * error's message, allocated in context (the caller's context before the
+ * PG_TRY), so that the worker can log it and carry on at the next naptime.
+ */
+char *
+medup_worker_recover(MemoryContext context)
+{
+	ErrorData  *edata;
+	char	   *message;
+
+	HOLD_INTERRUPTS();
+	MemoryContextSwitchTo(context);
+	edata = CopyErrorData();
+	FlushErrorState();
+	disable_timeout(STATEMENT_TIMEOUT, false);
+	AbortCurrentTransaction();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	RESUME_INTERRUPTS();
+	message = pstrdup(edata->message);
+	FreeErrorData(edata);
+	return message;
+}
+
 /* A failed sample is logged and skipped: the next naptime tries again. */
 static void
 sample_or_log(const char *dbname)
@@ -564,19 +589,11 @@ sample_or_log(const char *dbname)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		char	   *message = medup_worker_recover(context);
 
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		disable_timeout(STATEMENT_TIMEOUT, false);
-		AbortCurrentTransaction();
-		pgstat_report_activity(STATE_IDLE, NULL);
-		RESUME_INTERRUPTS();
 		/* The same failure every naptime is logged once. */
-		note_outcome(dbname, psprintf("sample failed: %s", edata->message));
-		FreeErrorData(edata);
+		note_outcome(dbname, psprintf("sample failed: %s", message));
+		pfree(message);
 	}
 	PG_END_TRY();
 }
