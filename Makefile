@@ -8,7 +8,9 @@ EXTENSION = medup
 MODULE_big = medup
 OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o src/http.o src/periodic.o
 # libcurl, for the servers' healthchecks and the catalog refresh (src/http.c).
-SHLIB_LINK = -lcurl
+# "override": added even when SHLIB_LINK is given on the command line, as
+# test/memcheck.sh does for AddressSanitizer.
+override SHLIB_LINK += -lcurl
 # The current release's install script and the update script that leads to
 # it are built (below); earlier releases' scripts are kept as they shipped.
 DATA_built = sql/medup--0.2.sql sql/medup--0.1--0.2.sql

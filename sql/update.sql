@@ -7,6 +7,7 @@
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS medup_update;
 CREATE DATABASE medup_update;
+SELECT current_database() AS regress_database \gset
 \c medup_update
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
@@ -204,7 +205,7 @@ SELECT 'only in a fresh install', * FROM (
     SELECT * FROM fresh_install EXCEPT SELECT * FROM medup_objects) d
 ORDER BY 2, 3, 1;
 
-\c contrib_regression
+\c :regress_database
 SET client_min_messages = warning;
 DROP DATABASE medup_update;
 DROP ROLE regress_update_reader;
