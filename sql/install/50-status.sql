@@ -24,6 +24,7 @@ DECLARE
     lower_ver  medup.version;
     upper_ver  medup.version;
     server_advice text;
+    next_server medup.version;
 BEGIN
     medplum_schema := medup.medplum_schema();
     checked_at := now();
@@ -56,8 +57,9 @@ BEGIN
     SELECT max(d.data_version),
            coalesce(array_agg(d.data_version ORDER BY d.data_version)
                         FILTER (WHERE d.data_version > row_state.data_version), '{}'),
-           max(d.required_before) FILTER (WHERE d.data_version = row_state.data_version + 1)
-      INTO latest_data_version, pending_migrations, upper_ver
+           max(d.required_before) FILTER (WHERE d.data_version = row_state.data_version + 1),
+           max(d.server_version) FILTER (WHERE d.data_version = row_state.data_version + 1)
+      INTO latest_data_version, pending_migrations, upper_ver, next_server
       FROM data_migration d;
     IF data_version IS NULL THEN
         pending_migrations := NULL;
@@ -137,9 +139,7 @@ BEGIN
         advice := status_advice(state, data_version, pending_migrations, running_migration,
                                 coalesce(failed_migration, running_migration), migration_lock_pid,
                                 blocked_by, next_step, latest_data_version, problem,
-                                admin_runs_migrations(lower_ver),
-                                (SELECT d.server_version <= lower_ver FROM data_migration d
-                                  WHERE d.data_version = row_state.data_version + 1));
+                                admin_runs_migrations(lower_ver), next_server <= lower_ver);
     END IF;
     -- What Medplum's servers said at their last /healthcheck
     -- (80-servers.sql); nothing more to do without servers.
