@@ -11,10 +11,14 @@ OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o src/http.o
 # "override": added even when SHLIB_LINK is given on the command line, as
 # test/memcheck.sh does for AddressSanitizer.
 override SHLIB_LINK += -lcurl
+# One version source: the control file's default_version.  The release
+# before it is the newest one frozen in sql/archive/ (`make freeze`).
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" medup.control)
+PREVIOUS := $(lastword $(shell ls sql/archive/medup--*.sql | sed -n 's|^sql/archive/medup--\([0-9.]*\)\.sql$$|\1|p' | sort -V))
 # The current release's install script and the update script that leads to
 # it are built (below); earlier releases' scripts are kept as they shipped.
-DATA_built = sql/medup--0.2.sql sql/medup--0.1--0.2.sql
-DATA = sql/archive/medup--0.1.sql
+DATA_built = sql/medup--$(EXTVERSION).sql sql/medup--$(PREVIOUS)--$(EXTVERSION).sql
+DATA = $(wildcard sql/archive/medup--*.sql)
 EXTRA_CLEAN = sql/install/catalog-data.sql
 # -Wno-unused-parameter: PostgreSQL's own headers have unused parameters.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
@@ -33,7 +37,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: demo check-all
+.PHONY: demo check-all freeze
 
 demo:
 	bash test/demo.sh
@@ -69,24 +73,35 @@ CATALOG_DATA = sql/install/catalog/releases.tsv sql/install/catalog/data_migrati
 sql/install/catalog-data.sql: $(CATALOG_DATA) sql/install/catalog/to-sql.awk
 	awk -f sql/install/catalog/to-sql.awk $(CATALOG_DATA) > $@
 
-sql/medup--0.2.sql: $(INSTALL_PARTS) sql/install/catalog-data.sql
+sql/medup--$(EXTVERSION).sql: $(INSTALL_PARTS) sql/install/catalog-data.sql
 	cat $^ > $@
 
 # The update script to the current release: the prologue drops medup's code
 # (views, functions, types no table uses), the release's own steps change
 # what holds state (the STATE blocks of the install parts: tables, the
-# version type), then the install parts' code is created again without its
+# version type; one file per concern in sql/updates/$(EXTVERSION)/, run in
+# name order), then the install parts' code is created again without its
 # STATE blocks and the shipped catalog is replaced, so functions, views and
-# grants follow the install parts by themselves.  When a release ships, its
-# update script is frozen in sql/archive/ like its install script.
+# grants follow the install parts by themselves.  When a release ships,
+# `make freeze` keeps its install and update scripts in sql/archive/.
 # The header and the guard against a squatted schema are for CREATE EXTENSION only.
 CODE_PARTS = $(filter-out sql/install/00-header.sql sql/install/05-schema-guard.sql,$(INSTALL_PARTS))
 
-sql/medup--0.1--0.2.sql: sql/updates/prologue.sql sql/updates/medup--0.1--0.2.sql \
+UPDATE_STEPS = $(sort $(wildcard sql/updates/$(EXTVERSION)/*.sql))
+
+sql/medup--$(PREVIOUS)--$(EXTVERSION).sql: sql/updates/prologue.sql $(UPDATE_STEPS) \
 		sql/updates/code.awk $(CODE_PARTS) sql/install/catalog-data.sql
-	{ cat sql/updates/prologue.sql sql/updates/medup--0.1--0.2.sql && \
+	{ cat sql/updates/prologue.sql $(UPDATE_STEPS) && \
 	  awk -f sql/updates/code.awk $(CODE_PARTS) && \
 	  cat sql/install/catalog-data.sql; } > $@
+
+# Keep the current release's scripts as they ship; run once, when it ships,
+# before default_version moves on.
+freeze: sql/medup--$(EXTVERSION).sql sql/medup--$(PREVIOUS)--$(EXTVERSION).sql
+	@for f in $^; do \
+	  if [ -e sql/archive/$$(basename $$f) ]; then echo "sql/archive/$$(basename $$f) exists: $(EXTVERSION) is frozen already" >&2; exit 1; fi; \
+	done
+	cp $^ sql/archive/
 
 else
 all install installcheck:
@@ -96,3 +111,9 @@ endif
 
 print-regress:
 	@echo $(REGRESS)
+
+print-version:
+	@echo $(EXTVERSION)
+
+print-built:
+	@echo $(DATA_built)

@@ -13,7 +13,9 @@ sub slurp { my ($path) = @_; open(my $fh, '<', $path) or die "$path: $!"; local 
 my %control = slurp('medup.control') =~ /^(\w+)\s*=\s*'([^']*)'/mg;
 my $meta = decode_json(slurp('META.json'));
 my $makefile = slurp('Makefile');
-my ($data_built) = $makefile =~ /^DATA_built\s*=\s*(.*)$/m;
+# What the Makefile builds, as make itself works it out from the version.
+my $data_built = `make -s --no-print-directory print-built`;
+die "make print-built failed" if $?;
 my %built = map { $_ => 1 } split ' ', $data_built;
 my $current = $control{default_version};
 (my $semver = $current) =~ s/^(\d+\.\d+)$/$1.0/;

@@ -45,7 +45,7 @@ my ($update_start, $update_end) = split /\n+/, medplum(q{
 	SELECT clock_timestamp();
 	COMMIT;});
 my $updated_at = $update_end;
-is(medplum("SELECT extversion FROM pg_extension WHERE extname = 'medup'"), '0.2', 'updated to 0.2');
+is(medplum("SELECT extversion FROM pg_extension WHERE extname = 'medup'"), '0.3', 'updated to 0.3');
 is(medplum("SELECT count(*) FROM medup.sample WHERE sampled_at BETWEEN '$update_start' AND '$update_end'"),
 	'0', 'no sample was taken while the update ran');
 
