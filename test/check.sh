@@ -2,11 +2,20 @@
 # The whole test suite: installs what is missing, builds with warnings as
 # errors, installs, then runs every test layer against throw-away servers.
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
+#
+# MEDUP_CHECK_TESTS="regress/gate tap/001_worker shell/deploy_gate" runs only
+# the tests named (as the summary names them).  MEDUP_CHECK_NO_BUILD=1 skips
+# the build and install (test/t/check_command.sh runs this script on a copy
+# of a tree that is built and installed already).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
+selected() {   # selected NAME: is test NAME to run?
+  [ -z "${MEDUP_CHECK_TESTS:-}" ] || [[ " $MEDUP_CHECK_TESTS " == *" $1 "* ]]
+}
+
 bash "$REPO/test/deps.sh"
-build_and_install
+if [ -z "${MEDUP_CHECK_NO_BUILD:-}" ]; then build_and_install; fi
 
 passed=0
 failed=0
@@ -33,23 +42,28 @@ installcheck() {   # installcheck MAKE-VARIABLE ...
      make -s PG_CONFIG="$PG_BINDIR/pg_config" installcheck "$@")
 }
 
-echo "== pg_regress"
-set +e
-installcheck TAP_TESTS= > "$work/pg_regress.out" 2>&1
-set -e
-grep -E '^(test|ok|not ok|     |\s+[a-z_]+ +\.\.\.)' "$work/pg_regress.out" || true
+regress=()
 for t in $(make -s -C "$REPO" print-regress); do
-  if grep -Eq "(^|[ .])$t +\.\.\. ok|ok +[0-9]+ +- +$t " "$work/pg_regress.out"; then
-    record "regress/$t" 0
-  else
-    record "regress/$t" 1
-  fi
+  if selected "regress/$t"; then regress+=("$t"); fi
 done
-if [ -s "$work/regression.diffs" ]; then
-  echo "---- regression.diffs (first 200 lines; whole file: $work/regression.diffs)"
-  head -200 "$work/regression.diffs"
-elif ! grep -q "tests passed" "$work/pg_regress.out"; then
-  tail -n 20 "$work/pg_regress.out"
+if [ ${#regress[@]} -gt 0 ]; then
+  echo "== pg_regress"
+  set +e
+  installcheck REGRESS="${regress[*]}" TAP_TESTS= > "$work/pg_regress.out" 2>&1
+  status=$?
+  set -e
+  grep -E '^(test |     [^ ]|ok |not ok )' "$work/pg_regress.out" || true
+  # Each test by its own line of pg_regress's output, and the exit status
+  # besides (regress_results in lib.sh).
+  while IFS=$'\t' read -r verdict t; do
+    record "regress/$t" "$verdict"
+  done < <(regress_results "$work/pg_regress.out" "$status" "${regress[@]}")
+  if [ -s "$work/regression.diffs" ]; then
+    echo "---- regression.diffs (first 200 lines; whole file: $work/regression.diffs)"
+    head -200 "$work/regression.diffs"
+  elif [ "$status" -ne 0 ]; then
+    tail -n 20 "$work/pg_regress.out"
+  fi
 fi
 
 # One prove run per file, so that each is reported alone and, when it
@@ -57,6 +71,7 @@ fi
 for t in "$work"/test/t/*.pl; do
   [ -e "$t" ] || continue
   name="$(basename "$t")"
+  selected "tap/${name%.pl}" || continue
   echo "== $name"
   set +e
   installcheck REGRESS= PROVE_TESTS="test/t/$name"
@@ -71,6 +86,7 @@ done
 # --- shell tests: each test/t/*.sh starts what it needs ------------------
 for t in "$REPO"/test/t/*.sh; do
   [ -e "$t" ] || continue
+  selected "shell/$(basename "$t" .sh)" || continue
   echo "== $(basename "$t")"
   set +e
   bash "$t"
