@@ -6,7 +6,7 @@
 
 EXTENSION = medup
 MODULE_big = medup
-OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o src/http.o src/periodic.o
+OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o src/http.o src/periodic.o src/grants.o
 # libcurl, for the servers' healthchecks and the catalog refresh (src/http.c).
 # "override": added even when SHLIB_LINK is given on the command line, as
 # test/memcheck.sh does for AddressSanitizer.
@@ -90,10 +90,10 @@ CODE_PARTS = $(filter-out sql/install/00-header.sql sql/install/05-schema-guard.
 UPDATE_STEPS = $(sort $(wildcard sql/updates/$(EXTVERSION)/*.sql))
 
 sql/medup--$(PREVIOUS)--$(EXTVERSION).sql: sql/updates/prologue.sql $(UPDATE_STEPS) \
-		sql/updates/code.awk $(CODE_PARTS) sql/install/catalog-data.sql
+		sql/updates/code.awk $(CODE_PARTS) sql/install/catalog-data.sql sql/updates/epilogue.sql
 	{ cat sql/updates/prologue.sql $(UPDATE_STEPS) && \
 	  awk -f sql/updates/code.awk $(CODE_PARTS) && \
-	  cat sql/install/catalog-data.sql; } > $@
+	  cat sql/install/catalog-data.sql sql/updates/epilogue.sql; } > $@
 
 # Keep the current release's scripts as they ship; run once, when it ships,
 # before default_version moves on.

@@ -90,3 +90,11 @@ GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version,
                 medup.schema_version_shipped,
                 medup.servers, medup.server
     TO medup_reader;
+
+-- Makes again, during an update, a grant a DBA had made on medup's code
+-- (sql/updates/epilogue.sql).  Callable by no role, and refused outside
+-- ALTER EXTENSION medup UPDATE.
+CREATE FUNCTION medup.restore_grant(statement text) RETURNS void
+    LANGUAGE c STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'medup_restore_grant';
+REVOKE ALL ON FUNCTION medup.restore_grant(text) FROM PUBLIC;

@@ -7,6 +7,7 @@
  *   sql/updates/medup--A--B.sql  the release's own steps on what holds state
   *   the install parts' code      the files of sql/install without their STATE blocks
  *   the shipped catalog          replaced; what the DBA loaded is left alone
+ *   sql/updates/epilogue.sql     your grants on medup's code made again
  *
  * so that an update creates the same functions, views, types and grants as
  * CREATE EXTENSION, from the same source.
@@ -25,6 +26,43 @@
 -- failing on the functions and views being replaced.  A sample already
 -- running is waited for.
 SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('medup.sample'), 0);
+
+/*
+ * Grants you made on medup's functions and views to roles of your own go
+ * with the objects dropped below: keep them for the epilogue
+ * (sql/updates/epilogue.sql), which makes them again.  PUBLIC's and
+ * medup_reader's are medup's allow-list (sql/install/90-access.sql) and
+ * the owner's are its own: those are not kept.  Kept for this
+ * transaction only, in a setting of its own.
+ */
+SELECT pg_catalog.set_config('medup_update.grants', coalesce(pg_catalog.json_agg(g)::text, '[]'), true)
+  FROM (
+    WITH member AS (
+        SELECT d.classid, d.objid
+          FROM pg_catalog.pg_depend d
+         WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass
+           AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'medup')
+           AND d.deptype = 'e'
+    ), code (kind, object, owner, acl) AS (
+        SELECT 'FUNCTION',
+               pg_catalog.format('%s.%I(%s)', p.pronamespace::regnamespace, p.proname,
+                                 pg_catalog.oidvectortypes(p.proargtypes)),
+               p.proowner, p.proacl
+          FROM member m JOIN pg_catalog.pg_proc p ON p.oid = m.objid
+         WHERE m.classid = 'pg_catalog.pg_proc'::regclass AND p.proacl IS NOT NULL
+        UNION ALL
+        SELECT 'TABLE', pg_catalog.format('%s.%I', c.relnamespace::regnamespace, c.relname),
+               c.relowner, c.relacl
+          FROM member m JOIN pg_catalog.pg_class c ON c.oid = m.objid
+         WHERE m.classid = 'pg_catalog.pg_class'::regclass AND c.relkind = 'v' AND c.relacl IS NOT NULL
+    )
+    SELECT code.kind, code.object, a.privilege_type AS privilege, r.rolname AS grantee,
+           a.is_grantable AS grantable
+      FROM code CROSS JOIN LATERAL pg_catalog.aclexplode(code.acl) a
+      JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+     WHERE a.grantee <> code.owner AND r.rolname <> 'medup_reader'
+     ORDER BY 1, 2, 4, 3
+  ) g;
 
 DO $$
 DECLARE
