@@ -56,4 +56,14 @@ for my $i (0 .. $#releases - 1)
 		"an update script leads from $from to $to");
 }
 
+# typedefs.list (for pgindent) names every type medup's C defines.
+my %listed = map { $_ => 1 } split /\n/, slurp('typedefs.list');
+for my $file (glob('src/*.c src/*.h'))
+{
+	for my $type (slurp($file) =~ /^\} (\w+);/mg)
+	{
+		ok($listed{$type}, "typedefs.list names $type ($file)");
+	}
+}
+
 done_testing();
