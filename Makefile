@@ -27,7 +27,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 # sql/*.sql against expected/*.out, on a temporary instance that preloads
 # medup, then the TAP tests in test/t/*.pl.  test/check.sh runs both and
 # the shell tests.
-REGRESS = version catalog path fixtures status reserialize job_input gate access audit servers update
+REGRESS = version catalog path fixtures status reserialize job_input gate access audit servers estimate update
 REGRESS_OPTS = --load-extension=medup --temp-instance=./tmp_check --temp-config=test/regress.conf
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
@@ -61,6 +61,7 @@ INSTALL_PARTS = \
 	sql/install/20-catalog.sql \
 	sql/install/30-path.sql \
 	sql/install/40-inspect.sql \
+	sql/install/45-estimate.sql \
 	sql/install/50-status.sql \
 	sql/install/60-gate.sql \
 	sql/install/70-audit.sql \
@@ -68,7 +69,8 @@ INSTALL_PARTS = \
 	sql/install/90-access.sql
 
 CATALOG_DATA = sql/install/catalog/releases.tsv sql/install/catalog/data_migrations.tsv \
-	sql/install/catalog/schema_versions.tsv
+	sql/install/catalog/schema_versions.tsv sql/install/catalog/migration_work.tsv \
+	sql/install/catalog/migration_indexes.tsv
 
 sql/install/catalog-data.sql: $(CATALOG_DATA) sql/install/catalog/to-sql.awk
 	awk -f sql/install/catalog/to-sql.awk $(CATALOG_DATA) > $@

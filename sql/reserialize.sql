@@ -70,6 +70,9 @@ BEGIN
     EXECUTE format('CREATE TABLE %I."DatabaseMigration" AS SELECT * FROM %I."DatabaseMigration"', copy, s);
     EXECUTE format('CREATE TABLE %I."AsyncJob" (LIKE %I."AsyncJob" INCLUDING ALL)', copy, s);
     EXECUTE format($q$INSERT INTO %I."AsyncJob" SELECT * FROM %I."AsyncJob" ORDER BY id$q$, copy, s);
+    -- status() estimates a running migration's time left from the tables'
+    -- statistics: the same statistics on both sides.
+    EXECUTE format('ANALYZE %I."AsyncJob"; ANALYZE %I."AsyncJob"', s, copy);
     EXECUTE format($q$UPDATE %I."AsyncJob" SET content = pg_temp.reserialize(content::jsonb)
                        WHERE content ~ '^\{.*\}$' AND content LIKE '%%data-migration%%'
                          AND id IN (SELECT id FROM %I."AsyncJob" ORDER BY id)$q$, copy, copy);

@@ -142,6 +142,43 @@ BEGIN
 END $$;
 
 --
+-- A resource table "t" with n rows, as Medplum's repository lays one out
+-- (id, content, "lastUpdated", deleted, "projectId", "__version",
+-- compartments; the search columns are left out), with its history and
+-- references tables.  "__version" cycles through versions; every
+-- deleted_every-th row is soft-deleted (0: none).  The content is made up
+-- (a resource of about row_bytes with no data of anyone), never read by
+-- medup: estimates read only PostgreSQL's statistics of these tables.
+--
+CREATE PROCEDURE medplum_fixture.create_resource_table(s text, t text, n integer,
+    versions integer[] DEFAULT '{12}', deleted_every integer DEFAULT 0, row_bytes integer DEFAULT 400)
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('CREATE TABLE %I.%I (
+      id uuid PRIMARY KEY,
+      content text NOT NULL,
+      "lastUpdated" timestamptz NOT NULL,
+      deleted boolean NOT NULL DEFAULT false,
+      "projectId" uuid,
+      "__version" integer NOT NULL,
+      compartments uuid[] NOT NULL)', s, t);
+  EXECUTE format('CREATE TABLE %I.%I (id uuid NOT NULL, "versionId" uuid PRIMARY KEY, content text NOT NULL,
+      "lastUpdated" timestamptz NOT NULL)', s, t || '_History');
+  EXECUTE format('CREATE TABLE %I.%I ("resourceId" uuid NOT NULL, "targetId" uuid NOT NULL, code text NOT NULL)',
+                 s, t || '_References');
+  EXECUTE format($q$
+    INSERT INTO %I.%I
+    SELECT md5($1 || '/' || i)::uuid,
+           medplum_fixture.obj('resourceType', medplum_fixture.str($1), 'id', medplum_fixture.str(md5($1 || '/' || i)::uuid::text),
+                               'text', medplum_fixture.str(repeat('x', greatest($5 - 120, 0)))),
+           timestamptz '2026-01-01 00:00+00' + i * interval '1 second',
+           $4 > 0 AND i %% $4 = 0, md5('project/' || i %% 3)::uuid,
+           $3[1 + i %% cardinality($3)], '{}'
+      FROM generate_series(1, $2) i$q$, s, t)
+  USING t, n, versions, deleted_every, row_bytes;
+END $$;
+
+--
 -- A data-migration job's content as release writes it.  Keys in Medplum's
 -- order: resourceType, type, status, request, dataVersion, requestTime
 -- (3.3-4.0: requestTime first), minServerVersion, id, meta, then output

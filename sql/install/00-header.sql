@@ -7,6 +7,7 @@
  *   20-catalog  Medplum's releases and post-deploy migration manifest
  *   30-path     upgrade paths over the catalog
  *   40-inspect  reading Medplum's tables and PostgreSQL's progress
+ *   45-estimate what each migration does, and what it will cost on this database
  *   50-status   status() and the views built on it
  *   60-gate     check() and gate()
  *   70-audit    the worker's samples, events and history views

@@ -126,7 +126,10 @@ AS $$
 $$;
 
 /*
- * medup.upgrade_path(from_version, to_version [, required_only])
+ * medup.path_stops(from_version, to_version [, required_only])
+ *
+ * The stops of medup.upgrade_path() without their prices (45-estimate.sql
+ * adds them): check() needs only these.
  *
  * Every deploy from from_version to to_version, in order.  The stops follow
  * Medplum's rule (the latest patch of every minor in between, then the
@@ -138,11 +141,11 @@ $$;
  * from_version is assumed to have finished every migration it can run;
  * medup.status() tells whether that is so.
  */
-CREATE FUNCTION medup.upgrade_path(from_version medup.version, to_version text,
-                                   required_only boolean DEFAULT false,
-                                   OUT step integer, OUT version medup.version,
-                                   OUT crosses_major boolean, OUT required boolean,
-                                   OUT migrations integer[], OUT reason text)
+CREATE FUNCTION medup.path_stops(from_version medup.version, to_version text,
+                                 required_only boolean DEFAULT false,
+                                 OUT step integer, OUT version medup.version,
+                                 OUT crosses_major boolean, OUT required boolean,
+                                 OUT migrations integer[], OUT reason text)
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, medup, pg_temp

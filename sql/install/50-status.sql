@@ -13,7 +13,8 @@ CREATE FUNCTION medup.status(
     OUT rate double precision, OUT eta timestamptz, OUT stalled_since timestamptz,
     OUT worker_running boolean, OUT last_sample_at timestamptz, OUT tables_locked boolean,
     OUT migration_lock_role text, OUT migration_lock_application text,
-    OUT running_job_updated_at timestamptz, OUT servers jsonb)
+    OUT running_job_updated_at timestamptz, OUT servers jsonb,
+    OUT est_time_left_low interval, OUT est_time_left_high interval)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
 AS $$
@@ -108,6 +109,13 @@ BEGIN
         blocked_by := medplum_blockers();
         SELECT h.rate, h.eta, h.stalled_since INTO rate, eta, stalled_since
           FROM history_estimates(running_job, progress) h;
+        -- The whole migration's time left, from the estimate model
+        -- (45-estimate.sql): a reindex's types not done yet, a custom
+        -- migration's index builds not done yet.
+        SELECT e.est_low, e.est_high INTO est_time_left_low, est_time_left_high
+          FROM estimate_migrations(ARRAY[running_migration], data_version,
+                                   CASE WHEN first_boot THEN running_migration END,
+                                   running_migration, running_job) e;
     ELSIF next_job.status = 'error' THEN
         failed_migration := next_job.data_version;
         last_error := next_job.error;

@@ -181,7 +181,7 @@ BEGIN
                               ', ' ORDER BY p.step) AS what,
                    array_agg(p.version ORDER BY p.step)
               INTO missing, missing_stops
-              FROM upgrade_path(current_ver, target_ver::text) p
+              FROM path_stops(current_ver, target_ver::text) p
              WHERE p.version < target_ver;
         END IF;
 

@@ -71,7 +71,27 @@ GRANT EXECUTE ON FUNCTION
     medup.resolve_target(text),
     medup.latest_patch(integer, integer),
     medup.stop_reason(medup.version, boolean, text, boolean),
-    medup.format_migrations(integer[])
+    medup.format_migrations(integer[]),
+    medup.path_stops(medup.version, text, boolean)
+    TO medup_reader;
+-- The estimates (45-estimate.sql): estimate() and the priced
+-- upgrade_path() run with the reader's rights; what they read beyond
+-- medup's catalog comes through the SECURITY DEFINER readers, which return
+-- statistics of "__version" and "deleted", table sizes, and the counts and
+-- durations Medplum wrote into its jobs' output, nothing else.
+GRANT EXECUTE ON FUNCTION
+    medup.estimate(text, text),
+    medup.estimate_migrations(integer[], integer, integer, integer, uuid),
+    medup.estimate_context(),
+    medup.estimate_rates(medup.table_stat[]),
+    medup.default_rates(),
+    medup.read_table_stats(),
+    medup.read_job_steps(),
+    medup.expand_tables(text[], medup.table_stat[]),
+    medup.eligible_share(integer, double precision, double precision, integer[], double precision[], integer[]),
+    medup.confidence_rank(text),
+    medup.format_count(double precision),
+    medup.medplum_schema()
     TO medup_reader;
 -- What the servers view calls with the reader's rights.
 GRANT EXECUTE ON FUNCTION
@@ -88,6 +108,9 @@ GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version,
                 medup.release_shipped, medup.release_loaded,
                 medup.data_migration_shipped, medup.data_migration_loaded,
                 medup.schema_version_shipped,
+                medup.migration_work, medup.migration_index,
+                medup.migration_work_shipped, medup.migration_work_loaded,
+                medup.migration_index_shipped, medup.migration_index_loaded,
                 medup.servers, medup.server
     TO medup_reader;
 

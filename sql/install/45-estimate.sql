@@ -1,0 +1,842 @@
+------------------------------------------------------------------------
+-- Estimates: what each post-deploy migration will cost on this database
+--
+-- What each migration does is catalog data (migration_work, and its index
+-- builds in migration_index), shipped and loadable like the releases.  The
+-- work it means here comes from PostgreSQL's statistics (pg_class,
+-- pg_stat_all_tables, pg_stats of "__version" and "deleted"): no scan of
+-- Medplum's tables, ever.  The rates come from this database's own history
+-- first (the durations Medplum wrote into completed jobs: elapsedTime per
+-- reindexed type, durationMs per custom action), else from documented
+-- default rates with a wide range.  Every number is a range (low, high),
+-- named est_..., and says where its rate came from and how sure the
+-- catalog is of what the migration does.
+------------------------------------------------------------------------
+
+-- STATE: kept by update scripts; a change here needs a step in sql/updates/
+CREATE TABLE medup.migration_work_shipped (
+    data_version integer PRIMARY KEY CHECK (data_version > 0),
+    kind         text NOT NULL CHECK (kind IN ('reindex', 'custom')),
+    confidence   text NOT NULL CHECK (confidence IN ('confirmed', 'likely', 'uncertain', 'guess')),
+    tables       text[] NOT NULL,
+    max_version  integer,
+    rewrites     text NOT NULL CHECK (rewrites IN ('eligible', 'all', 'some', 'none')),
+    scans        integer NOT NULL CHECK (scans >= 0),
+    statements   integer NOT NULL CHECK (statements >= 0),
+    fixed_low    interval NOT NULL,
+    fixed_high   interval NOT NULL,
+    summary      text NOT NULL,
+    CHECK (fixed_low >= interval '0' AND fixed_high >= fixed_low),
+    CHECK ((kind = 'reindex') = (rewrites = 'eligible') AND (rewrites = 'eligible') = (max_version IS NOT NULL))
+);
+
+CREATE TABLE medup.migration_work_loaded (
+    data_version integer PRIMARY KEY CHECK (data_version > 0),
+    kind         text NOT NULL CHECK (kind IN ('reindex', 'custom')),
+    confidence   text NOT NULL CHECK (confidence IN ('confirmed', 'likely', 'uncertain', 'guess')),
+    tables       text[] NOT NULL,
+    max_version  integer,
+    rewrites     text NOT NULL CHECK (rewrites IN ('eligible', 'all', 'some', 'none')),
+    scans        integer NOT NULL CHECK (scans >= 0),
+    statements   integer NOT NULL CHECK (statements >= 0),
+    fixed_low    interval NOT NULL,
+    fixed_high   interval NOT NULL,
+    summary      text NOT NULL,
+    source       text NOT NULL,
+    loaded_at    timestamptz NOT NULL DEFAULT now(),
+    CHECK (fixed_low >= interval '0' AND fixed_high >= fixed_low),
+    CHECK ((kind = 'reindex') = (rewrites = 'eligible') AND (rewrites = 'eligible') = (max_version IS NOT NULL))
+);
+SELECT pg_catalog.pg_extension_config_dump('medup.migration_work_loaded', '');
+
+CREATE TABLE medup.migration_index_shipped (
+    data_version integer NOT NULL CHECK (data_version > 0),
+    table_name   text NOT NULL,
+    index_name   text NOT NULL,
+    kind         text NOT NULL CHECK (kind IN ('btree', 'gin', 'gin_trgm', 'gist')),
+    confidence   text NOT NULL CHECK (confidence IN ('confirmed', 'likely', 'uncertain', 'guess')),
+    PRIMARY KEY (data_version, index_name)
+);
+
+CREATE TABLE medup.migration_index_loaded (
+    data_version integer NOT NULL CHECK (data_version > 0),
+    table_name   text NOT NULL,
+    index_name   text NOT NULL,
+    kind         text NOT NULL CHECK (kind IN ('btree', 'gin', 'gin_trgm', 'gist')),
+    confidence   text NOT NULL CHECK (confidence IN ('confirmed', 'likely', 'uncertain', 'guess')),
+    source       text NOT NULL,
+    loaded_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (data_version, index_name)
+);
+SELECT pg_catalog.pg_extension_config_dump('medup.migration_index_loaded', '');
+-- END STATE
+
+CREATE VIEW medup.migration_work AS
+    SELECT data_version, kind, confidence, tables, max_version, rewrites, scans, statements,
+           fixed_low, fixed_high, summary, source
+      FROM medup.migration_work_loaded
+    UNION ALL
+    SELECT s.data_version, s.kind, s.confidence, s.tables, s.max_version, s.rewrites, s.scans,
+           s.statements, s.fixed_low, s.fixed_high, s.summary, 'medup'
+      FROM medup.migration_work_shipped s
+     WHERE NOT EXISTS (SELECT FROM medup.migration_work_loaded l WHERE l.data_version = s.data_version);
+COMMENT ON VIEW medup.migration_work IS
+    'What each Medplum post-deploy migration does, for estimates: shipped with medup, or loaded with medup.load_migration_work()';
+
+-- A migration's index builds come from one layer: loading a migration's
+-- builds replaces all the shipped ones of that migration.
+CREATE VIEW medup.migration_index AS
+    SELECT data_version, table_name, index_name, kind, confidence, source
+      FROM medup.migration_index_loaded
+    UNION ALL
+    SELECT s.data_version, s.table_name, s.index_name, s.kind, s.confidence, 'medup'
+      FROM medup.migration_index_shipped s
+     WHERE NOT EXISTS (SELECT FROM medup.migration_index_loaded l WHERE l.data_version = s.data_version)
+       AND NOT EXISTS (SELECT FROM medup.migration_work_loaded w WHERE w.data_version = s.data_version);
+COMMENT ON VIEW medup.migration_index IS
+    'The index builds (CREATE INDEX CONCURRENTLY) of each Medplum post-deploy migration';
+
+/* The confidence levels, most sure first: the least sure of several is their greatest rank. */
+CREATE FUNCTION medup.confidence_rank(confidence text)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- PL/pgSQL: a SQL function with a SET clause is planned on every call.
+    RETURN array_position(ARRAY['confirmed', 'likely', 'uncertain', 'guess'], confidence);
+END
+$$;
+
+/* Lines of a tab-separated document, without comments, blank lines and the header line. */
+CREATE FUNCTION medup._tsv_lines(document text, header text)
+RETURNS TABLE (line_number integer, fields text[])
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.n::integer, string_to_array(l.line, E'\t')
+      FROM regexp_split_to_table(document, E'\r?\n') WITH ORDINALITY AS l(line, n)
+     WHERE l.line !~ '^\s*(#|$)' AND split_part(l.line, E'\t', 1) <> header
+$$;
+
+/*
+ * medup.load_migration_work(work [, indexes])
+ *
+ * Loads what migrations do from documents in the shape of the shipped
+ * files sql/install/catalog/migration_work.tsv and migration_indexes.tsv
+ * (tab-separated, '#' comments, a header line), such as
+ * pg_read_file('/path/migration_work.tsv').  Checked whole first: one bad
+ * line and nothing changes.  A loaded migration replaces the shipped row,
+ * and its index builds replace the shipped ones (none, if the indexes
+ * document has none for it).  Returns the migrations and index builds loaded.
+ */
+CREATE FUNCTION medup.load_migration_work(work text, indexes text DEFAULT NULL,
+                                          OUT migrations integer, OUT index_builds integer)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    l        record;
+    f        text[];
+    label    text;
+    source_text text := format('loaded by %s on %s', session_user, to_char(current_date, 'YYYY-MM-DD'));
+BEGIN
+    IF work IS NULL THEN
+        PERFORM _document_error('migration work', 'The document is NULL.',
+            'Pass the text of a file shaped like sql/install/catalog/migration_work.tsv.');
+    END IF;
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.medup_work_in (LIKE medup.migration_work_shipped INCLUDING CONSTRAINTS) ON COMMIT DROP;
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.medup_index_in (LIKE medup.migration_index_shipped INCLUDING CONSTRAINTS) ON COMMIT DROP;
+    DELETE FROM pg_temp.medup_work_in;
+    DELETE FROM pg_temp.medup_index_in;
+    FOR l IN SELECT * FROM _tsv_lines(work, 'data_version') LOOP
+        f := l.fields;
+        label := format('line %s', l.line_number);
+        IF cardinality(f) <> 11 THEN
+            PERFORM _document_error('migration work', format('%s has %s fields, not 11.', label, cardinality(f)),
+                'The fields are data_version, kind, confidence, tables, max_version, rewrites, scans, statements, fixed_low, fixed_high, summary, separated by tabs.');
+        END IF;
+        BEGIN
+            INSERT INTO pg_temp.medup_work_in VALUES (
+                f[1]::integer, f[2], f[3],
+                CASE WHEN f[4] = '' THEN '{}' ELSE string_to_array(f[4], ',') END,
+                nullif(f[5], '')::integer, f[6], f[7]::integer, f[8]::integer,
+                make_interval(secs => f[9]::float8), make_interval(secs => f[10]::float8), f[11]);
+        EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
+            PERFORM _document_error('migration work', format('%s: %s.', label, SQLERRM),
+                'See the header of sql/install/catalog/migration_work.tsv for each field''s values.');
+        END;
+    END LOOP;
+    FOR l IN SELECT * FROM _tsv_lines(coalesce(indexes, ''), 'data_version') LOOP
+        f := l.fields;
+        label := format('line %s', l.line_number);
+        IF cardinality(f) <> 5 THEN
+            PERFORM _document_error('migration index', format('%s has %s fields, not 5.', label, cardinality(f)),
+                'The fields are data_version, table_name, index_name, kind, confidence, separated by tabs.');
+        END IF;
+        BEGIN
+            INSERT INTO pg_temp.medup_index_in VALUES (f[1]::integer, f[2], f[3], f[4], f[5]);
+        EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
+            PERFORM _document_error('migration index', format('%s: %s.', label, SQLERRM),
+                'See the header of sql/install/catalog/migration_indexes.tsv for each field''s values.');
+        END;
+    END LOOP;
+    SELECT min(i.data_version) INTO l FROM pg_temp.medup_index_in i
+     WHERE NOT EXISTS (SELECT FROM pg_temp.medup_work_in w WHERE w.data_version = i.data_version);
+    IF l.min IS NOT NULL THEN
+        PERFORM _document_error('migration index',
+            format('Index builds of v%s are given, but the work document has no line for v%s.', l.min, l.min),
+            'Load a migration''s index builds together with its line of migration work.');
+    END IF;
+
+    DELETE FROM migration_index_loaded WHERE data_version IN (SELECT w.data_version FROM pg_temp.medup_work_in w);
+    INSERT INTO migration_work_loaded AS m
+    SELECT w.*, source_text FROM pg_temp.medup_work_in w
+    ON CONFLICT (data_version) DO UPDATE
+        SET kind = EXCLUDED.kind, confidence = EXCLUDED.confidence, tables = EXCLUDED.tables,
+            max_version = EXCLUDED.max_version, rewrites = EXCLUDED.rewrites, scans = EXCLUDED.scans,
+            statements = EXCLUDED.statements, fixed_low = EXCLUDED.fixed_low,
+            fixed_high = EXCLUDED.fixed_high, summary = EXCLUDED.summary,
+            source = EXCLUDED.source, loaded_at = now();
+    GET DIAGNOSTICS migrations = ROW_COUNT;
+    INSERT INTO migration_index_loaded SELECT i.*, source_text FROM pg_temp.medup_index_in i;
+    GET DIAGNOSTICS index_builds = ROW_COUNT;
+END
+$$;
+
+/*
+ * One statistics slot of a pg_statistic row: the values (as text: their
+ * type's output function runs, so read only columns of built-in types)
+ * and the numbers of the slot of that kind.
+ */
+CREATE FUNCTION medup.stat_values(s pg_catalog.pg_statistic, kind integer)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE kind WHEN s.stakind1 THEN s.stavalues1::text WHEN s.stakind2 THEN s.stavalues2::text
+                     WHEN s.stakind3 THEN s.stavalues3::text WHEN s.stakind4 THEN s.stavalues4::text
+                     WHEN s.stakind5 THEN s.stavalues5::text END
+$$;
+
+CREATE FUNCTION medup.stat_numbers(s pg_catalog.pg_statistic, kind integer)
+RETURNS real[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE kind WHEN s.stakind1 THEN s.stanumbers1 WHEN s.stakind2 THEN s.stanumbers2
+                     WHEN s.stakind3 THEN s.stanumbers3 WHEN s.stakind4 THEN s.stanumbers4
+                     WHEN s.stakind5 THEN s.stanumbers5 END
+$$;
+
+/*
+ * What PostgreSQL's statistics say about each table of Medplum's schema:
+ * rows (reltuples; the stats collector's live rows when never analyzed),
+ * heap size, and the distribution of "__version" and "deleted" from
+ * pg_stats.  No scan of any table.  SECURITY DEFINER: pg_stats shows a
+ * column's values only to who may read it.  The values are read only from
+ * columns of the built-in types integer and boolean, so no output function
+ * of a type the table's owner made runs here, as a superuser.
+ */
+CREATE TYPE medup.table_stat AS (table_name text, live_rows double precision, heap_bytes bigint,
+    is_resource boolean, analyzed boolean, deleted_share double precision,
+    version_null_share double precision, version_values integer[],
+    version_shares double precision[], version_bounds integer[]);
+
+CREATE FUNCTION medup.read_table_stats()
+RETURNS SETOF medup.table_stat
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    schema_oid oid := to_regnamespace(quote_ident(medup.medplum_schema()));
+BEGIN
+    -- pg_statistic directly, not the pg_stats view (which checks column
+    -- privileges row by row): the slot of kind 1 holds the most common
+    -- values, of kind 2 the histogram.
+    RETURN QUERY
+    SELECT c.relname::text,
+           CASE WHEN c.reltuples >= 0 THEN c.reltuples::float8
+                ELSE greatest(coalesce(pg_stat_get_live_tuples(c.oid), 0), 0)::float8 END,
+           pg_relation_size(c.oid),
+           EXISTS (SELECT FROM pg_attribute r WHERE r.attrelid = c.oid AND r.attname = '__version'
+                                                AND NOT r.attisdropped),
+           sv.stanullfrac IS NOT NULL,
+           coalesce((SELECT sum(f) FROM unnest(medup.stat_values(sd, 1)::boolean[],
+                                               medup.stat_numbers(sd, 1)) AS x(b, f)
+                      WHERE x.b), 0)::float8,
+           sv.stanullfrac::float8,
+           medup.stat_values(sv, 1)::integer[],
+           medup.stat_numbers(sv, 1)::float8[],
+           medup.stat_values(sv, 2)::integer[]
+      FROM pg_class c
+      LEFT JOIN pg_attribute v ON v.attrelid = c.oid AND v.attname = '__version' AND NOT v.attisdropped
+                              AND v.atttypid = 'pg_catalog.int4'::regtype
+      LEFT JOIN pg_attribute d ON d.attrelid = c.oid AND d.attname = 'deleted' AND NOT d.attisdropped
+                              AND d.atttypid = 'pg_catalog.bool'::regtype
+      LEFT JOIN pg_statistic sv ON sv.starelid = c.oid AND sv.staattnum = v.attnum AND NOT sv.stainherit
+      LEFT JOIN pg_statistic sd ON sd.starelid = c.oid AND sd.staattnum = d.attnum AND NOT sd.stainherit
+     WHERE c.relnamespace = schema_oid AND c.relkind IN ('r', 'p');
+END
+$$;
+
+/*
+ * The share of a table's rows a reindex rewrites: not deleted, and
+ * "__version" at most max_version or NULL (before 4.4, NULL meant never
+ * reindexed; v24 turned NULL into -1).  From pg_stats: the most common
+ * values, then the histogram for the rest, assuming "deleted" independent
+ * of "__version".  NULL without statistics of "__version".
+ */
+CREATE FUNCTION medup.eligible_share(max_version integer, deleted_share double precision,
+                                     null_share double precision, mc_values integer[],
+                                     mc_shares double precision[], bounds integer[])
+RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    common  double precision := 0;
+    below   double precision := 0;
+    rest    double precision;
+    buckets integer := coalesce(cardinality(bounds), 0) - 1;
+    i       integer;
+BEGIN
+    IF null_share IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOR i IN 1 .. coalesce(cardinality(mc_values), 0) LOOP
+        common := common + mc_shares[i];
+        IF mc_values[i] <= max_version THEN
+            below := below + mc_shares[i];
+        END IF;
+    END LOOP;
+    rest := greatest(0, 1 - null_share - common);
+    IF buckets >= 1 THEN
+        IF max_version >= bounds[buckets + 1] THEN
+            below := below + rest;
+        ELSIF max_version >= bounds[1] THEN
+            -- whole buckets below, and the one it falls in counted half
+            i := (SELECT count(*) FROM unnest(bounds) b WHERE b <= max_version);
+            below := below + rest * (i - 0.5) / buckets;
+        END IF;
+    END IF;
+    RETURN least(1, (null_share + below) * (1 - coalesce(deleted_share, 0)));
+END
+$$;
+
+/*
+ * The migration fields of data-migration jobs' output that estimates
+ * learn from: each reindexed type's count and elapsedTime, and each custom
+ * action's durationMs with the index it built (the name in its SQL text;
+ * the text itself is not returned).  Completed and running jobs only; a
+ * job over 1 MB or not JSON is left out (medup.jobs reports it).
+ */
+CREATE FUNCTION medup.read_job_steps()
+RETURNS TABLE (job_id uuid, data_version integer, status text, resource_type text,
+               index_name text, rows bigint, ms bigint, done boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    t      record;
+    raw    record;
+    job    jsonb;
+    source text;
+BEGIN
+    SELECT * INTO t FROM medplum_tables();
+    IF t.job_table IS NULL THEN
+        RETURN;
+    END IF;
+    source := format('SELECT id, content FROM %s WHERE NOT deleted AND %s%s', t.job_table,
+                     CASE WHEN t.job_has_type THEN $q$type = 'data-migration'$q$
+                          ELSE $q$content LIKE '%"data-migration"%'$q$ END,
+                     CASE WHEN t.job_has_status THEN $q$ AND status IN ('completed', 'accepted', 'active')$q$
+                          ELSE '' END);
+    FOR raw IN SELECT * FROM medup.cached_query(t.job_table, source, NULL) AS j(id uuid, content text) LOOP
+        CONTINUE WHEN raw.content IS NULL OR octet_length(raw.content) > 1024 * 1024;
+        BEGIN
+            job := raw.content::jsonb;
+        EXCEPTION WHEN data_exception THEN
+            CONTINUE;
+        END;
+        CONTINUE WHEN jsonb_typeof(job) <> 'object' OR jsonb_typeof(job -> 'dataVersion') <> 'number'
+                      OR job ->> 'status' NOT IN ('completed', 'accepted', 'active')
+                      OR jsonb_typeof(job #> '{output,parameter}') <> 'array';
+        RETURN QUERY
+        SELECT raw.id, (job ->> 'dataVersion')::numeric::integer, job ->> 'status',
+               s.resource_type, s.index_name, s.rows, s.ms, s.ms IS NOT NULL
+          FROM jsonb_array_elements(job #> '{output,parameter}') p,
+               LATERAL (SELECT
+                   (SELECT q ->> 'valueCode' FROM jsonb_array_elements(p -> 'part') q
+                     WHERE q ->> 'name' = 'resourceType' LIMIT 1) AS resource_type,
+                   (regexp_match(p ->> 'name', '^\s*create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?"([^"]+)"', 'i'))[1] AS index_name,
+                   (SELECT CASE WHEN jsonb_typeof(q -> 'valueInteger') = 'number'
+                                THEN (q ->> 'valueInteger')::numeric::bigint END
+                      FROM jsonb_array_elements(p -> 'part') q WHERE q ->> 'name' = 'count' LIMIT 1) AS rows,
+                   coalesce(
+                     (SELECT CASE WHEN jsonb_typeof(q #> '{valueQuantity,value}') = 'number'
+                                  THEN (q #>> '{valueQuantity,value}')::numeric::bigint END
+                        FROM jsonb_array_elements(p -> 'part') q WHERE q ->> 'name' = 'elapsedTime' LIMIT 1),
+                     (SELECT CASE WHEN jsonb_typeof(p -> 'valueInteger') = 'number' OR jsonb_typeof(q -> 'valueInteger') = 'number'
+                                  THEN (coalesce(q ->> 'valueInteger', p ->> 'valueInteger'))::numeric::bigint END
+                        FROM jsonb_array_elements(coalesce(p -> 'part', '[]')) q WHERE q ->> 'name' = 'durationMs' LIMIT 1))
+                     AS ms) s
+         WHERE jsonb_typeof(p) = 'object' AND jsonb_typeof(coalesce(p -> 'part', '[]')) = 'array';
+    END LOOP;
+EXCEPTION
+    WHEN lock_not_available THEN
+        RETURN;   -- no history this time: the defaults answer
+END
+$$;
+
+/*
+ * The default rates, when this database has no history of that kind of
+ * work: wide ranges, because they are not measured here.  rate_low gives
+ * the long end of an estimate, rate_high the short one.  Units: rows per
+ * second (reindex, rewrite), heap bytes per second (scan, build_*: an
+ * index build reads its table's heap twice and sorts), statements per
+ * second (statement), and seconds of fixed cost per index build
+ * (build_overhead: waiting for older transactions, catalog work).
+ */
+CREATE FUNCTION medup.default_rates()
+RETURNS TABLE (work text, rate_low double precision, rate_high double precision, unit text)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY VALUES ('reindex',        200::float8,   20000::float8,    'rows/s'),
+           ('rewrite',        2000,          100000,           'rows/s'),
+           ('scan',           50e6,          1e9,              'bytes/s'),
+           ('build_btree',    10e6,          300e6,            'bytes/s'),
+           ('build_gin',      3e6,           100e6,            'bytes/s'),
+           ('build_gin_trgm', 0.5e6,         30e6,             'bytes/s'),
+           ('build_gist',     2e6,           60e6,             'bytes/s'),
+           ('statement',      1,             200,              'statements/s'),
+           ('build_overhead', 2,             0.01,             's per build');
+END
+$$;
+
+/*
+ * The rates estimates use: learned from this database's completed jobs
+ * where it has them, else the defaults.  A reindex's rate is rows per
+ * second over the types Medplum timed (count / elapsedTime); an index
+ * build's is heap bytes per second of the custom actions that built an
+ * index medup's catalog knows (its table's heap size now / durationMs),
+ * on tables of at least 1 MB (below that, fixed costs dominate).  The
+ * range is the spread of what was measured, widened by a quarter, or half
+ * a measurement either way with a single one.  Index kinds without a
+ * measurement of their own take their default moved by how far the
+ * measured kinds are from theirs.
+ */
+CREATE FUNCTION medup.estimate_rates(stats medup.table_stat[] DEFAULT NULL)
+RETURNS TABLE (work text, rate_low double precision, rate_high double precision, unit text,
+               source text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH steps AS (SELECT * FROM medup.read_job_steps() s WHERE s.done AND s.ms > 0),
+    tables AS (SELECT * FROM unnest(coalesce(stats, ARRAY(SELECT t FROM medup.read_table_stats() t)))),
+    -- The catalog's index builds that these steps name, once each.
+    known AS (SELECT DISTINCT ON (m.index_name) m.index_name, m.kind, m.table_name
+                FROM medup.migration_index m
+               WHERE m.index_name IN (SELECT s.index_name FROM steps s)
+               ORDER BY m.index_name, m.data_version),
+    observed AS (
+        SELECT 'reindex' AS work, s.rows::float8 * 1000 / s.ms AS rate, s.data_version, s.rows::float8 AS amount
+          FROM steps s
+         WHERE s.resource_type IS NOT NULL AND s.rows >= 500
+        UNION ALL
+        SELECT 'build_' || i.kind, t.heap_bytes::float8 * 1000 / s.ms, s.data_version, t.heap_bytes::float8
+          FROM steps s
+          JOIN known i ON i.index_name = s.index_name
+          JOIN tables t ON t.table_name = i.table_name
+         WHERE t.heap_bytes >= 1048576
+    ),
+    learned AS (
+        SELECT o.work, count(*) AS n,
+               sum(o.amount) / sum(o.amount / o.rate) AS pooled,
+               min(o.rate) AS lowest, max(o.rate) AS highest,
+               medup.format_migrations(array_agg(DISTINCT o.data_version)) AS migrations
+          FROM observed o GROUP BY o.work
+    ),
+    -- How far measured index builds are from their defaults (geometric mean).
+    shift AS (
+        SELECT exp(avg(ln(l.pooled / sqrt(d.rate_low * d.rate_high)))) AS factor,
+               string_agg(l.work, ', ' ORDER BY l.work) AS kinds
+          FROM learned l JOIN medup.default_rates() d ON d.work = l.work
+         WHERE l.work LIKE 'build\_%'
+    )
+    SELECT d.work,
+           CASE WHEN l.n > 1 THEN least(l.lowest, l.pooled) / 1.25 WHEN l.n = 1 THEN l.pooled / 1.5
+                WHEN d.work LIKE 'build\_%' AND d.work <> 'build_overhead' AND s.factor IS NOT NULL
+                THEN d.rate_low * s.factor ELSE d.rate_low END,
+           CASE WHEN l.n > 1 THEN greatest(l.highest, l.pooled) * 1.25 WHEN l.n = 1 THEN l.pooled * 1.5
+                WHEN d.work LIKE 'build\_%' AND d.work <> 'build_overhead' AND s.factor IS NOT NULL
+                THEN d.rate_high * s.factor ELSE d.rate_high END,
+           d.unit,
+           CASE WHEN l.n IS NOT NULL
+                THEN format('learned: %s measured in %s (this database''s jobs)', l.n, l.migrations)
+                WHEN d.work LIKE 'build\_%' AND d.work <> 'build_overhead' AND s.factor IS NOT NULL
+                THEN format('default, scaled by this database''s %s builds', s.kinds)
+                ELSE 'default' END
+      FROM medup.default_rates() d
+      LEFT JOIN learned l ON l.work = d.work
+      CROSS JOIN shift s;
+END
+$$;
+
+/* The tables a migration's table patterns name, among those that exist. */
+CREATE FUNCTION medup.expand_tables(patterns text[], stats medup.table_stat[])
+RETURNS SETOF medup.table_stat
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT t.* FROM unnest(stats) t
+     WHERE EXISTS (SELECT FROM unnest(patterns) p
+                    WHERE p = t.table_name
+                       OR (p = '*' AND t.is_resource)
+                       OR (p IN ('*_History', '*_References')
+                           AND t.table_name LIKE '%' || substr(p, 2)
+                           AND EXISTS (SELECT FROM unnest(stats) r
+                                        WHERE r.is_resource
+                                          AND r.table_name || substr(p, 2) = t.table_name)))
+       AND NOT ('-' || t.table_name = ANY (patterns));
+END
+$$;
+
+CREATE TYPE medup.migration_estimate AS (data_version integer, kind text, confidence text,
+    est_work text, est_tables integer, est_live_rows bigint, est_heap_bytes bigint,
+    est_index_builds integer, est_rows_to_rewrite bigint, est_low interval, est_high interval,
+    est_rate_source text, est_basis text);
+
+/*
+ * What this database knows that changes an estimate: the data version
+ * (completed migrations cost nothing), first boot (the migrations the
+ * running server has, up to skip_reindex_upto, skip their reindex), and
+ * the running migration with its job (what it has done already costs
+ * nothing).  All NULL outside a Medplum database.
+ */
+CREATE FUNCTION medup.estimate_context(OUT data_version integer, OUT lowest medup.version,
+                                       OUT skip_reindex_upto integer, OUT running integer,
+                                       OUT running_job uuid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    SELECT * INTO r FROM read_migration_row();
+    IF r.data_version IS NULL THEN
+        RETURN;
+    END IF;
+    data_version := r.data_version;
+    lowest := lowest_server_version(r.schema_version, r.data_version);
+    IF r.first_boot THEN
+        skip_reindex_upto := (SELECT max(d.data_version) FROM data_migration d
+                               WHERE d.server_version <= lowest);
+    END IF;
+    BEGIN
+        SELECT j.data_version, j.job_id INTO running, running_job
+          FROM read_jobs(true, r.data_version + 1) j
+         WHERE j.data_version = r.data_version + 1 AND j.status IN ('active', 'accepted')
+         ORDER BY j.requested_at DESC NULLS LAST, j.last_updated DESC LIMIT 1;
+    EXCEPTION WHEN lock_not_available THEN
+        NULL;   -- no running job known: it is priced whole
+    END;
+END
+$$;
+
+/* "1,234,567" */
+CREATE FUNCTION medup.format_count(n double precision)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ BEGIN RETURN to_char(round(n), 'FM999,999,999,999,999,990'); END $$;
+
+/*
+ * What each of these migrations will cost on this database, as a range of
+ * durations.  completed_upto: the database's data version (migrations up
+ * to it cost nothing); skip_reindex_upto: first boot skips these
+ * migrations' reindexes; running, running_job: the types a running
+ * reindex has done, and the indexes a running custom migration has built,
+ * cost nothing.  Only statistics are read, never Medplum's rows.
+ */
+CREATE FUNCTION medup.estimate_migrations(numbers integer[], completed_upto integer DEFAULT NULL,
+                                          skip_reindex_upto integer DEFAULT NULL,
+                                          running integer DEFAULT NULL, running_job uuid DEFAULT NULL)
+RETURNS SETOF medup.migration_estimate
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    stats    medup.table_stat[] := ARRAY(SELECT s FROM read_table_stats() s);
+    rates    record;
+    rate     jsonb;
+    existing text[];
+    done_types text[] := '{}';
+    m        record;
+    e        medup.migration_estimate;
+    t        record;
+    b        record;
+    low_s    double precision;
+    high_s   double precision;
+    used     text[];
+    notes    text[];
+    tables_text text;
+BEGIN
+    SELECT jsonb_object_agg(r.work, jsonb_build_object('low', r.rate_low, 'high', r.rate_high,
+                                                       'source', r.source))
+      INTO rate FROM estimate_rates(stats) r;
+    -- Valid indexes of Medplum's schema: Medplum skips those (idempotentCreateIndex).
+    existing := ARRAY(SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                       WHERE c.relnamespace = to_regnamespace(quote_ident(medplum_schema()))
+                         AND i.indisvalid);
+    IF running_job IS NOT NULL THEN
+        done_types := ARRAY(SELECT s.resource_type FROM read_job_steps() s
+                             WHERE s.job_id = running_job AND s.done AND s.resource_type IS NOT NULL);
+    END IF;
+
+    FOR m IN SELECT n AS data_version, w.* FROM unnest(numbers) n
+               LEFT JOIN migration_work w ON w.data_version = n ORDER BY n LOOP
+        e := NULL;
+        e.data_version := m.data_version;
+        e.kind := m.kind;
+        e.confidence := m.confidence;
+        IF m.data_version <= completed_upto THEN
+            e.est_work := 'none: completed in this database';
+            e.est_tables := 0; e.est_live_rows := 0; e.est_heap_bytes := 0;
+            e.est_index_builds := 0; e.est_rows_to_rewrite := 0;
+            e.est_low := interval '0'; e.est_high := interval '0';
+            e.est_basis := 'completed';
+            RETURN NEXT e;
+            CONTINUE;
+        ELSIF m.kind IS NULL THEN
+            e.est_work := 'unknown';
+            e.est_low := interval '0';
+            e.est_basis := format('v%s is not in medup''s catalog of migration work: load it with medup.load_migration_work(); no upper bound', m.data_version);
+            RETURN NEXT e;
+            CONTINUE;
+        END IF;
+        used := '{}';
+        notes := '{}';
+
+        -- The tables it works on, their rows and heap, and the rows it rewrites.
+        SELECT count(*)::integer AS tables, coalesce(sum(x.live_rows), 0) AS live_rows,
+               coalesce(sum(x.heap_bytes), 0)::bigint AS heap_bytes,
+               coalesce(sum(x.live_rows * CASE m.rewrites
+                   WHEN 'eligible' THEN coalesce(eligible_share(m.max_version, x.deleted_share,
+                                                   x.version_null_share, x.version_values,
+                                                   x.version_shares, x.version_bounds), 1)
+                   WHEN 'none' THEN 0 ELSE 1 END), 0) AS rewrite_high,
+               count(*) FILTER (WHERE m.rewrites = 'eligible' AND NOT x.analyzed AND x.live_rows > 0) AS unanalyzed
+          INTO t
+          FROM expand_tables(m.tables, stats) x
+         WHERE m.data_version IS DISTINCT FROM running OR NOT x.table_name = ANY (done_types);
+        IF t.unanalyzed > 0 THEN
+            notes := array_append(notes, format('%s table(s) without usable statistics of "__version" (never analyzed, or not an integer column): every row counted', t.unanalyzed));
+        END IF;
+        IF m.data_version = running AND cardinality(done_types) > 0 THEN
+            notes := array_append(notes, format('running: %s type(s) done', cardinality(done_types)));
+        END IF;
+
+        -- The index builds still to do, and the heap each reads, by kind.
+        SELECT count(*)::integer AS builds,
+               coalesce(sum(coalesce(x.heap_bytes, 0)), 0)::bigint AS bytes,
+               coalesce(sum(coalesce(x.heap_bytes, 0) / (rate -> ('build_' || i.kind) ->> 'high')::float8), 0) AS low_s,
+               coalesce(sum(coalesce(x.heap_bytes, 0) / (rate -> ('build_' || i.kind) ->> 'low')::float8), 0) AS high_s,
+               array_agg(DISTINCT 'build_' || i.kind) FILTER (WHERE x.heap_bytes > 0) AS kinds,
+               count(*) FILTER (WHERE x.table_name IS NULL) AS no_table,
+               max(confidence_rank(i.confidence)) AS least_sure
+          INTO b
+          FROM migration_index i
+          LEFT JOIN unnest(stats) x ON x.table_name = i.table_name
+         WHERE i.data_version = m.data_version AND NOT i.index_name = ANY (existing);
+        IF b.least_sure > confidence_rank(m.confidence) THEN
+            e.confidence := (ARRAY['confirmed', 'likely', 'uncertain', 'guess'])[b.least_sure];
+        END IF;
+        IF e.confidence = 'guess' THEN
+            notes := array_prepend('built on a guess: what this migration does is not known for sure (see its summary in medup.migration_work)', notes);
+        ELSIF e.confidence = 'uncertain' THEN
+            notes := array_prepend('built on the likelier of rival versions of this migration', notes);
+        END IF;
+
+        e.est_tables := t.tables;
+        e.est_live_rows := round(t.live_rows)::bigint;
+        e.est_heap_bytes := t.heap_bytes;
+        e.est_index_builds := b.builds;
+        e.est_rows_to_rewrite := round(t.rewrite_high)::bigint;
+
+        low_s := extract(epoch FROM m.fixed_low) + b.low_s
+                 + b.builds * (rate -> 'build_overhead' ->> 'high')::float8
+                 + m.statements / (rate -> 'statement' ->> 'high')::float8
+                 + m.scans * t.heap_bytes / (rate -> 'scan' ->> 'high')::float8;
+        high_s := extract(epoch FROM m.fixed_high) + b.high_s
+                  + b.builds * (rate -> 'build_overhead' ->> 'low')::float8
+                  + m.statements / (rate -> 'statement' ->> 'low')::float8
+                  + m.scans * t.heap_bytes / (rate -> 'scan' ->> 'low')::float8;
+        IF b.builds > 0 THEN used := used || coalesce(b.kinds, '{}') || 'build_overhead'::text; END IF;
+        IF m.statements > 0 THEN used := used || 'statement'::text; END IF;
+        IF m.scans > 0 AND t.heap_bytes > 0 THEN used := used || 'scan'::text; END IF;
+        IF m.rewrites = 'eligible' THEN
+            low_s := low_s + t.rewrite_high / (rate -> 'reindex' ->> 'high')::float8;
+            high_s := high_s + t.rewrite_high / (rate -> 'reindex' ->> 'low')::float8;
+            used := used || 'reindex'::text;
+        ELSIF m.rewrites = 'all' THEN
+            low_s := low_s + t.rewrite_high / (rate -> 'rewrite' ->> 'high')::float8;
+            high_s := high_s + t.rewrite_high / (rate -> 'rewrite' ->> 'low')::float8;
+            used := used || 'rewrite'::text;
+        ELSIF m.rewrites = 'some' THEN
+            -- an unknown share of the rows: from none to all
+            high_s := high_s + t.rewrite_high / (rate -> 'rewrite' ->> 'low')::float8;
+            used := used || 'rewrite'::text;
+            notes := array_append(notes, 'rewrites the rows a condition picks: from none to all of them');
+        END IF;
+        IF m.fixed_high > interval '0' THEN
+            notes := array_append(notes, format('a fixed %s to %s independent of your data', m.fixed_low, m.fixed_high));
+        END IF;
+        IF m.kind = 'reindex' AND m.data_version <= skip_reindex_upto THEN
+            low_s := 0; high_s := 0; used := '{}';
+            e.est_rows_to_rewrite := 0;
+            notes := ARRAY['skipped: Medplum completes a reindex at once in first-boot mode'];
+        END IF;
+
+        tables_text := t.tables || CASE WHEN t.tables = 1 THEN ' table' ELSE ' tables' END;
+        e.est_work := concat_ws('; ',
+            CASE WHEN m.rewrites = 'eligible'
+                 THEN format('reindex %s of %s rows in %s', format_count(e.est_rows_to_rewrite),
+                             format_count(t.live_rows), tables_text)
+                 WHEN m.rewrites = 'all' THEN format('rewrite %s rows in %s', format_count(t.live_rows), tables_text)
+                 WHEN m.rewrites = 'some' THEN format('rewrite up to %s rows in %s', format_count(t.live_rows), tables_text) END,
+            CASE WHEN b.builds > 0 THEN format('%s index builds over %s of heap', b.builds, pg_size_pretty(b.bytes)) END,
+            CASE WHEN m.scans > 0 THEN format('%s scan(s) of %s', m.scans, pg_size_pretty(t.heap_bytes)) END,
+            CASE WHEN m.statements > 0 THEN format('%s catalog statements', m.statements) END,
+            CASE WHEN m.fixed_high > interval '0' THEN 'fixed work' END);
+        IF e.est_work = '' THEN
+            e.est_work := 'none left on this database';
+        END IF;
+        e.est_low := make_interval(secs => round(low_s::numeric, 3)::float8);
+        e.est_high := make_interval(secs => round(high_s::numeric, 3)::float8);
+        e.est_rate_source := (SELECT string_agg(format('%s: %s', u, rate -> u ->> 'source'), '; ' ORDER BY u)
+                                FROM (SELECT DISTINCT u FROM unnest(used) u) x);
+        e.est_basis := nullif(array_to_string(notes, '; '), '');
+        RETURN NEXT e;
+    END LOOP;
+END
+$$;
+
+/*
+ * medup.estimate(target_version [, current])
+ *
+ * One row per post-deploy migration between this database and the target,
+ * with the stop that runs it and what it will cost here: the tables, rows
+ * and heap it works on, the index builds still to do, the rows a reindex
+ * rewrites, and est_low .. est_high, the range its duration should fall
+ * in.  Migrations the current server still has to run come first, at
+ * stop = current.  Sum the rows for the whole way:
+ *   SELECT sum(est_low), sum(est_high) FROM medup.estimate('latest');
+ */
+CREATE FUNCTION medup.estimate(target_version text, current text DEFAULT NULL)
+RETURNS TABLE (stop medup.version, migration integer, kind text, confidence text,
+               est_work text, est_tables integer, est_live_rows bigint, est_heap_bytes bigint,
+               est_index_builds integer, est_rows_to_rewrite bigint,
+               est_low interval, est_high interval, est_rate_source text, est_basis text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    ctx   record;
+    here  medup.version;
+BEGIN
+    SELECT * INTO ctx FROM estimate_context();
+    here := coalesce(current::medup.version, ctx.lowest);
+    IF here IS NULL THEN
+        RAISE EXCEPTION 'the current Medplum version is not known'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('No readable "DatabaseMigration" in schema "%s" tells it.', medplum_schema()),
+                  HINT = 'Pass it: medup.estimate(''5.2'', current => ''5.0.15'').';
+    END IF;
+    RETURN QUERY
+    WITH path AS (
+        -- what the current server still runs here, then each stop
+        SELECT here AS stop, d.data_version
+          FROM data_migration d
+         WHERE d.server_version <= here AND d.data_version > ctx.data_version
+        UNION ALL
+        SELECT p.version, unnest(p.migrations) FROM path_stops(here, target_version) p
+    ),
+    priced AS (
+        SELECT * FROM estimate_migrations(ARRAY(SELECT p.data_version FROM path p),
+                                          ctx.data_version, ctx.skip_reindex_upto,
+                                          ctx.running, ctx.running_job)
+    )
+    SELECT p.stop, e.data_version, e.kind, e.confidence, e.est_work, e.est_tables, e.est_live_rows,
+           e.est_heap_bytes, e.est_index_builds, e.est_rows_to_rewrite, e.est_low, e.est_high,
+           e.est_rate_source, e.est_basis
+      FROM path p JOIN priced e ON e.data_version = p.data_version
+     ORDER BY p.stop, e.data_version;
+END
+$$;
+
+/*
+ * medup.upgrade_path(from_version, to_version [, required_only])
+ *
+ * The stops of path_stops() (30-path.sql), each priced on this database:
+ * the tables its migrations work on, their live rows and heap, the index
+ * builds still to do, the rows reindexes rewrite, the range its
+ * migrations' durations should fall in (est_duration_low, _high; a
+ * migration this database has completed costs nothing), the sources of
+ * the rates and the least sure confidence among its migrations.
+ */
+CREATE FUNCTION medup.upgrade_path(from_version medup.version, to_version text,
+                                   required_only boolean DEFAULT false,
+                                   OUT step integer, OUT version medup.version,
+                                   OUT crosses_major boolean, OUT required boolean,
+                                   OUT migrations integer[], OUT reason text,
+                                   OUT est_tables integer, OUT est_live_rows bigint,
+                                   OUT est_heap_bytes bigint, OUT est_index_builds integer,
+                                   OUT est_rows_to_rewrite bigint,
+                                   OUT est_duration_low interval, OUT est_duration_high interval,
+                                   OUT est_rate_source text, OUT est_confidence text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    stops  record;
+    ctx    record;
+    priced medup.migration_estimate[];
+BEGIN
+    -- The stops first: a bad version or catalog raises before anything is
+    -- read; the prices of all the stops' migrations at the first stop.
+    FOR stops IN SELECT * FROM path_stops(from_version, to_version, required_only) LOOP
+        step := stops.step; version := stops.version; crosses_major := stops.crosses_major;
+        required := stops.required; migrations := stops.migrations; reason := stops.reason;
+        IF priced IS NULL THEN
+            SELECT * INTO ctx FROM estimate_context();
+            priced := ARRAY(SELECT e FROM estimate_migrations(
+                                ARRAY(SELECT m FROM path_stops(from_version, to_version, required_only) p,
+                                                    unnest(p.migrations) m),
+                                ctx.data_version, ctx.skip_reindex_upto, ctx.running, ctx.running_job) e);
+        END IF;
+        SELECT coalesce(sum(e.est_tables), 0), coalesce(sum(e.est_live_rows), 0),
+               coalesce(sum(e.est_heap_bytes), 0), coalesce(sum(e.est_index_builds), 0),
+               coalesce(sum(e.est_rows_to_rewrite), 0), coalesce(sum(e.est_low), interval '0'),
+               CASE WHEN bool_or(e.est_high IS NULL) THEN NULL ELSE coalesce(sum(e.est_high), interval '0') END,
+               (SELECT string_agg(DISTINCT src, '; ')
+                  FROM unnest(priced) e2, regexp_split_to_table(e2.est_rate_source, '; ') src
+                 WHERE e2.data_version = ANY (stops.migrations)),
+               (ARRAY['confirmed', 'likely', 'uncertain', 'guess'])[max(confidence_rank(e.confidence))]
+          INTO est_tables, est_live_rows, est_heap_bytes, est_index_builds, est_rows_to_rewrite,
+               est_duration_low, est_duration_high, est_rate_source, est_confidence
+          FROM unnest(priced) e WHERE e.data_version = ANY (stops.migrations);
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
