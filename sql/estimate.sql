@@ -49,8 +49,9 @@ SELECT count(*) AS migrations, sum(est_low) AS est_low, sum(est_high) AS est_hig
 
 -- The history arrives: a completed reindex (v11) timed 40,000 rows of
 -- Patient in 32 s, 1,250 rows/s.  The rate is learned, the range narrows
--- to half a measurement either way, and holds the time 6,000 rows take at
--- that rate (4.8 s).
+-- to a single measurement halved and doubled (a rate measured on one table
+-- carries over to another only that well), and holds the time 6,000 rows
+-- take at that rate (4.8 s).
 CALL medplum_fixture.write_job('est_db', '4.1.12', md5('est-v11')::uuid, 11, 'completed',
   '2026-09-01 02:00:00+00', '2026-09-01 02:00:32+00',
   medplum_fixture.parameters(medplum_fixture.reindex_done('Patient', 40000, 32000)),
@@ -62,8 +63,8 @@ SELECT migration, est_low, est_high, est_rate_source,
        round(extract(epoch FROM est_high) / extract(epoch FROM est_low), 2) AS high_over_low
   FROM medup.estimate('4.3.15') WHERE migration = 23;
 -- More history: v8 timed two more types, at 1,000 and 1,500 rows/s.  The
--- range is what was measured, widened by a quarter: it never claims more
--- than the spread of its measurements.
+-- range is what was measured, widened by half either way: it never claims
+-- more than the spread of its measurements.
 CALL medplum_fixture.write_job('est_db', '4.1.8', md5('est-v8')::uuid, 8, 'completed',
   '2026-08-01 02:00:00+00', '2026-08-01 03:00:00+00',
   medplum_fixture.parameters(medplum_fixture.reindex_done('Observation', 100000, 100000),

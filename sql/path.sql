@@ -61,7 +61,8 @@ WITH starts AS (
     SELECT d.server_version, d.data_version FROM medup.data_migration d),
 answers AS (
     SELECT here, done, medup.next_deploy(here, done) AS next_step,
-           (SELECT p.version FROM medup.upgrade_path(here, 'latest') p WHERE p.step = 1) AS first_stop
+           -- upgrade_path()'s stops without their prices, which this does not need
+           (SELECT p.version FROM medup.path_stops(here, 'latest') p WHERE p.step = 1) AS first_stop
       FROM starts)
 SELECT count(*) AS starts, count(*) FILTER (WHERE next_step IS NOT DISTINCT FROM first_stop) AS agree,
        count(DISTINCT first_stop) AS distinct_first_stops

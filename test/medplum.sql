@@ -169,8 +169,8 @@ BEGIN
   EXECUTE format($q$
     INSERT INTO %I.%I
     SELECT md5($1 || '/' || i)::uuid,
-           medplum_fixture.obj('resourceType', medplum_fixture.str($1), 'id', medplum_fixture.str(md5($1 || '/' || i)::uuid::text),
-                               'text', medplum_fixture.str(repeat('x', greatest($5 - 120, 0)))),
+           format('{"resourceType":%%s,"id":"%%s","text":"%%s"}', to_json($1), md5($1 || '/' || i)::uuid,
+                  repeat('x', greatest($5 - 120, 0))),
            timestamptz '2026-01-01 00:00+00' + i * interval '1 second',
            $4 > 0 AND i %% $4 = 0, md5('project/' || i %% 3)::uuid,
            $3[1 + i %% cardinality($3)], '{}'

@@ -22,3 +22,10 @@ CALL medplum_fixture.write_job('public', '4.1.12', md5('sample-v10-retry')::uuid
 -- Everyday jobs that share the table: bulk exports.
 CALL medplum_fixture.add_other_jobs('public', '4.1.12', 500, '2026-11-01 00:00+00', '2026-11-28 00:00+00');
 ANALYZE "AsyncJob";
+
+-- Resource tables of known sizes, for estimates (medup reads only their
+-- statistics): rows written by 4.1 servers ("__version" 7) and by 4.3+
+-- servers (10), soft-deleted ones among them.
+CALL medplum_fixture.create_resource_table('public', 'Patient', 10000, '{7,10}', 100);
+CALL medplum_fixture.create_resource_table('public', 'Observation', 50000, '{7}', 0, 600);
+ANALYZE "Patient", "Observation";

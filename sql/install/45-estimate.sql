@@ -329,7 +329,8 @@ $$;
  * learn from: each reindexed type's count and elapsedTime, and each custom
  * action's durationMs with the index it built (the name in its SQL text;
  * the text itself is not returned).  Completed and running jobs only; a
- * job over 1 MB or not JSON is left out (medup.jobs reports it).
+ * job medup's parser does not read whole (over 1 MB, nested deeper than
+ * 64 levels, not JSON) is left out (medup.jobs reports it).
  */
 CREATE FUNCTION medup.read_job_steps()
 RETURNS TABLE (job_id uuid, data_version integer, status text, resource_type text,
@@ -348,16 +349,20 @@ BEGIN
     IF t.job_table IS NULL THEN
         RETURN;
     END IF;
-    source := format('SELECT id, content FROM %s WHERE NOT deleted AND %s%s', t.job_table,
+    source := format('SELECT id, content, "lastUpdated" FROM %s WHERE NOT deleted AND %s%s', t.job_table,
                      CASE WHEN t.job_has_type THEN $q$type = 'data-migration'$q$
                           ELSE $q$content LIKE '%"data-migration"%'$q$ END,
                      CASE WHEN t.job_has_status THEN $q$ AND status IN ('completed', 'accepted', 'active')$q$
                           ELSE '' END);
-    FOR raw IN SELECT * FROM medup.cached_query(t.job_table, source, NULL) AS j(id uuid, content text) LOOP
-        CONTINUE WHEN raw.content IS NULL OR octet_length(raw.content) > 1024 * 1024;
+    FOR raw IN SELECT * FROM medup.cached_query(t.job_table, source, NULL)
+                          AS j(id uuid, content text, "lastUpdated" timestamptz) LOOP
+        -- Only what medup's own bounded parser reads whole (src/job.c: at
+        -- most 1 MB, 64 levels deep) is parsed again here as jsonb.
         BEGIN
+            CONTINUE WHEN (medup.parse_job(raw.id, raw.content, raw."lastUpdated")).parse_error IS NOT NULL
+                          OR raw.content IS NULL;
             job := raw.content::jsonb;
-        EXCEPTION WHEN data_exception THEN
+        EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
             CONTINUE;
         END;
         CONTINUE WHEN jsonb_typeof(job) <> 'object' OR jsonb_typeof(job -> 'dataVersion') <> 'number'
@@ -391,13 +396,28 @@ END
 $$;
 
 /*
+ * The work of one index build on a table, in row-equivalents: its rows
+ * (each row's keys are extracted, sorted, inserted) plus its heap in kB
+ * (the heap is read twice, whatever the index).  Measured on
+ * bench/estimate.sh's tables, neither alone carries over from a table of
+ * wide rows to a lookup table of short ones; the sum does.
+ */
+CREATE FUNCTION medup.build_work(live_rows double precision, heap_bytes bigint)
+RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ BEGIN RETURN coalesce(live_rows, 0) + coalesce(heap_bytes, 0) / 1024.0; END $$;
+
+/*
  * The default rates, when this database has no history of that kind of
  * work: wide ranges, because they are not measured here.  rate_low gives
  * the long end of an estimate, rate_high the short one.  Units: rows per
- * second (reindex, rewrite), heap bytes per second (scan, build_*: an
- * index build reads its table's heap twice and sorts), statements per
- * second (statement), and seconds of fixed cost per index build
- * (build_overhead: waiting for older transactions, catalog work).
+ * second (reindex, rewrite), heap bytes per second (scan), row-equivalents
+ * per second (build_*: a build reads the table's heap twice and works on
+ * each row's keys, so its work is the table's rows plus its heap in kB,
+ * medup.build_work()), statements per second (statement), and seconds of
+ * fixed cost per index build (build_overhead: waiting for older
+ * transactions, catalog work).
  */
 CREATE FUNCTION medup.default_rates()
 RETURNS TABLE (work text, rate_low double precision, rate_high double precision, unit text)
@@ -408,10 +428,10 @@ BEGIN
     RETURN QUERY VALUES ('reindex',        200::float8,   20000::float8,    'rows/s'),
            ('rewrite',        2000,          100000,           'rows/s'),
            ('scan',           50e6,          1e9,              'bytes/s'),
-           ('build_btree',    10e6,          300e6,            'bytes/s'),
-           ('build_gin',      3e6,           100e6,            'bytes/s'),
-           ('build_gin_trgm', 0.5e6,         30e6,             'bytes/s'),
-           ('build_gist',     2e6,           60e6,             'bytes/s'),
+           ('build_btree',    10000,         300000,           'row-equivalents/s'),
+           ('build_gin',      3000,          100000,           'row-equivalents/s'),
+           ('build_gin_trgm', 1000,          50000,            'row-equivalents/s'),
+           ('build_gist',     2000,          60000,            'row-equivalents/s'),
            ('statement',      1,             200,              'statements/s'),
            ('build_overhead', 2,             0.01,             's per build');
 END
@@ -421,11 +441,12 @@ $$;
  * The rates estimates use: learned from this database's completed jobs
  * where it has them, else the defaults.  A reindex's rate is rows per
  * second over the types Medplum timed (count / elapsedTime); an index
- * build's is heap bytes per second of the custom actions that built an
- * index medup's catalog knows (its table's heap size now / durationMs),
+ * build's is row-equivalents per second of the custom actions that built
+ * an index medup's catalog knows (build_work() of its table now / durationMs),
  * on tables of at least 1 MB (below that, fixed costs dominate).  The
- * range is the spread of what was measured, widened by a quarter, or half
- * a measurement either way with a single one.  Index kinds without a
+ * range is the spread of what was measured, widened by half either way,
+ * or a single measurement halved and doubled: a rate measured on some
+ * tables carries over to others only that well (bench/estimate.sh).  Index kinds without a
  * measurement of their own take their default moved by how far the
  * measured kinds are from theirs.
  */
@@ -450,7 +471,8 @@ BEGIN
           FROM steps s
          WHERE s.resource_type IS NOT NULL AND s.rows >= 500
         UNION ALL
-        SELECT 'build_' || i.kind, t.heap_bytes::float8 * 1000 / s.ms, s.data_version, t.heap_bytes::float8
+        SELECT 'build_' || i.kind, medup.build_work(t.live_rows, t.heap_bytes) * 1000 / s.ms, s.data_version,
+               medup.build_work(t.live_rows, t.heap_bytes)
           FROM steps s
           JOIN known i ON i.index_name = s.index_name
           JOIN tables t ON t.table_name = i.table_name
@@ -471,10 +493,10 @@ BEGIN
          WHERE l.work LIKE 'build\_%'
     )
     SELECT d.work,
-           CASE WHEN l.n > 1 THEN least(l.lowest, l.pooled) / 1.25 WHEN l.n = 1 THEN l.pooled / 1.5
+           CASE WHEN l.n > 1 THEN least(l.lowest, l.pooled) / 1.5 WHEN l.n = 1 THEN l.pooled / 2
                 WHEN d.work LIKE 'build\_%' AND d.work <> 'build_overhead' AND s.factor IS NOT NULL
                 THEN d.rate_low * s.factor ELSE d.rate_low END,
-           CASE WHEN l.n > 1 THEN greatest(l.highest, l.pooled) * 1.25 WHEN l.n = 1 THEN l.pooled * 1.5
+           CASE WHEN l.n > 1 THEN greatest(l.highest, l.pooled) * 1.5 WHEN l.n = 1 THEN l.pooled * 2
                 WHEN d.work LIKE 'build\_%' AND d.work <> 'build_overhead' AND s.factor IS NOT NULL
                 THEN d.rate_high * s.factor ELSE d.rate_high END,
            d.unit,
@@ -648,8 +670,8 @@ BEGIN
         -- The index builds still to do, and the heap each reads, by kind.
         SELECT count(*)::integer AS builds,
                coalesce(sum(coalesce(x.heap_bytes, 0)), 0)::bigint AS bytes,
-               coalesce(sum(coalesce(x.heap_bytes, 0) / (rate -> ('build_' || i.kind) ->> 'high')::float8), 0) AS low_s,
-               coalesce(sum(coalesce(x.heap_bytes, 0) / (rate -> ('build_' || i.kind) ->> 'low')::float8), 0) AS high_s,
+               coalesce(sum(build_work(x.live_rows, x.heap_bytes) / (rate -> ('build_' || i.kind) ->> 'high')::float8), 0) AS low_s,
+               coalesce(sum(build_work(x.live_rows, x.heap_bytes) / (rate -> ('build_' || i.kind) ->> 'low')::float8), 0) AS high_s,
                array_agg(DISTINCT 'build_' || i.kind) FILTER (WHERE x.heap_bytes > 0) AS kinds,
                count(*) FILTER (WHERE x.table_name IS NULL) AS no_table,
                max(confidence_rank(i.confidence)) AS least_sure

@@ -112,10 +112,14 @@ BEGIN
         -- The whole migration's time left, from the estimate model
         -- (45-estimate.sql): a reindex's types not done yet, a custom
         -- migration's index builds not done yet.
-        SELECT e.est_low, e.est_high INTO est_time_left_low, est_time_left_high
-          FROM estimate_migrations(ARRAY[running_migration], data_version,
-                                   CASE WHEN first_boot THEN running_migration END,
-                                   running_migration, running_job) e;
+        BEGIN
+            SELECT e.est_low, e.est_high INTO est_time_left_low, est_time_left_high
+              FROM estimate_migrations(ARRAY[running_migration], data_version,
+                                       CASE WHEN first_boot THEN running_migration END,
+                                       running_migration, running_job) e;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;   -- no estimate this time, rather than no status
+        END;
     ELSIF next_job.status = 'error' THEN
         failed_migration := next_job.data_version;
         last_error := next_job.error;

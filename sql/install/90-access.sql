@@ -91,6 +91,7 @@ GRANT EXECUTE ON FUNCTION
     medup.eligible_share(integer, double precision, double precision, integer[], double precision[], integer[]),
     medup.confidence_rank(text),
     medup.format_count(double precision),
+    medup.build_work(double precision, bigint),
     medup.medplum_schema()
     TO medup_reader;
 -- What the servers view calls with the reader's rights.
