@@ -14,8 +14,12 @@ SELECT count(*) FROM medup.progress;
 SELECT count(*) FROM medup.upgrade_path('4.1.2', 'latest');
 SELECT count(*) FROM medup.check('4.1.18');
 SELECT medup.gate('4.1.18');
+-- Estimates: the statistics and the jobs' durations through medup's readers.
+SELECT count(*) > 0 AS priced, bool_and(est_low <= est_high) AS ranges
+  FROM medup.estimate('latest');
 -- The loaders and sampling (it writes medup's tables) stay with the owner.
 SELECT medup.load_releases('[]');
+SELECT medup.load_migration_work('');
 SELECT medup.sample();
 -- It runs any SQL it is given: for medup's own functions only.
 SELECT * FROM medup.cached_query('medup.sample'::regclass, 'SELECT 1', NULL) AS t(x integer);
