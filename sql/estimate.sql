@@ -99,6 +99,20 @@ CREATE INDEX "Patient___familySort_idx" ON est_db."Patient" (id);
 CREATE UNIQUE INDEX CONCURRENTLY "Patient___givenSort_idx" ON est_db."Patient" (deleted);
 SELECT est_index_builds, est_work FROM medup.estimate('4.3.15') WHERE migration = 27;
 
+-- A custom migration writes its actions' durations only when it ends; the
+-- index builds the worker's samples watched count as soon as they are
+-- valid.  Here the samples (every 10 s) saw a build on Patient for 2
+-- minutes, much slower than v22's: the range spans both.  The invalid one
+-- does not count, nor one seen for less than three naptimes (too short to
+-- time from samples).
+INSERT INTO medup.index_build (index_name, table_name, first_seen, last_seen)
+VALUES ('Patient___familySort_idx', 'Patient', now() - interval '3 min', now() - interval '1 min'),
+       ('Patient___givenSort_idx', 'Patient', now() - interval '3 min', now() - interval '1 min'),
+       ('Patient___nameSort_idx', 'Patient', now() - interval '20 s', now());
+SELECT work, round(rate_low) AS rate_low, round(rate_high) AS rate_high, source
+  FROM medup.estimate_rates() WHERE work = 'build_btree';
+DELETE FROM medup.index_build;
+
 -- A running reindex: the types its job has finished cost nothing, and
 -- status() shows the migration's time left next to its eta.
 UPDATE est_db."DatabaseMigration" SET "dataVersion" = 22;

@@ -69,6 +69,20 @@ CREATE TABLE medup.migration_index_loaded (
     PRIMARY KEY (data_version, index_name)
 );
 SELECT pg_catalog.pg_extension_config_dump('medup.migration_index_loaded', '');
+
+-- Index builds on Medplum's tables the samples saw while a migration ran:
+-- from the first sample that saw one to the last.  A custom migration
+-- writes its actions' durations only when it ends; these give rates while
+-- it runs.
+CREATE TABLE medup.index_build (
+    database_name name NOT NULL DEFAULT current_database(),
+    index_name    text NOT NULL,
+    table_name    text NOT NULL,
+    first_seen    timestamptz NOT NULL,
+    last_seen     timestamptz NOT NULL,
+    PRIMARY KEY (database_name, index_name, first_seen)
+);
+SELECT pg_catalog.pg_extension_config_dump('medup.index_build', '');
 -- END STATE
 
 CREATE VIEW medup.migration_work AS
@@ -396,6 +410,42 @@ END
 $$;
 
 /*
+ * Called by medup.sample() while a migration runs: each index build on
+ * Medplum's tables in progress now extends the row of the same build (seen
+ * within the last three naptimes) or starts one.  Rows older than
+ * medup.event_retention go, a few at a time.
+ */
+CREATE FUNCTION medup.note_index_builds(seen_at timestamptz)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    b      record;
+    recent interval := 3 * setting_interval('medup.naptime');
+BEGIN
+    FOR b IN SELECT i.relname::text AS index_name, t.relname::text AS table_name
+               FROM pg_stat_progress_create_index p
+               JOIN pg_class i ON i.oid = p.index_relid
+               JOIN pg_class t ON t.oid = p.relid
+              WHERE p.datid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+                AND t.relnamespace = to_regnamespace(quote_ident(medplum_schema())) LOOP
+        UPDATE index_build x SET last_seen = seen_at
+         WHERE x.database_name = current_database() AND x.index_name = b.index_name
+           AND x.last_seen >= seen_at - recent;
+        IF NOT FOUND THEN
+            INSERT INTO index_build (index_name, table_name, first_seen, last_seen)
+            VALUES (b.index_name, b.table_name, seen_at, seen_at)
+            ON CONFLICT DO NOTHING;
+        END IF;
+    END LOOP;
+    DELETE FROM index_build WHERE ctid = ANY (ARRAY(
+        SELECT x.ctid FROM index_build x
+         WHERE x.last_seen < now() - setting_interval('medup.event_retention') LIMIT 100));
+END
+$$;
+
+/*
  * The work of one index build on a table, in row-equivalents: its rows
  * (each row's keys are extracted, sorted, inserted) plus its heap in kB
  * (the heap is read twice, whatever the index).  Measured on
@@ -428,10 +478,10 @@ BEGIN
     RETURN QUERY VALUES ('reindex',        200::float8,   20000::float8,    'rows/s'),
            ('rewrite',        2000,          100000,           'rows/s'),
            ('scan',           50e6,          1e9,              'bytes/s'),
-           ('build_btree',    10000,         300000,           'row-equivalents/s'),
-           ('build_gin',      3000,          100000,           'row-equivalents/s'),
-           ('build_gin_trgm', 1000,          50000,            'row-equivalents/s'),
-           ('build_gist',     2000,          60000,            'row-equivalents/s'),
+           ('build_btree',    10000,         1000000,          'row-equivalents/s'),
+           ('build_gin',      3000,          500000,           'row-equivalents/s'),
+           ('build_gin_trgm', 1000,          200000,           'row-equivalents/s'),
+           ('build_gist',     2000,          200000,           'row-equivalents/s'),
            ('statement',      1,             200,              'statements/s'),
            ('build_overhead', 2,             0.01,             's per build');
 END
@@ -466,6 +516,20 @@ BEGIN
                 FROM medup.migration_index m
                WHERE m.index_name IN (SELECT s.index_name FROM steps s)
                ORDER BY m.index_name, m.data_version),
+    -- Builds the samples watched, now valid, seen over at least three
+    -- naptimes: a build ran from up to a naptime before its first sample
+    -- to up to one after its last, so half of each is added.
+    watched AS (
+        SELECT DISTINCT ON (w.index_name) w.index_name,
+               extract(epoch FROM w.last_seen - w.first_seen) + extract(epoch FROM medup.setting_interval('medup.naptime')) AS seconds
+          FROM medup.index_build w
+          JOIN pg_class c ON c.relname = w.index_name
+                         AND c.relnamespace = to_regnamespace(quote_ident(medup.medplum_schema()))
+          JOIN pg_index x ON x.indexrelid = c.oid AND x.indisvalid
+         WHERE w.database_name = current_database()
+           AND w.last_seen - w.first_seen >= 3 * medup.setting_interval('medup.naptime')
+         ORDER BY w.index_name, w.last_seen DESC
+    ),
     observed AS (
         SELECT 'reindex' AS work, s.rows::float8 * 1000 / s.ms AS rate, s.data_version, s.rows::float8 AS amount
           FROM steps s
@@ -477,12 +541,22 @@ BEGIN
           JOIN known i ON i.index_name = s.index_name
           JOIN tables t ON t.table_name = i.table_name
          WHERE t.heap_bytes >= 1048576
+        UNION ALL
+        SELECT 'build_' || i.kind, medup.build_work(t.live_rows, t.heap_bytes) / w.seconds, NULL,
+               medup.build_work(t.live_rows, t.heap_bytes)
+          FROM watched w
+          JOIN (SELECT DISTINCT ON (m.index_name) m.index_name, m.kind, m.table_name
+                  FROM medup.migration_index m ORDER BY m.index_name, m.data_version) i
+            ON i.index_name = w.index_name
+          JOIN tables t ON t.table_name = i.table_name
+         WHERE t.heap_bytes >= 1048576
     ),
     learned AS (
         SELECT o.work, count(*) AS n,
                sum(o.amount) / sum(o.amount / o.rate) AS pooled,
                min(o.rate) AS lowest, max(o.rate) AS highest,
-               medup.format_migrations(array_agg(DISTINCT o.data_version)) AS migrations
+               concat_ws(' and ', medup.format_migrations(array_agg(DISTINCT o.data_version)),
+                         CASE WHEN bool_or(o.data_version IS NULL) THEN 'builds the samples watched' END) AS migrations
           FROM observed o GROUP BY o.work
     ),
     -- How far measured index builds are from their defaults (geometric mean).
@@ -501,7 +575,7 @@ BEGIN
                 THEN d.rate_high * s.factor ELSE d.rate_high END,
            d.unit,
            CASE WHEN l.n IS NOT NULL
-                THEN format('learned: %s measured in %s (this database''s jobs)', l.n, l.migrations)
+                THEN format('learned: %s measured in %s (this database)', l.n, l.migrations)
                 WHEN d.work LIKE 'build\_%' AND d.work <> 'build_overhead' AND s.factor IS NOT NULL
                 THEN format('default, scaled by this database''s %s builds', s.kinds)
                 ELSE 'default' END

@@ -233,6 +233,10 @@ BEGIN
     IF s.running_migration IS NOT NULL THEN
         SELECT p.command, p.phase, p.fraction, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
           INTO live FROM read_progress() p ORDER BY p.fraction DESC NULLS LAST LIMIT 1;
+        -- The index builds it runs, for estimates' rates (45-estimate.sql).
+        IF live.command LIKE 'CREATE INDEX%' OR live.command LIKE 'REINDEX%' THEN
+            PERFORM note_index_builds(clock_timestamp());
+        END IF;
     END IF;
 
     -- The new row, column by column by name: it does not depend on the

@@ -111,7 +111,7 @@ GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version,
                 medup.schema_version_shipped,
                 medup.migration_work, medup.migration_index,
                 medup.migration_work_shipped, medup.migration_work_loaded,
-                medup.migration_index_shipped, medup.migration_index_loaded,
+                medup.migration_index_shipped, medup.migration_index_loaded, medup.index_build,
                 medup.servers, medup.server
     TO medup_reader;
 

@@ -58,3 +58,14 @@ CREATE TABLE medup.migration_index_loaded (
     PRIMARY KEY (data_version, index_name)
 );
 SELECT pg_catalog.pg_extension_config_dump('medup.migration_index_loaded', '');
+
+-- Index builds the samples watched, for estimates' rates.
+CREATE TABLE medup.index_build (
+    database_name name NOT NULL DEFAULT current_database(),
+    index_name    text NOT NULL,
+    table_name    text NOT NULL,
+    first_seen    timestamptz NOT NULL,
+    last_seen     timestamptz NOT NULL,
+    PRIMARY KEY (database_name, index_name, first_seen)
+);
+SELECT pg_catalog.pg_extension_config_dump('medup.index_build', '');
