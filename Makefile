@@ -6,7 +6,7 @@
 
 EXTENSION = medup
 MODULE_big = medup
-OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o src/http.o src/periodic.o src/grants.o
+OBJS = src/medup.o src/version.o src/worker.o src/inspect.o src/job.o src/http.o src/periodic.o src/grants.o src/target.o
 # libcurl, for the servers' healthchecks and the catalog refresh (src/http.c).
 # "override": added even when SHLIB_LINK is given on the command line, as
 # test/memcheck.sh does for AddressSanitizer.
@@ -27,7 +27,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 # sql/*.sql against expected/*.out, on a temporary instance that preloads
 # medup, then the TAP tests in test/t/*.pl.  test/check.sh runs both and
 # the shell tests.
-REGRESS = version catalog path fixtures status reserialize job_input gate access audit servers estimate update
+REGRESS = version catalog path fixtures status reserialize job_input gate access audit servers estimate targets update
 REGRESS_OPTS = --load-extension=medup --temp-instance=./tmp_check --temp-config=test/regress.conf
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
@@ -62,10 +62,12 @@ INSTALL_PARTS = \
 	sql/install/30-path.sql \
 	sql/install/40-inspect.sql \
 	sql/install/45-estimate.sql \
+	sql/install/47-targets.sql \
 	sql/install/50-status.sql \
 	sql/install/60-gate.sql \
 	sql/install/70-audit.sql \
 	sql/install/80-servers.sql \
+	sql/install/85-fleet.sql \
 	sql/install/90-access.sql
 
 CATALOG_DATA = sql/install/catalog/releases.tsv sql/install/catalog/data_migrations.tsv \

@@ -81,7 +81,9 @@ SELECT data_version, status, steps_done, steps_running, steps_failed, rows_done,
 CREATE FUNCTION pg_temp.failed_jobs(schema text) RETURNS SETOF medup.job LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('medup.medplum_schema', schema, true);
-    RETURN QUERY SELECT * FROM medup.jobs WHERE status = 'error';
+    RETURN QUERY SELECT (j::medup.job).* FROM (SELECT job_id, data_version, status, requested_at, finished_at,
+        last_updated, min_server_version, steps_done, steps_running, steps_failed, rows_done,
+        running_step, error, parse_error FROM medup.jobs WHERE status = 'error') j;
 END $$;
 SELECT f.schema, j.data_version, j.steps_done, j.steps_failed, j.error
   FROM (VALUES ('mp_v3_3_failed'), ('mp_failed'), ('mp_failed_retry'), ('mp_outcome')) f(schema),

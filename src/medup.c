@@ -132,6 +132,7 @@ _PG_init(void)
 							&medup_stall_after, 30 * 60, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	define_http_settings();
+	medup_define_target_settings();
 	MarkGUCPrefixReserved("medup");
 
 	if (process_shared_preload_libraries_in_progress)

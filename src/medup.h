@@ -23,4 +23,8 @@ extern int	medup_refresh_interval;
 
 extern void medup_worker_network_tasks(const char *dbname);
 
+/* Remote targets (target.c). */
+extern int	medup_target_timeout;
+extern void medup_define_target_settings(void);
+
 #endif							/* MEDUP_H */

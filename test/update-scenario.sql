@@ -144,7 +144,7 @@ CREATE ROLE regress_update_reader LOGIN IN ROLE medup_reader;
 -- Grants of the DBA's own on medup's code: a function and a view to a role
 -- of its own, one with the right to pass it on.
 CREATE ROLE regress_update_grafana;
-GRANT EXECUTE ON FUNCTION medup.status() TO regress_update_grafana;
+GRANT EXECUTE ON FUNCTION medup.latest_patch(integer, integer) TO regress_update_grafana;
 GRANT SELECT ON medup.history TO regress_update_grafana WITH GRANT OPTION;
 CREATE TABLE deploys (version medup.version PRIMARY KEY, deployed_on date);
 INSERT INTO deploys VALUES ('4.1.12', '2025-06-01'), ('4.1.18', '2026-09-20');
@@ -191,12 +191,12 @@ SELECT (SELECT count(*) FROM medup.sample) = samples + 1 AS sampled,
 -- The DBA's grants are made again, as the DBA's (not medup's initial
 -- privileges: pg_dump dumps them), and the reader still reads.  (From 0.1
 -- they are lost: 0.1 -> 0.2, as it shipped, drops them.  Kept from 0.2 on.)
-SELECT has_function_privilege('regress_update_grafana', 'medup.status()', 'EXECUTE') AS status_granted,
+SELECT has_function_privilege('regress_update_grafana', 'medup.latest_patch(integer, integer)', 'EXECUTE') AS status_granted,
        has_table_privilege('regress_update_grafana', 'medup.history', 'SELECT WITH GRANT OPTION') AS history_granted;
 SELECT count(*) AS grafana_in_init_privs
   FROM pg_init_privs i, aclexplode(i.initprivs) a
  WHERE a.grantee = 'regress_update_grafana'::regrole;
-REVOKE EXECUTE ON FUNCTION medup.status() FROM regress_update_grafana;
+REVOKE EXECUTE ON FUNCTION medup.latest_patch(integer, integer) FROM regress_update_grafana;
 REVOKE SELECT ON medup.history FROM regress_update_grafana CASCADE;
 SET ROLE regress_update_reader;
 SELECT state, data_version FROM medup.status();

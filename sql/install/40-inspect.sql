@@ -35,6 +35,10 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- A remote target's schema while its facts are held (47-targets.sql).
+    IF medup.remote_active() THEN
+        RETURN medup.snapshot()->>'schema';
+    END IF;
     -- PL/pgSQL: a SQL function with a SET clause is planned on every call.
     RETURN coalesce(nullif(current_setting('medup.medplum_schema', true), ''), 'public');
 END
@@ -89,6 +93,11 @@ DECLARE
     all_parsed boolean;
     bad    medup.job;
 BEGIN
+    -- A remote target's jobs while its facts are held (47-targets.sql).
+    IF medup.remote_active() THEN
+        RETURN QUERY SELECT * FROM medup.snapshot_jobs(open_only, for_version);
+        RETURN;
+    END IF;
     SELECT * INTO t FROM medplum_tables();
     IF t.job_table IS NULL THEN
         RETURN;
@@ -197,8 +206,19 @@ SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
     t record;
+    snap jsonb;
 BEGIN
     locked := false;
+    -- A remote target's row while its facts are held (47-targets.sql).
+    IF medup.remote_active() THEN
+        snap := medup.snapshot()->'row';
+        schema_version := (snap->>'schema_version')::integer;
+        data_version := (snap->>'data_version')::integer;
+        first_boot := (snap->>'first_boot')::boolean;
+        problem := snap->>'problem';
+        locked := (snap->>'locked')::boolean;
+        RETURN;
+    END IF;
     SELECT * INTO t FROM medplum_tables();
     IF t.migration_table IS NULL THEN
         problem := 'no "DatabaseMigration" table';
@@ -305,6 +325,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+    IF medup.remote_active() THEN
+        RETURN QUERY SELECT * FROM medup.snapshot_progress();
+        RETURN;
+    END IF;
     -- The progress views are costly to set up; most of the time nothing
     -- runs, which their underlying function tells cheaply.
     IF NOT EXISTS (SELECT FROM pg_stat_get_progress_info('CREATE INDEX') p
@@ -361,6 +385,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+    IF medup.remote_active() THEN
+        RETURN QUERY SELECT * FROM medup.snapshot_invalid_indexes();
+        RETURN;
+    END IF;
     RETURN QUERY
     SELECT t.relname::text, c.relname::text, pg_get_indexdef(i.indexrelid),
            pg_relation_size(i.indexrelid),
@@ -384,6 +412,9 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF medup.remote_active() THEN
+        RETURN jsonb_array_length(medup.snapshot()->'invalid');
+    END IF;
     -- Almost always none: look at index builds in progress only when needed.
     IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                     WHERE NOT i.indisvalid
@@ -405,6 +436,10 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF medup.remote_active() THEN
+        RETURN CASE WHEN jsonb_typeof(medup.snapshot()->'blockers') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(medup.snapshot()->'blockers')::integer) END;
+    END IF;
     RETURN (SELECT array_agg(DISTINCT b ORDER BY b)
               FROM pg_stat_activity a, unnest(pg_blocking_pids(a.pid)) b
              WHERE a.datname = current_database()
@@ -420,6 +455,9 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF medup.remote_active() THEN
+        RETURN (medup.snapshot()->>'connected')::boolean;
+    END IF;
     RETURN EXISTS (SELECT FROM pg_stat_activity a
                     WHERE a.datname = current_database() AND a.application_name = 'medplum-server');
 END
@@ -440,6 +478,9 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF medup.remote_active() THEN
+        RETURN (medup.snapshot()->>'working')::boolean;
+    END IF;
     RETURN EXISTS (
         SELECT FROM pg_stat_activity a
          WHERE a.datname = current_database()
@@ -464,7 +505,16 @@ CREATE FUNCTION medup.migration_lock_holder(OUT pid integer, OUT role_name text,
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    snap jsonb;
 BEGIN
+    IF medup.remote_active() THEN
+        snap := medup.snapshot();
+        pid := (snap->>'lock_pid')::integer;
+        role_name := snap->>'lock_role';
+        application_name := snap->>'lock_application';
+        RETURN;
+    END IF;
     SELECT l.pid INTO pid FROM pg_locks l
      WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = 1 AND l.objsubid = 1
        AND l.granted

@@ -1,4 +1,4 @@
-CREATE FUNCTION medup.status(
+CREATE FUNCTION medup.status(target text DEFAULT NULL,
     OUT state text, OUT schema_version integer, OUT data_version integer,
     OUT latest_data_version integer, OUT first_boot boolean,
     OUT pending_migrations integer[], OUT running_migration integer,
@@ -26,15 +26,25 @@ DECLARE
     upper_ver  medup.version;
     server_advice text;
     next_server medup.version;
+    remote     boolean;        -- answering for a remote target (47-targets.sql)
+    own_snapshot boolean := false;
 BEGIN
+    -- A remote target: read its facts once; every reader below then
+    -- returns them, and everything else is decided as for this database.
+    IF target IS NOT NULL AND target <> current_database()::text THEN
+        PERFORM medup.use_target(target);
+        own_snapshot := true;
+    END IF;
+    remote := medup.remote_active();
     medplum_schema := medup.medplum_schema();
     checked_at := now();
-    on_standby := pg_is_in_recovery();
+    on_standby := CASE WHEN remote THEN (medup.snapshot()->>'in_recovery')::boolean
+                       ELSE pg_is_in_recovery() END;
     -- What PostgreSQL itself tells, in one statement: the pre-deploy lock,
     -- invalid indexes, the worker, the newest sample.
     SELECT h.pid, h.role_name, h.application_name, count_invalid_indexes(),
-           medup.worker_pid() IS NOT NULL,
-           (SELECT max(s.sampled_at) FROM sample s WHERE s.database_name = current_database())
+           medup.worker_pid() IS NOT NULL AND NOT remote,
+           (SELECT max(s.sampled_at) FROM sample s WHERE s.database_name = current_database() AND NOT remote)
       INTO migration_lock_pid, migration_lock_role, migration_lock_application, invalid_indexes,
            worker_running, last_sample_at
       FROM migration_lock_holder() h;
@@ -47,6 +57,9 @@ BEGIN
         problem := format('schema "%s": %s', medplum_schema, row_state.problem);
         advice := format('No Medplum database in schema "%s": set medup.medplum_schema to the schema that holds "DatabaseMigration" and "AsyncJob".',
                          medplum_schema);
+        IF own_snapshot THEN
+            PERFORM medup.snapshot_set(NULL);
+        END IF;
         RETURN;
     END IF;
     problem := row_state.problem;
@@ -107,19 +120,22 @@ BEGIN
         last_error := next_job.error;
         SELECT max(p.fraction) INTO progress FROM read_progress() p;
         blocked_by := medplum_blockers();
-        SELECT h.rate, h.eta, h.stalled_since INTO rate, eta, stalled_since
-          FROM history_estimates(running_job, progress) h;
-        -- The whole migration's time left, from the estimate model
-        -- (45-estimate.sql): a reindex's types not done yet, a custom
-        -- migration's index builds not done yet.
-        BEGIN
-            SELECT e.est_low, e.est_high INTO est_time_left_low, est_time_left_high
-              FROM estimate_migrations(ARRAY[running_migration], data_version,
-                                       CASE WHEN first_boot THEN running_migration END,
-                                       running_migration, running_job) e;
-        EXCEPTION WHEN lock_not_available THEN
-            NULL;   -- no estimate this time, rather than no status
-        END;
+        IF NOT remote THEN
+            SELECT h.rate, h.eta, h.stalled_since INTO rate, eta, stalled_since
+              FROM history_estimates(running_job, progress) h;
+            -- The whole migration's time left, from the estimate model
+            -- (45-estimate.sql): a reindex's types not done yet, a custom
+            -- migration's index builds not done yet.  It reads this
+            -- database's statistics: none for a remote target yet.
+            BEGIN
+                SELECT e.est_low, e.est_high INTO est_time_left_low, est_time_left_high
+                  FROM estimate_migrations(ARRAY[running_migration], data_version,
+                                           CASE WHEN first_boot THEN running_migration END,
+                                           running_migration, running_job) e;
+            EXCEPTION WHEN lock_not_available THEN
+                NULL;   -- no estimate this time, rather than no status
+            END;
+        END IF;
     ELSIF next_job.status = 'error' THEN
         failed_migration := next_job.data_version;
         last_error := next_job.error;
@@ -155,13 +171,16 @@ BEGIN
     END IF;
     -- What Medplum's servers said at their last /healthcheck
     -- (80-servers.sql); nothing more to do without servers.
-    IF EXISTS (SELECT FROM server) THEN
+    IF NOT remote AND EXISTS (SELECT FROM server) THEN
         SELECT r.servers, r.advice INTO servers, server_advice
           FROM servers_report(server_version_range, data_version) r;
         advice := concat_ws(' ', advice, server_advice);
     END IF;
     IF on_standby THEN
         advice := advice || ' (Read on a standby: the migration lock and live progress belong to the primary and are not visible here.)';
+    END IF;
+    IF own_snapshot THEN
+        PERFORM medup.snapshot_set(NULL);
     END IF;
 END
 $$;
@@ -287,25 +306,120 @@ BEGIN
 END
 $$;
 
-CREATE VIEW medup.migrations AS
+/* medup.migrations of the target being answered for. */
+CREATE FUNCTION medup.read_migration_states()
+RETURNS TABLE (data_version integer, server_version medup.version, required_before medup.version,
+               state text, job_id uuid, attempts integer, requested_at timestamptz,
+               last_updated timestamptz, duration interval, progress double precision,
+               steps_done integer, rows_done bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
     SELECT m.data_version, m.server_version, m.required_before, m.state, m.job_id,
            m.attempts, m.requested_at, m.last_updated, m.duration,
-           CASE WHEN m.state = 'running' THEN (SELECT max(p.fraction) FROM medup.read_progress() p) END
-               AS progress,
+           CASE WHEN m.state = 'running' THEN (SELECT max(p.fraction) FROM medup.read_progress() p) END,
            m.steps_done, m.rows_done, m.detail
-      FROM medup.read_migrations((SELECT r.data_version FROM medup.read_migration_row() r)) m;
+      FROM medup.read_migrations((SELECT r.data_version FROM medup.read_migration_row() r)) m
+$$;
+
+/*
+ * The views' rows of one remote target: its facts are read once (every
+ * data-migration job for migrations and jobs), and the same readers
+ * answer on them.  SECURITY DEFINER: the connection uses the user mapping
+ * of medup's owner.
+ */
+CREATE FUNCTION medup.target_migrations(name text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+BEGIN
+    PERFORM medup.use_target(name, 'all');
+    RETURN QUERY SELECT * FROM medup.read_migration_states();
+    PERFORM medup.snapshot_set(NULL);
+END
+$$;
+
+CREATE FUNCTION medup.target_jobs(name text)
+RETURNS SETOF medup.job
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+BEGIN
+    PERFORM medup.use_target(name, 'all');
+    RETURN QUERY SELECT * FROM medup.read_jobs();
+    PERFORM medup.snapshot_set(NULL);
+END
+$$;
+
+CREATE FUNCTION medup.target_progress(name text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+BEGIN
+    PERFORM medup.use_target(name);
+    RETURN QUERY SELECT * FROM medup.read_progress();
+    PERFORM medup.snapshot_set(NULL);
+END
+$$;
+
+CREATE FUNCTION medup.target_invalid_indexes(name text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+BEGIN
+    PERFORM medup.use_target(name);
+    RETURN QUERY SELECT * FROM medup.read_invalid_indexes();
+    PERFORM medup.snapshot_set(NULL);
+END
+$$;
+
+/*
+ * The views: this database's rows, then each remote target's (column
+ * target, last).  A filter on target reads only that target: this
+ * database's rows are not computed for another name, and a remote target
+ * is read only when its row of medup.target passes the filter.  A remote
+ * target that cannot be read raises its error (medup.fleet shows every
+ * target without raising).
+ */
+CREATE VIEW medup.migrations AS
+    SELECT m.*, current_database()::text AS target FROM medup.read_migration_states() m
+    UNION ALL
+    SELECT m.*, t.name FROM medup.target t,
+           LATERAL medup.target_migrations(t.name)
+             AS m(data_version integer, server_version medup.version, required_before medup.version,
+                  state text, job_id uuid, attempts integer, requested_at timestamptz,
+                  last_updated timestamptz, duration interval, progress double precision,
+                  steps_done integer, rows_done bigint, detail text);
 COMMENT ON VIEW medup.migrations IS
-    'Every post-deploy migration medup knows, with its state in this database and its latest job';
+    'Every post-deploy migration medup knows, with its state in each target and its latest job';
 
-CREATE VIEW medup.jobs AS SELECT * FROM medup.read_jobs();
+CREATE VIEW medup.jobs AS
+    SELECT j.*, current_database()::text AS target FROM medup.read_jobs() j
+    UNION ALL
+    SELECT j.*, t.name FROM medup.target t, LATERAL medup.target_jobs(t.name) j;
 COMMENT ON VIEW medup.jobs IS
-    'Every data-migration AsyncJob, parsed: migration fields only';
+    'Every data-migration AsyncJob of each target, parsed: migration fields only';
 
-CREATE VIEW medup.progress AS SELECT * FROM medup.read_progress();
+CREATE VIEW medup.progress AS
+    SELECT p.*, current_database()::text AS target FROM medup.read_progress() p
+    UNION ALL
+    SELECT p.*, t.name FROM medup.target t,
+           LATERAL medup.target_progress(t.name)
+             AS p(pid integer, command text, phase text, relation text, index_name text,
+                  fraction double precision, blocks_done bigint, blocks_total bigint,
+                  tuples_done bigint, tuples_total bigint, wait_event text,
+                  blocked_by integer[], application_name text, started_at timestamptz);
 COMMENT ON VIEW medup.progress IS
-    'Index builds, vacuums and analyzes running now for Medplum, with a phase-weighted fraction done';
+    'Index builds, vacuums and analyzes running now for Medplum in each target, with a phase-weighted fraction done';
 
-CREATE VIEW medup.invalid_indexes AS SELECT * FROM medup.read_invalid_indexes();
+CREATE VIEW medup.invalid_indexes AS
+    SELECT i.*, current_database()::text AS target FROM medup.read_invalid_indexes() i
+    UNION ALL
+    SELECT i.*, t.name FROM medup.target t,
+           LATERAL medup.target_invalid_indexes(t.name)
+             AS i(table_name text, index_name text, definition text, size bigint, fix text);
 COMMENT ON VIEW medup.invalid_indexes IS
-    'Indexes on Medplum''s tables left invalid by a failed concurrent build, and the statement that would rebuild them';
-
+    'Indexes on Medplum''s tables left invalid by a failed concurrent build in each target, and the statement that would rebuild them';

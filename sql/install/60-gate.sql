@@ -79,7 +79,7 @@ $$;
  * the messages.  current defaults to the lowest server version the
  * database can be running (its schema and data versions both bound it).
  */
-CREATE FUNCTION medup.check(target text, current text DEFAULT NULL)
+CREATE FUNCTION medup.check(version text, current text DEFAULT NULL, target text DEFAULT NULL)
 RETURNS TABLE (rule text, ok boolean, severity text, message text, detail text,
                hint text, code text, target_version medup.version,
                current_version medup.version, current_inferred boolean,
@@ -119,7 +119,14 @@ DECLARE
     late_needs    medup.version;
     path_hint     text;
     first_boot_on boolean;
+    own_snapshot  boolean := false;   -- reading a remote target (47-targets.sql)
 BEGIN
+    -- A remote target: its facts are read once and every rule below is
+    -- decided on them as on this database's.
+    IF target IS NOT NULL AND target <> current_database()::text THEN
+        PERFORM medup.use_target(target);
+        own_snapshot := true;
+    END IF;
     SELECT * INTO s FROM status();
     is_medplum := s.state <> 'not_medplum';
     readable := is_medplum AND s.data_version IS NOT NULL
@@ -127,7 +134,7 @@ BEGIN
 
     IF readable THEN
         BEGIN
-            target_ver := resolve_target(target);
+            target_ver := resolve_target($1);
             target_ok := true;
         EXCEPTION WHEN invalid_parameter_value OR invalid_text_representation
                        OR null_value_not_allowed OR object_not_in_prerequisite_state THEN
@@ -142,7 +149,7 @@ BEGIN
         shown := lower(s.server_version_range);
         -- Not given: a version the servers reported recently beats inferring it.
         SELECT r.version, r.source INTO reported_ver, reported_from
-          FROM reported_version() r WHERE current IS NULL;
+          FROM reported_version() r WHERE current IS NULL AND NOT medup.remote_active();
         inferred := current IS NULL AND reported_ver IS NULL;
         current_ver := coalesce(current::medup.version, reported_ver, shown);
         IF current_ver IS NULL THEN
@@ -150,7 +157,7 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = format('Schema version %s and data version %s were reached by releases older than any medup knows, so any older server could be running.',
                                       s.schema_version, s.data_version),
-                      HINT = format('Pass the running version: SELECT medup.gate(%L, current => ''3.1.2'').', target);
+                      HINT = format('Pass the running version: SELECT medup.gate(%L, current => ''3.1.2'').', $1);
         END IF;
         first_boot_on := coalesce(s.first_boot, false);
         is_rollback := target_ver < current_ver;
@@ -370,15 +377,19 @@ BEGIN
       FROM rules r
      WHERE NOT EXISTS (SELECT FROM rules e WHERE e.stops AND NOT e.ok AND e.position < r.position)
      ORDER BY r.position;
+    IF own_snapshot THEN
+        PERFORM medup.snapshot_set(NULL);
+    END IF;
 END
 $$;
 
 /*
- * medup.gate(target [, current]): succeeds with a short text, or raises the
- * first failing error rule, so that  psql -v ON_ERROR_STOP=1  stops a
- * deploy script.  Failing warnings are raised as WARNINGs first.
+ * medup.gate(version [, current] [, target]): succeeds with a short text, or
+ * raises the first failing error rule, so that  psql -v ON_ERROR_STOP=1
+ * stops a deploy script.  Failing warnings are raised as WARNINGs first.
+ * target: a remote target's name (47-targets.sql); this database when NULL.
  */
-CREATE FUNCTION medup.gate(target text, current text DEFAULT NULL)
+CREATE FUNCTION medup.gate(version text, current text DEFAULT NULL, target text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, medup, pg_temp
@@ -390,7 +401,7 @@ DECLARE
     target_ver medup.version;
     current_ver medup.version;
 BEGIN
-    FOR r IN SELECT * FROM medup.check(target, current) LOOP
+    FOR r IN SELECT * FROM medup.check(gate.version, current, target) LOOP
         target_ver := r.target_version;
         current_ver := r.current_version;
         CONTINUE WHEN r.ok;
@@ -403,7 +414,7 @@ BEGIN
         END IF;
     END LOOP;
     IF refused THEN
-        RAISE EXCEPTION 'cannot deploy %: %', coalesce(target_ver::text, target, '(no target)'), failure.message
+        RAISE EXCEPTION 'cannot deploy %: %', coalesce(target_ver::text, gate.version, '(no target)'), failure.message
             USING ERRCODE = failure.code, DETAIL = failure.detail, HINT = failure.hint;
     END IF;
     RETURN format(CASE WHEN target_ver < current_ver THEN 'safe to roll back to %s' ELSE 'safe to deploy %s' END,

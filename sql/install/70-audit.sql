@@ -103,7 +103,7 @@ AS $$
                 ELSE coalesce(job.finished_at, job.last_updated) END
            - job.requested_at
            - coalesce((SELECT d.downtime FROM job_downtime d
-                        WHERE d.database_name = current_database() AND d.job_id = job.job_id),
+                        WHERE d.database_name = medup.target_key() AND d.job_id = job.job_id),
                       interval '0')
 $$;
 

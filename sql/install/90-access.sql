@@ -48,11 +48,13 @@ GRANT EXECUTE ON FUNCTION
 
 -- The answers.
 GRANT EXECUTE ON FUNCTION
-    medup.status(),
-    medup."check"(text, text),
-    medup.gate(text, text),
+    medup.status(text),
+    medup."check"(text, text, text),
+    medup.gate(text, text, text),
     medup.upgrade_path(medup.version, text, boolean),
-    medup.lowest_server_version(integer, integer)
+    medup.lowest_server_version(integer, integer),
+    medup.fleet_check(text, text),
+    medup.fleet_gate(text, text)
     TO medup_reader;
 -- The functions behind the views: PostgreSQL checks EXECUTE on a view's
 -- functions as the role reading the view.
@@ -63,7 +65,17 @@ GRANT EXECUTE ON FUNCTION
     medup.read_progress(),
     medup.read_invalid_indexes(),
     medup.read_durations(),
-    medup.migration_time(medup.job)
+    medup.migration_time(medup.job),
+    medup.read_migration_states(),
+    medup.target_migrations(text),
+    medup.target_jobs(text),
+    medup.target_progress(text),
+    medup.target_invalid_indexes(text),
+    medup.read_fleet(text),
+    medup.target_key(),
+    medup.remote_active(),
+    medup.medplum_schema(),
+    medup.server_option(name, text)
     TO medup_reader;
 -- What upgrade_path() (not SECURITY DEFINER: it reads only medup's
 -- catalog) calls with the reader's rights.
@@ -112,7 +124,8 @@ GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version,
                 medup.migration_work, medup.migration_index,
                 medup.migration_work_shipped, medup.migration_work_loaded,
                 medup.migration_index_shipped, medup.migration_index_loaded, medup.index_build,
-                medup.servers, medup.server
+                medup.servers, medup.server,
+                medup.targets, medup.target, medup.fleet
     TO medup_reader;
 
 -- Makes again, during an update, a grant a DBA had made on medup's code
