@@ -219,31 +219,6 @@ END
 $$;
 
 /*
- * One statistics slot of a pg_statistic row: the values (as text: their
- * type's output function runs, so read only columns of built-in types)
- * and the numbers of the slot of that kind.
- */
-CREATE FUNCTION medup.stat_values(s pg_catalog.pg_statistic, kind integer)
-RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE kind WHEN s.stakind1 THEN s.stavalues1::text WHEN s.stakind2 THEN s.stavalues2::text
-                     WHEN s.stakind3 THEN s.stavalues3::text WHEN s.stakind4 THEN s.stavalues4::text
-                     WHEN s.stakind5 THEN s.stavalues5::text END
-$$;
-
-CREATE FUNCTION medup.stat_numbers(s pg_catalog.pg_statistic, kind integer)
-RETURNS real[]
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE kind WHEN s.stakind1 THEN s.stanumbers1 WHEN s.stakind2 THEN s.stanumbers2
-                     WHEN s.stakind3 THEN s.stanumbers3 WHEN s.stakind4 THEN s.stanumbers4
-                     WHEN s.stakind5 THEN s.stanumbers5 END
-$$;
-
-/*
  * What PostgreSQL's statistics say about each table of Medplum's schema:
  * rows (reltuples; the stats collector's live rows when never analyzed),
  * heap size, and the distribution of "__version" and "deleted" from
@@ -267,7 +242,9 @@ DECLARE
 BEGIN
     -- pg_statistic directly, not the pg_stats view (which checks column
     -- privileges row by row): the slot of kind 1 holds the most common
-    -- values, of kind 2 the histogram.
+    -- values, of kind 2 the histogram.  The values are read as text, which
+    -- runs their type's output function: only integer and boolean columns
+    -- are joined.
     RETURN QUERY
     SELECT c.relname::text,
            CASE WHEN c.reltuples >= 0 THEN c.reltuples::float8
@@ -276,13 +253,11 @@ BEGIN
            EXISTS (SELECT FROM pg_attribute r WHERE r.attrelid = c.oid AND r.attname = '__version'
                                                 AND NOT r.attisdropped),
            sv.stanullfrac IS NOT NULL,
-           coalesce((SELECT sum(f) FROM unnest(medup.stat_values(sd, 1)::boolean[],
-                                               medup.stat_numbers(sd, 1)) AS x(b, f)
-                      WHERE x.b), 0)::float8,
+           coalesce((SELECT sum(f) FROM unnest((CASE 1 WHEN sd.stakind1 THEN sd.stavalues1::text WHEN sd.stakind2 THEN sd.stavalues2::text WHEN sd.stakind3 THEN sd.stavalues3::text WHEN sd.stakind4 THEN sd.stavalues4::text WHEN sd.stakind5 THEN sd.stavalues5::text END)::boolean[], CASE 1 WHEN sd.stakind1 THEN sd.stanumbers1 WHEN sd.stakind2 THEN sd.stanumbers2 WHEN sd.stakind3 THEN sd.stanumbers3 WHEN sd.stakind4 THEN sd.stanumbers4 WHEN sd.stakind5 THEN sd.stanumbers5 END) AS x(b, f) WHERE x.b), 0)::float8,
            sv.stanullfrac::float8,
-           medup.stat_values(sv, 1)::integer[],
-           medup.stat_numbers(sv, 1)::float8[],
-           medup.stat_values(sv, 2)::integer[]
+           (CASE 1 WHEN sv.stakind1 THEN sv.stavalues1::text WHEN sv.stakind2 THEN sv.stavalues2::text WHEN sv.stakind3 THEN sv.stavalues3::text WHEN sv.stakind4 THEN sv.stavalues4::text WHEN sv.stakind5 THEN sv.stavalues5::text END)::integer[],
+           (CASE 1 WHEN sv.stakind1 THEN sv.stanumbers1 WHEN sv.stakind2 THEN sv.stanumbers2 WHEN sv.stakind3 THEN sv.stanumbers3 WHEN sv.stakind4 THEN sv.stanumbers4 WHEN sv.stakind5 THEN sv.stanumbers5 END)::float8[],
+           (CASE 2 WHEN sv.stakind1 THEN sv.stavalues1::text WHEN sv.stakind2 THEN sv.stavalues2::text WHEN sv.stakind3 THEN sv.stavalues3::text WHEN sv.stakind4 THEN sv.stavalues4::text WHEN sv.stakind5 THEN sv.stavalues5::text END)::integer[]
       FROM pg_class c
       LEFT JOIN pg_attribute v ON v.attrelid = c.oid AND v.attname = '__version' AND NOT v.attisdropped
                               AND v.atttypid = 'pg_catalog.int4'::regtype
@@ -546,7 +521,9 @@ BEGIN
                medup.build_work(t.live_rows, t.heap_bytes)
           FROM watched w
           JOIN (SELECT DISTINCT ON (m.index_name) m.index_name, m.kind, m.table_name
-                  FROM medup.migration_index m ORDER BY m.index_name, m.data_version) i
+                  FROM medup.migration_index m
+                 WHERE m.index_name IN (SELECT w2.index_name FROM watched w2)
+                 ORDER BY m.index_name, m.data_version) i
             ON i.index_name = w.index_name
           JOIN tables t ON t.table_name = i.table_name
          WHERE t.heap_bytes >= 1048576
