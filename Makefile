@@ -25,9 +25,9 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
 # `make installcheck` (after `make install`): the pg_regress tests in
 # sql/*.sql against expected/*.out, on a temporary instance that preloads
-# medup, then the TAP tests in test/t/*.pl.  test/check.sh runs both and
-# the shell tests.
-REGRESS = version catalog path fixtures status reserialize job_input gate access audit servers estimate targets update
+# medup, then the TAP tests in test/t/*.pl (what they share is in
+# test/perl/).  test/check.sh runs both, one test at a time.
+REGRESS = version version_fuzz version_binary catalog path fixtures status reserialize job_input gate access audit servers estimate targets update
 REGRESS_OPTS = --load-extension=medup --temp-instance=./tmp_check --temp-config=test/regress.conf
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
@@ -47,8 +47,9 @@ check-all:
 
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
-# After PGXS, which empties it.
-PROVE_FLAGS = --timer
+# After PGXS, which empties it.  test/perl holds what the TAP tests share
+# (MedupTest.pm).
+PROVE_FLAGS = --timer -I test/perl
 
 # The install script is the SQL surface, one file per concern in sql/install/
 # concatenated in this order (each part uses only what the parts before it

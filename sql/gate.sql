@@ -215,7 +215,7 @@ SELECT rule, ok, message FROM medup.check('4.2.6');
 -- carries a DETAIL and a HINT (gate() raises them), an error row an error
 -- SQLSTATE and a warning 01000; and which SQLSTATE each rule gave (the lock,
 -- the invalid index and the unreadable tables are above and in
--- test/t/deploy_gate.sh).
+-- test/t/010_deploy_gate.pl).
 CREATE FUNCTION pg_temp.failing_rows() RETURNS TABLE (schema text, target text, rule text,
                                                       severity text, code text, complete boolean)
 LANGUAGE plpgsql AS $$

@@ -3,7 +3,7 @@
 # errors, installs, then runs every test layer against throw-away servers.
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 #
-# MEDUP_CHECK_TESTS="regress/gate tap/001_worker shell/deploy_gate" runs only
+# MEDUP_CHECK_TESTS="regress/gate tap/001_worker shell/check_command" runs only
 # the tests named (as the summary names them).  MEDUP_CHECK_NO_BUILD=1 skips
 # the build and install (test/t/check_command.sh runs this script on a copy
 # of a tree that is built and installed already).

@@ -1,7 +1,7 @@
 --
 -- medplum.sql: Medplum's tables and AsyncJob rows as each release writes
 -- them.  The one definition every test layer uses (pg_regress through
--- sql/fixtures.sql, the TAP and shell tests, the demo, the benchmark).
+-- sql/fixtures.sql, the TAP tests, the demo, the benchmark).
 -- Plain SQL, no psql commands, independent of medup: it creates the schema
 -- medplum_fixture with the functions below and one table (plan), and
 -- nothing else.  It leaves client_min_messages at warning for the session.

@@ -7,34 +7,23 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
+use MedupTest;
 
-# make installcheck runs the tests from the top of the tree.
-my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // "test/medplum.sql";
-my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // "test/sample-medplum.sql";
-
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init(allows_streaming => 1);
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
+my $node = medup_node('primary', q{
 medup.databases = 'medplum, not_yet_there'
 medup.naptime = 1
 medup.stall_after = 3600
 restart_after_crash = on
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE medplum');
-$node->safe_psql('medplum', slurp_file($medplum_sql));
-$node->safe_psql('medplum', slurp_file($sample_sql));
-$node->safe_psql('medplum', 'CREATE EXTENSION medup');
+}, allows_streaming => 1);
+medplum_database($node, 'medplum');
 
 sub medplum { return $node->safe_psql('medplum', shift); }
 sub wait_for_event
 {
 	my ($kind, $version, $what) = @_;
 	my $cond = defined $version ? "data_version = $version" : 'true';
-	ok($node->poll_query_until('medplum',
-			"SELECT count(*) > 0 FROM medup.event WHERE kind = '$kind' AND $cond"),
-		$what);
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	poll_ok($node, 'medplum', "SELECT count(*) > 0 FROM medup.event WHERE kind = '$kind' AND $cond", $what);
 }
 # Medplum's side of the simulation: what a 4.1.12 server writes for v11, a
 # reindex: a finished resource type with its count, the next one's cursor;

@@ -12,19 +12,12 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(time sleep);
+use MedupTest;
 
-# make installcheck runs the tests from the top of the tree.
-my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // "test/medplum.sql";
-my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // "test/sample-medplum.sql";
-
-my $node = PostgreSQL::Test::Cluster->new('security');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
+my $node = medup_node('security', q{
 medup.databases = 'medplum'
 medup.naptime = 1
 });
-$node->start;
 
 # Medplum's app role owns its tables; the database belongs to another
 # role; Grafana logs in with medup_reader.  None is a superuser.
@@ -32,11 +25,9 @@ $node->safe_psql('postgres', q{
 CREATE ROLE medplum_app LOGIN;
 CREATE ROLE db_owner LOGIN;
 CREATE ROLE grafana LOGIN;
-CREATE DATABASE medplum OWNER db_owner;
 CREATE DATABASE squatted OWNER db_owner;
 });
-$node->safe_psql('medplum', slurp_file($medplum_sql));
-$node->safe_psql('medplum', slurp_file($sample_sql));
+medplum_database($node, 'medplum', owner => 'db_owner', extension => 0);
 $node->safe_psql('medplum', q{
 GRANT CREATE ON SCHEMA public TO medplum_app;
 DO $$
@@ -81,9 +72,8 @@ sub wait_for_samples
 {
 	my ($more, $what) = @_;
 	my $before = samples_taken();
-	ok($node->poll_query_until('medplum',
-			"SELECT coalesce(sum(samples), 0) >= $before + $more FROM medup.sampler"),
-		$what);
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	poll_ok($node, 'medplum', "SELECT coalesce(sum(samples), 0) >= $before + $more FROM medup.sampler", $what);
 }
 
 # The planted code: each attacker gets a schema with a table it owns and a

@@ -14,6 +14,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use JSON::PP;
 use IPC::Run;
+use MedupTest;
 
 my $fixture = $ENV{MEDUP_HTTP_FIXTURE} // "test/http_fixture.py";
 my $python = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
@@ -54,10 +55,7 @@ sub healthcheck
 }
 
 # --- the database ------------------------------------------------------------
-my $node = PostgreSQL::Test::Cluster->new('http');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
+my $node = medup_node('http', qq{
 medup.databases = 'medplum'
 medup.naptime = 1
 medup.probe_interval = 1
@@ -65,16 +63,20 @@ medup.servers = 'http://medplum:s3cret-pw\@127.0.0.1:$port/a, $base/b/'
 medup.releases_url = '$base/repos/medplum/medplum/releases?per_page=3'
 medup.manifest_url = '$base/manifest.json'
 });
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE medplum');
-$node->safe_psql('medplum', 'CREATE EXTENSION medup');
+# No Medplum tables: the network is the subject here.
+medplum_database($node, 'medplum', sample => 0);
 sub medplum { return $node->safe_psql('medplum', shift); }
 sub server_row
 {
 	my $path = shift;
 	return medplum("SELECT state || ' ' || coalesce(version::text, '-') FROM medup.servers WHERE url LIKE '%/$path/healthcheck'");
 }
-sub wait_for { my ($sql, $what) = @_; ok($node->poll_query_until('medplum', $sql), $what); }
+sub wait_for
+{
+	my ($sql, $what) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	poll_ok($node, 'medplum', $sql, $what);
+}
 
 # --- probes by the worker ------------------------------------------------------
 route('/a/healthcheck', body => healthcheck('true', '5.0.10-1a2b3c4'));

@@ -6,23 +6,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use MedupTest;
 
-# make installcheck runs the tests from the top of the tree.
-my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // 'test/medplum.sql';
-my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // 'test/sample-medplum.sql';
-
-my $node = PostgreSQL::Test::Cluster->new('update');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
+my $node = medup_node('update', q{
 medup.databases = 'medplum'
 medup.naptime = 1
 });
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE medplum');
-$node->safe_psql('medplum', slurp_file($medplum_sql));
-$node->safe_psql('medplum', slurp_file($sample_sql));
-# From here on, 0.2's worker samples 0.1's functions, then 0.2's.
+medplum_database($node, 'medplum', extension => 0);
+# From here on, 0.3's worker samples 0.1's functions, then 0.3's.
 my $log_start = -s $node->logfile;
 $node->safe_psql('medplum', "CREATE EXTENSION medup VERSION '0.1'");
 

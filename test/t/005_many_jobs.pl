@@ -9,22 +9,17 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use MedupTest;
 
 plan skip_all => 'peak memory is read from /proc (Linux)' unless -r "/proc/$$/status";
 
-my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // "test/medplum.sql";
-
-my $node = PostgreSQL::Test::Cluster->new('many_jobs');
-$node->init;
 # Small shared buffers: the pages a backend touches there count in its
 # resident size too.
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
+my $node = medup_node('many_jobs', q{
 shared_buffers = 16MB
 work_mem = 4MB
 });
-$node->start;
-$node->safe_psql('postgres', slurp_file($medplum_sql));
+load_medplum($node, 'postgres');
 $node->safe_psql('postgres', q{
 CALL medplum_fixture.create_tables('public', '4.1.12', 93, 9);
 CALL medplum_fixture.complete_migrations('public', 9, '2026-10-01 02:00:00+00');

@@ -1,0 +1,75 @@
+# What medup's TAP tests (test/t/*.pl) share: a node that preloads medup,
+# a database shaped like Medplum's (test/medplum.sql, the one definition of
+# Medplum's tables by era), and waiting for a condition as a test.
+#
+# make installcheck runs the tests from the top of the tree, with
+# test/perl on prove's include path (PROVE_FLAGS in the Makefile).
+package MedupTest;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+our @EXPORT = qw(medup_node medplum_database load_medplum poll_ok);
+
+# The SQL files the fixtures come from; test/check.sh names them by their
+# absolute paths in the copy of the tree it runs in.
+my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // 'test/medplum.sql';
+my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // 'test/sample-medplum.sql';
+
+# medup_node(NAME, CONF, INIT-OPTION => VALUE...): a new node, initialized
+# with the options given (allows_streaming => 1 ...), medup in
+# shared_preload_libraries and the lines CONF in postgresql.conf; started.
+sub medup_node
+{
+	my ($name, $conf, %init) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(%init);
+	$node->append_conf('postgresql.conf',
+		"shared_preload_libraries = 'medup'\n" . ($conf // ''));
+	$node->start;
+	return $node;
+}
+
+# load_medplum(NODE, DB, sample => 1): Medplum's fixture (the schema
+# medplum_fixture: tables and jobs by era) into DB; with sample, also the
+# demo's Medplum database (4.1.12, a migration running) in schema public.
+sub load_medplum
+{
+	my ($node, $db, %opt) = @_;
+	$node->safe_psql($db, slurp_file($medplum_sql));
+	$node->safe_psql($db, slurp_file($sample_sql)) if $opt{sample};
+	return;
+}
+
+# medplum_database(NODE, DB, OPTION => VALUE...): database DB created
+# (owner => ROLE), the sample Medplum database loaded into it (unless
+# sample => 0), then medup created in it (version => 'X.Y' for an older
+# release, extension => 0 for none).
+sub medplum_database
+{
+	my ($node, $db, %opt) = @_;
+	my $owner = defined $opt{owner} ? " OWNER $opt{owner}" : '';
+	$node->safe_psql('postgres', qq{CREATE DATABASE "$db"$owner});
+	load_medplum($node, $db, sample => $opt{sample} // 1);
+	if ($opt{extension} // 1)
+	{
+		my $version = defined $opt{version} ? " VERSION '$opt{version}'" : '';
+		$node->safe_psql($db, "CREATE EXTENSION medup$version");
+	}
+	return;
+}
+
+# poll_ok(NODE, DB, SQL, WHAT): a test that passes once SQL returns true
+# (PostgreSQL::Test's timeout, three minutes by default).
+sub poll_ok
+{
+	my ($node, $db, $sql, $what) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	return ok($node->poll_query_until($db, $sql), $what);
+}
+
+1;
