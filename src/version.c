@@ -13,25 +13,25 @@
 
 #include "version.h"
 
-PG_FUNCTION_INFO_V1(version_in);
-PG_FUNCTION_INFO_V1(version_out);
-PG_FUNCTION_INFO_V1(version_recv);
-PG_FUNCTION_INFO_V1(version_send);
-PG_FUNCTION_INFO_V1(version_cmp);
-PG_FUNCTION_INFO_V1(version_lt);
-PG_FUNCTION_INFO_V1(version_le);
-PG_FUNCTION_INFO_V1(version_eq);
-PG_FUNCTION_INFO_V1(version_ne);
-PG_FUNCTION_INFO_V1(version_ge);
-PG_FUNCTION_INFO_V1(version_gt);
-PG_FUNCTION_INFO_V1(version_hash);
-PG_FUNCTION_INFO_V1(version_hash_extended);
-PG_FUNCTION_INFO_V1(version_major);
-PG_FUNCTION_INFO_V1(version_minor);
-PG_FUNCTION_INFO_V1(version_patch);
-PG_FUNCTION_INFO_V1(version_base);
-PG_FUNCTION_INFO_V1(version_larger);
-PG_FUNCTION_INFO_V1(version_smaller);
+PG_FUNCTION_INFO_V1(medup_version_in);
+PG_FUNCTION_INFO_V1(medup_version_out);
+PG_FUNCTION_INFO_V1(medup_version_recv);
+PG_FUNCTION_INFO_V1(medup_version_send);
+PG_FUNCTION_INFO_V1(medup_version_cmp);
+PG_FUNCTION_INFO_V1(medup_version_lt);
+PG_FUNCTION_INFO_V1(medup_version_le);
+PG_FUNCTION_INFO_V1(medup_version_eq);
+PG_FUNCTION_INFO_V1(medup_version_ne);
+PG_FUNCTION_INFO_V1(medup_version_ge);
+PG_FUNCTION_INFO_V1(medup_version_gt);
+PG_FUNCTION_INFO_V1(medup_version_hash);
+PG_FUNCTION_INFO_V1(medup_version_hash_extended);
+PG_FUNCTION_INFO_V1(medup_version_major);
+PG_FUNCTION_INFO_V1(medup_version_minor);
+PG_FUNCTION_INFO_V1(medup_version_patch);
+PG_FUNCTION_INFO_V1(medup_version_base);
+PG_FUNCTION_INFO_V1(medup_version_larger);
+PG_FUNCTION_INFO_V1(medup_version_smaller);
 
 /*
  * From PostgreSQL 16 on, input functions may report bad input softly (for
@@ -112,7 +112,7 @@ make_version(int32 major, int32 minor, int32 patch, const char *suffix, int len)
 }
 
 Datum
-version_in(PG_FUNCTION_ARGS)
+medup_version_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
 	const char *p = str;
@@ -140,7 +140,7 @@ version_in(PG_FUNCTION_ARGS)
 }
 
 Datum
-version_out(PG_FUNCTION_ARGS)
+medup_version_out(PG_FUNCTION_ARGS)
 {
 	MedupVersion *v = PG_GETARG_MEDUP_VERSION_P(0);
 
@@ -149,7 +149,7 @@ version_out(PG_FUNCTION_ARGS)
 }
 
 Datum
-version_recv(PG_FUNCTION_ARGS)
+medup_version_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int32		major = pq_getmsgint(buf, 4);
@@ -166,7 +166,7 @@ version_recv(PG_FUNCTION_ARGS)
 }
 
 Datum
-version_send(PG_FUNCTION_ARGS)
+medup_version_send(PG_FUNCTION_ARGS)
 {
 	MedupVersion *v = PG_GETARG_MEDUP_VERSION_P(0);
 	StringInfoData buf;
@@ -202,43 +202,43 @@ compare_args(FunctionCallInfo fcinfo)
 }
 
 Datum
-version_cmp(PG_FUNCTION_ARGS)
+medup_version_cmp(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(compare_args(fcinfo));
 }
 
 Datum
-version_lt(PG_FUNCTION_ARGS)
+medup_version_lt(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(compare_args(fcinfo) < 0);
 }
 
 Datum
-version_le(PG_FUNCTION_ARGS)
+medup_version_le(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(compare_args(fcinfo) <= 0);
 }
 
 Datum
-version_eq(PG_FUNCTION_ARGS)
+medup_version_eq(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(compare_args(fcinfo) == 0);
 }
 
 Datum
-version_ne(PG_FUNCTION_ARGS)
+medup_version_ne(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(compare_args(fcinfo) != 0);
 }
 
 Datum
-version_ge(PG_FUNCTION_ARGS)
+medup_version_ge(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(compare_args(fcinfo) >= 0);
 }
 
 Datum
-version_gt(PG_FUNCTION_ARGS)
+medup_version_gt(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(compare_args(fcinfo) > 0);
 }
@@ -255,13 +255,13 @@ hash_numbers(const MedupVersion *v, uint64 seed)
 
 /* hash_any_extended with seed 0 agrees with hash_any in its low 32 bits. */
 Datum
-version_hash(PG_FUNCTION_ARGS)
+medup_version_hash(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_UINT32((uint32) hash_numbers(PG_GETARG_MEDUP_VERSION_P(0), 0));
 }
 
 Datum
-version_hash_extended(PG_FUNCTION_ARGS)
+medup_version_hash_extended(PG_FUNCTION_ARGS)
 {
 	MedupVersion *v = PG_GETARG_MEDUP_VERSION_P(0);
 
@@ -269,26 +269,26 @@ version_hash_extended(PG_FUNCTION_ARGS)
 }
 
 Datum
-version_major(PG_FUNCTION_ARGS)
+medup_version_major(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(PG_GETARG_MEDUP_VERSION_P(0)->major);
 }
 
 Datum
-version_minor(PG_FUNCTION_ARGS)
+medup_version_minor(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(PG_GETARG_MEDUP_VERSION_P(0)->minor);
 }
 
 Datum
-version_patch(PG_FUNCTION_ARGS)
+medup_version_patch(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(PG_GETARG_MEDUP_VERSION_P(0)->patch);
 }
 
 /* The version with its suffix removed: what Medplum compares. */
 Datum
-version_base(PG_FUNCTION_ARGS)
+medup_version_base(PG_FUNCTION_ARGS)
 {
 	MedupVersion *v = PG_GETARG_MEDUP_VERSION_P(0);
 
@@ -297,7 +297,7 @@ version_base(PG_FUNCTION_ARGS)
 
 /* Transition functions of max() and min(). */
 Datum
-version_larger(PG_FUNCTION_ARGS)
+medup_version_larger(PG_FUNCTION_ARGS)
 {
 	MedupVersion *a = PG_GETARG_MEDUP_VERSION_P(0);
 	MedupVersion *b = PG_GETARG_MEDUP_VERSION_P(1);
@@ -306,7 +306,7 @@ version_larger(PG_FUNCTION_ARGS)
 }
 
 Datum
-version_smaller(PG_FUNCTION_ARGS)
+medup_version_smaller(PG_FUNCTION_ARGS)
 {
 	MedupVersion *a = PG_GETARG_MEDUP_VERSION_P(0);
 	MedupVersion *b = PG_GETARG_MEDUP_VERSION_P(1);

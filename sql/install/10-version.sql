@@ -6,13 +6,13 @@
 CREATE TYPE medup.version;
 
 CREATE FUNCTION medup.version_in(cstring) RETURNS medup.version
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_out(medup.version) RETURNS cstring
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_recv(internal) RETURNS medup.version
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_send(medup.version) RETURNS bytea
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE TYPE medup.version (
     INPUT = medup.version_in,
@@ -27,23 +27,23 @@ COMMENT ON TYPE medup.version IS
     'A Medplum server version, MAJOR.MINOR.PATCH[-suffix]; the suffix takes no part in comparison';
 
 CREATE FUNCTION medup.version_cmp(medup.version, medup.version) RETURNS integer
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_lt(medup.version, medup.version) RETURNS boolean
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_lt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_le(medup.version, medup.version) RETURNS boolean
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_le' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_eq(medup.version, medup.version) RETURNS boolean
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_eq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_ne(medup.version, medup.version) RETURNS boolean
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_ge(medup.version, medup.version) RETURNS boolean
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_gt(medup.version, medup.version) RETURNS boolean
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_hash(medup.version) RETURNS integer
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_hash_extended(medup.version, bigint) RETURNS bigint
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_hash_extended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 /*
  * The comparison operators live in pg_catalog, which every search_path
@@ -93,9 +93,9 @@ CREATE OPERATOR CLASS medup.version_hash_ops
         FUNCTION 2 medup.version_hash_extended(medup.version, bigint);
 
 CREATE FUNCTION medup.version_larger(medup.version, medup.version) RETURNS medup.version
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_larger' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.version_smaller(medup.version, medup.version) RETURNS medup.version
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_smaller' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- Beside the operators, for the same reason: max(version) must just work.
 CREATE AGGREGATE pg_catalog.max(medup.version) (
@@ -111,13 +111,13 @@ CREATE AGGREGATE pg_catalog.min(medup.version) (
 -- END STATE
 
 CREATE FUNCTION medup.major(medup.version) RETURNS integer
-    AS 'MODULE_PATHNAME', 'version_major' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_major' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.minor(medup.version) RETURNS integer
-    AS 'MODULE_PATHNAME', 'version_minor' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_minor' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.patch(medup.version) RETURNS integer
-    AS 'MODULE_PATHNAME', 'version_patch' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_patch' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION medup.base(medup.version) RETURNS medup.version
-    AS 'MODULE_PATHNAME', 'version_base' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'medup_version_base' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION medup.base(medup.version) IS
     'The version without its suffix: what Medplum compares';
 

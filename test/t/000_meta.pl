@@ -66,4 +66,22 @@ for my $file (glob('src/*.c src/*.h'))
 	}
 }
 
+# Every C symbol medup.so exports carries the prefix medup_ (a backend
+# loads many libraries into one namespace), but PostgreSQL's entry points
+# and the old names src/compat.c keeps for 0.1's and 0.2's scripts.
+my $pkglibdir = `pg_config --pkglibdir`;
+chomp $pkglibdir;
+my @exported = `nm -D --defined-only $pkglibdir/medup.so 2>/dev/null`;
+SKIP:
+{
+	skip 'nm or the installed medup.so is missing', 2 unless @exported;
+	my %compat = map { $_ => 1 } slurp('src/compat.c') =~ /^MEDUP_OLD_SYMBOL\((\w+)\)/mg;
+	my @unprefixed = grep { !/^medup_/ && !/^(Pg_magic_func|_PG_init|_init|_fini)$/ && !$compat{$_} }
+	  map { /^\S+ [TDBR] (?:pg_finfo_)?(\S+)$/ ? $1 : () } @exported;
+	is("@unprefixed", '', 'medup.so exports no symbol without the prefix medup_ but the kept old names');
+	my %defined = map { /^\S+ T (\S+)$/ ? ($1 => 1) : () } @exported;
+	is(join(' ', grep { !$defined{"medup_$_"} } sort keys %compat), '',
+		'every kept old name calls a medup_ function of the same name');
+}
+
 done_testing();
