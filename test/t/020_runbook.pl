@@ -8,8 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-
-my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // "test/medplum.sql";
+use MedupTest;
 
 # The runbook's entries: situation, SQL blocks, expectation.
 my @entries;
@@ -61,13 +60,8 @@ my %session = (wrong_server => "SET medup.servers = 'http://127.0.0.1:9';");
 is_deeply([ sort map { $_->{name} } @entries ], [ sort keys %situation ],
 	'the runbook describes exactly the situations built here');
 
-my $node = PostgreSQL::Test::Cluster->new('runbook');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'medup'");
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE medplum');
-$node->safe_psql('medplum', 'CREATE EXTENSION medup');
-$node->safe_psql('medplum', slurp_file($medplum_sql));
+my $node = medup_node('runbook');
+medplum_database($node, 'medplum', sample => 0);
 $node->safe_psql('medplum', slurp_file('sql/fixtures.sql'));
 $node->safe_psql('medplum', $_->[1]) for values %situation;
 
