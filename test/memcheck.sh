@@ -195,10 +195,11 @@ echo "== pg_regress (--use-existing)"
 regress="$work/regress"
 mkdir -p "$regress"
 cp -r "$build/sql" "$build/expected" "$regress/"
-# sql/fixtures.sql and sql/update.sql read test/medplum.sql and
-# test/sample-medplum.sql relative to where pg_regress runs.
+# sql/fixtures.sql and sql/update.sql read test/medplum.sql,
+# test/sample-medplum.sql and test/update-scenario.sql relative to where
+# pg_regress runs.
 mkdir -p "$regress/test"
-cp "$REPO/test/medplum.sql" "$REPO/test/sample-medplum.sql" "$regress/test/"
+cp "$REPO/test/medplum.sql" "$REPO/test/sample-medplum.sql" "$REPO/test/update-scenario.sql" "$regress/test/"
 chown -R postgres: "$regress"
 tests=$(make -s -C "$REPO" print-regress)
 set +e
@@ -312,11 +313,13 @@ if [ "${MEDUP_MEMCHECK_VALGRIND:-1}" != 0 ]; then
   mkdir -p "$vg"
   # PostgreSQL's src/tools/valgrind.supp is not packaged; look anyway.
   pg_supp="$(find "$pkglibdir/pgxs" "$sharedir" -name valgrind.supp 2>/dev/null | head -1 || true)"
-  # Without it, the two false positives PostgreSQL itself raises here:
-  # WAL records written with uninitialized padding (XLogWrite, a static
-  # function, under XLogFlush), and the memmove in RE_compile_and_cache that
-  # valgrind sees as an overlapping __memcpy_chk (glibc's fortified memmove
-  # and memcpy share an entry point).  Neither stack can pass through medup.
+  # Without it, the false positives PostgreSQL itself raises here: WAL
+  # records written with uninitialized padding (XLogWrite, a static
+  # function, under XLogFlush), the relcache init file's padding (written
+  # by each new backend), the unused tail of a sort's spilled tape block,
+  # and the memmove in RE_compile_and_cache that valgrind sees as an
+  # overlapping __memcpy_chk (glibc's fortified memmove and memcpy share an
+  # entry point).  None of these stacks passes through medup.
   supp_args=(--suppressions="$work/postgres.supp")
   if [ -n "$pg_supp" ]; then
     supp_args+=(--suppressions="$pg_supp")
@@ -341,9 +344,16 @@ if [ "${MEDUP_MEMCHECK_VALGRIND:-1}" != 0 ]; then
   # inputs (valgrind runs them about fifty times slower), then upgrade_path
   # and the loaders.
   set +e
-  (cd "$build" && as_server_user env PGOPTIONS="-c medup_test.version_inputs=3000 -c medup_test.binary_messages=120" \
-     "${psql_cmd[@]}" -d vg -c "CREATE EXTENSION medup" -f sql/version_fuzz.sql -f sql/version_binary.sql) \
-     > "$vg/version.out" 2>&1
+  # (Each file in a session of its own, as pg_regress runs them.)
+  q vg "CREATE EXTENSION medup" >/dev/null
+  run_version_tests() {
+    local f
+    for f in version_fuzz version_binary; do
+      (cd "$build" && as_server_user env PGOPTIONS="-c medup_test.version_inputs=3000 -c medup_test.binary_messages=120" \
+         "${psql_cmd[@]}" -d vg -f "sql/$f.sql") || return 1
+    done
+  }
+  run_version_tests > "$vg/version.out" 2>&1
   record "valgrind/sql/version_fuzz.sql and version_binary.sql ran" $? "output: $vg/version.out"
   as_server_user "${psql_cmd[@]}" -d vg -f "$work/valgrind.sql" > "$vg/vg.out" 2>&1
   status=$?
