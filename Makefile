@@ -16,10 +16,11 @@ override SHLIB_LINK += -lcurl
 EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" medup.control)
 PREVIOUS := $(lastword $(shell ls sql/archive/medup--*.sql | sed -n 's|^sql/archive/medup--\([0-9.]*\)\.sql$$|\1|p' | sort -V))
 # The current release's install script and the update script that leads to
-# it are built (below); earlier releases' scripts are kept as they shipped.
-DATA_built = sql/medup--$(EXTVERSION).sql sql/medup--$(PREVIOUS)--$(EXTVERSION).sql
+# it are built (below) into build/, so that sql/ holds only what people
+# write; earlier releases' scripts are kept as they shipped.
+DATA_built = build/medup--$(EXTVERSION).sql build/medup--$(PREVIOUS)--$(EXTVERSION).sql
 DATA = $(wildcard sql/archive/medup--*.sql)
-EXTRA_CLEAN = sql/install/catalog-data.sql
+EXTRA_CLEAN = build
 # -Wno-unused-parameter: PostgreSQL's own headers have unused parameters.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
@@ -75,10 +76,11 @@ CATALOG_DATA = sql/install/catalog/releases.tsv sql/install/catalog/data_migrati
 	sql/install/catalog/schema_versions.tsv sql/install/catalog/migration_work.tsv \
 	sql/install/catalog/migration_indexes.tsv
 
-sql/install/catalog-data.sql: $(CATALOG_DATA) sql/install/catalog/to-sql.awk
+build/catalog-data.sql: $(CATALOG_DATA) sql/install/catalog/to-sql.awk
+	@mkdir -p build
 	awk -f sql/install/catalog/to-sql.awk $(CATALOG_DATA) > $@
 
-sql/medup--$(EXTVERSION).sql: $(INSTALL_PARTS) sql/install/catalog-data.sql
+build/medup--$(EXTVERSION).sql: $(INSTALL_PARTS) build/catalog-data.sql
 	cat $^ > $@
 
 # The update script to the current release: the prologue drops medup's code
@@ -94,15 +96,15 @@ CODE_PARTS = $(filter-out sql/install/00-header.sql sql/install/05-schema-guard.
 
 UPDATE_STEPS = $(sort $(wildcard sql/updates/$(EXTVERSION)/*.sql))
 
-sql/medup--$(PREVIOUS)--$(EXTVERSION).sql: sql/updates/prologue.sql $(UPDATE_STEPS) \
-		sql/updates/code.awk $(CODE_PARTS) sql/install/catalog-data.sql sql/updates/epilogue.sql
+build/medup--$(PREVIOUS)--$(EXTVERSION).sql: sql/updates/prologue.sql $(UPDATE_STEPS) \
+		sql/updates/code.awk $(CODE_PARTS) build/catalog-data.sql sql/updates/epilogue.sql
 	{ cat sql/updates/prologue.sql $(UPDATE_STEPS) && \
 	  awk -f sql/updates/code.awk $(CODE_PARTS) && \
-	  cat sql/install/catalog-data.sql sql/updates/epilogue.sql; } > $@
+	  cat build/catalog-data.sql sql/updates/epilogue.sql; } > $@
 
 # Keep the current release's scripts as they ship; run once, when it ships,
 # before default_version moves on.
-freeze: sql/medup--$(EXTVERSION).sql sql/medup--$(PREVIOUS)--$(EXTVERSION).sql
+freeze: build/medup--$(EXTVERSION).sql build/medup--$(PREVIOUS)--$(EXTVERSION).sql
 	@for f in $^; do \
 	  if [ -e sql/archive/$$(basename $$f) ]; then echo "sql/archive/$$(basename $$f) exists: $(EXTVERSION) is frozen already" >&2; exit 1; fi; \
 	done

@@ -33,7 +33,7 @@ record() {   # record NAME STATUS
 # as postgres, which may not write into the clone.
 work="$(server_tmpdir installcheck)"
 owner="$(stat -c %u:%g "$work")"
-(cd "$REPO" && tar --exclude=./.git --exclude='*.o' --exclude='*.bc' --exclude='*.so' -cf - .) |
+(cd "$REPO" && tar --exclude=./.git --exclude=./build --exclude='*.o' --exclude='*.bc' --exclude='*.so' -cf - .) |
   (cd "$work" && tar -xf -)
 chown -R "$owner" "$work"
 installcheck() {   # installcheck MAKE-VARIABLE ...

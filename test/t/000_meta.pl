@@ -25,8 +25,8 @@ is($meta->{version}, $semver, "META.json's version is the control file's default
 is($meta->{provides}{medup}{version}, $semver, 'and so is the version it provides');
 is($meta->{abstract}, $control{comment}, "META.json's abstract is the control file's comment");
 is($meta->{provides}{medup}{abstract}, $control{comment}, 'and so is the abstract of what it provides');
-is($meta->{provides}{medup}{file}, "sql/medup--$current.sql", "it points at ${current}'s install script");
-ok($built{"sql/medup--$current.sql"}, 'which the Makefile builds');
+is($meta->{provides}{medup}{file}, "build/medup--$current.sql", "it points at ${current}'s install script");
+ok($built{"build/medup--$current.sql"}, 'which the Makefile builds');
 ok(-e $meta->{provides}{medup}{docfile}, 'its docfile exists');
 is($meta->{license}, 'postgresql', 'META.json says the PostgreSQL License');
 like(slurp('LICENSE'), qr/\APostgreSQL License\n\nCopyright \(c\) \d{4}, The medup developers\n/,
@@ -37,7 +37,7 @@ is($meta->{'meta-spec'}{version}, '1.0.0', 'META.json follows PGXN meta spec 1.0
 my ($parts) = $makefile =~ /^INSTALL_PARTS\s*=\s*((?:.*\\\n)*.*)$/m;
 my %in_makefile = map { $_ => 1 } grep { /\.sql$/ } split /[\s\\]+/, $parts;
 my $header = slurp('sql/install/00-header.sql');
-for my $part (grep { !/catalog-data\.sql$/ } glob('sql/install/*.sql'))
+for my $part (glob('sql/install/*.sql'))
 {
 	ok($in_makefile{$part}, "$part is in the Makefile's INSTALL_PARTS");
 	(my $name = $part) =~ s{^sql/install/|\.sql$}{}g;
@@ -52,7 +52,7 @@ for my $i (0 .. $#releases - 1)
 {
 	my ($from, $to) = @releases[ $i, $i + 1 ];
 	ok(-e "sql/archive/medup--$from.sql", "${from}'s install script is kept");
-	ok(-e "sql/archive/medup--$from--$to.sql" || $built{"sql/medup--$from--$to.sql"},
+	ok(-e "sql/archive/medup--$from--$to.sql" || $built{"build/medup--$from--$to.sql"},
 		"an update script leads from $from to $to");
 }
 
