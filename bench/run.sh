@@ -106,38 +106,36 @@ q "CREATE EXTENSION medup"
 # one transaction per call.
 "${PSQL[@]}" -d bench -f "$REPO/bench/timer.sql" >/dev/null
 
+# query_arrays QUERY [SETTING] [QUERY [SETTING]]...: the two SQL arrays
+# (queries, settings; "" for no setting), dollar-quoted, comma-separated:
+# "ARRAY[...]::text[], ARRAY[...]::text[]".
+query_arrays() {
+  local qs=() ss=()
+  while [ $# -gt 0 ]; do
+    qs+=("\$q\$$1\$q\$")
+    if [ -n "${2:-}" ]; then ss+=("\$s\$$2\$s\$"); else ss+=("NULL"); fi
+    shift 2 || shift 1
+  done
+  echo "ARRAY[$(IFS=,; echo "${qs[*]}")]::text[], ARRAY[$(IFS=,; echo "${ss[*]}")]::text[]"
+}
+
 # timeit MAX_ITER REPEATS TARGET_MS QUERY [SETTING] [QUERY [SETTING]]...
 # (pairs; use "" for no setting).  Prints one line per query:
 # "no|median ms|min ms|max ms|calls|median ratio to the first query"
 timeit() {
   local max_iter="$1" repeats="$2" target="$3"
   shift 3
-  local qs=() ss=()
-  while [ $# -gt 0 ]; do
-    qs+=("\$q\$$1\$q\$")
-    if [ -n "${2:-}" ]; then ss+=("\$s\$$2\$s\$"); else ss+=("NULL"); fi
-    shift 2 || shift 1
-  done
   q "SELECT query_no, round(median_ms::numeric, 6), round(min_ms::numeric, 6), round(max_ms::numeric, 6),
             calls, round(ratio_to_first::numeric, 3)
-     FROM medup_bench.timeit(ARRAY[$(IFS=,; echo "${qs[*]}")]::text[],
-                             ARRAY[$(IFS=,; echo "${ss[*]}")]::text[], $max_iter, $repeats, $target)"
+     FROM medup_bench.timeit($(query_arrays "$@"), $max_iter, $repeats, $target)"
 }
-
 
 # timeit_tx MAX_ITER REPEATS TARGET_MS QUERY [SETTING] [QUERY [SETTING]]...:
 # like timeit, one transaction per call; SETTING is a statement run first.
 timeit_tx() {
   local max_iter="$1" repeats="$2" target="$3"
   shift 3
-  local qs=() ss=()
-  while [ $# -gt 0 ]; do
-    qs+=("\$q\$$1\$q\$")
-    if [ -n "${2:-}" ]; then ss+=("\$s\$$2\$s\$"); else ss+=("NULL"); fi
-    shift 2 || shift 1
-  done
-  q "SELECT medup_bench.prepare_tx(ARRAY[$(IFS=,; echo "${qs[*]}")]::text[],
-                                   ARRAY[$(IFS=,; echo "${ss[*]}")]::text[])" >/dev/null
+  q "SELECT medup_bench.prepare_tx($(query_arrays "$@"))" >/dev/null
   q "CALL medup_bench._txdrive($max_iter, $repeats, $target)"
   q "SELECT query_no, round(median_ms::numeric, 6), round(min_ms::numeric, 6), round(max_ms::numeric, 6),
             calls, round(ratio_to_first::numeric, 3)

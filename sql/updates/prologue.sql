@@ -4,7 +4,7 @@
  * medup's update scripts are built by the Makefile, in this order:
  *
  *   sql/updates/prologue.sql     this file: drops medup's code
- *   sql/updates/B/*.sql          release B's own steps on what holds state
+ *   sql/updates/B/NN-name.sql    release B's own steps on what holds state
  *   the install parts' code      the files of sql/install without their STATE blocks
  *   the shipped catalog          replaced; what the DBA loaded is left alone
  *   sql/updates/epilogue.sql     your grants on medup's code made again
