@@ -18,7 +18,7 @@ CREATE FUNCTION medup.worker_pid() RETURNS integer
     AS 'MODULE_PATHNAME', 'medup_worker_pid' LANGUAGE C STABLE PARALLEL SAFE;
 
 /*
- * Run SQL built at run time with a plan kept for the session (src/inspect.c):
+ * Run SQL built at run time with a plan kept for the session (src/plan_cache.c):
  * for reading Medplum's tables, whose schema is a setting.  The SQL runs as
  * the owner of the relation named first (Medplum's app role), with a fixed
  * search_path, never as medup's owner.  Internal: only medup's own

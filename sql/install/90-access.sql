@@ -4,7 +4,7 @@
 -- medup_reader (a Grafana login, a DBA's monitoring role) may call the
 -- answers and read the views, and nothing else: it needs no privilege on
 -- Medplum's tables, because medup reads them as their owner
--- (src/inspect.c).  Every function starts callable by nobody but medup's
+-- (src/plan_cache.c).  Every function starts callable by nobody but medup's
 -- owner; each grant below names one function and why.  This list is the
 -- one place grants are made, so an update script re-applies it whole.
 ------------------------------------------------------------------------

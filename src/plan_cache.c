@@ -1,6 +1,7 @@
 /*
- * inspect.c
- *		Reading Medplum's tables with plans kept for the session.
+ * plan_cache.c
+ *		A plan cache for the session: the SQL that reads Medplum's tables,
+ *		planned once per distinct text and run as each table's owner.
  *
  * Medplum's tables live in a schema chosen by a setting, so the SQL that
  * reads them is built at run time.  PL/pgSQL's EXECUTE plans such SQL
