@@ -249,7 +249,9 @@ BEGIN
     SELECT c.relname::text,
            CASE WHEN c.reltuples >= 0 THEN c.reltuples::float8
                 ELSE greatest(coalesce(pg_stat_get_live_tuples(c.oid), 0), 0)::float8 END,
-           pg_relation_size(c.oid),
+           -- Statistics, like reltuples: pg_relation_size() would take a
+           -- lock on the table and wait behind a migration's ALTER.
+           c.relpages::bigint * current_setting('block_size')::bigint,
            EXISTS (SELECT FROM pg_attribute r WHERE r.attrelid = c.oid AND r.attname = '__version'
                                                 AND NOT r.attisdropped),
            sv.stanullfrac IS NOT NULL,
