@@ -298,7 +298,7 @@ declare -A sp_row
 sample_cost() {   # sample_cost KEY ROWS: time status() and sample(), store the rows
   local key="$1" n="$2" setting out
   setting="SET medup.medplum_schema = 'bench_$n'"
-  out="$(timeit_tx 2000 5 400 "SELECT * FROM medup.status()" "$setting" "SELECT medup.sample()" "$setting")"
+  out="$(timeit_tx 2000 5 400 "SELECT * FROM medup.status()" "$setting" "SELECT medup.take_sample()" "$setting")"
   sp_row[$key]="$(line_no "$out" 1)#$(line_no "$out" 2)"
   local outcome
   outcome="$(q "SELECT string_agg(last_outcome, ', ') FROM medup.sampler")"
