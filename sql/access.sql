@@ -20,7 +20,7 @@ SELECT count(*) > 0 AS priced, bool_and(est_low <= est_high) AS ranges
 -- The loaders and sampling (it writes medup's tables) stay with the owner.
 SELECT medup.load_releases('[]');
 SELECT medup.load_migration_work('');
-SELECT medup.sample();
+SELECT medup.take_sample();
 -- It runs any SQL it is given: for medup's own functions only.
 SELECT * FROM medup.cached_query('medup.sample'::regclass, 'SELECT 1', NULL) AS t(x integer);
 SELECT count(*) >= 0 AS can_read_history FROM medup.history;

@@ -1,4 +1,4 @@
--- medup.sample() without the worker (as pg_cron would call it), the events
+-- medup.take_sample() without the worker (as pg_cron would call it), the events
 -- it derives, retention, and the history views.
 \set SHOW_CONTEXT never
 \pset null '(null)'
@@ -12,9 +12,10 @@ CREATE TABLE mp_audit."AsyncJob_History" (LIKE mp_mid_4_1."AsyncJob_History" INC
 SET medup.medplum_schema = 'mp_audit';
 
 SELECT worker_running, last_sample_at IS NULL AS never_sampled FROM medup.status();
-SELECT medup.sample();
+SELECT medup.take_sample();
 SELECT kind, data_version, detail FROM medup.event ORDER BY event_id;
--- Nothing changed: a second sample adds a row and no event.
+-- Nothing changed: a second sample adds a row and no event.  (By the
+-- deprecated name medup.sample(), which the worker still calls: the same.)
 SELECT medup.sample();
 SELECT count(*) AS samples, count(DISTINCT state) AS states FROM medup.sample;
 SELECT count(*) AS events FROM medup.event;
@@ -29,7 +30,7 @@ CALL medplum_fixture.write_job('mp_audit', '4.1.12', medplum_fixture.job_id('mp_
   medplum_fixture.parameters(medplum_fixture.reindex_done('Task', 1843200, 4870310),
                              medplum_fixture.reindex_done('ServiceRequest', 412650, 1503227),
                              medplum_fixture.reindex_running('Communication', '2023-12-01 08:00:13.517+00')));
-SELECT medup.sample();
+SELECT medup.take_sample();
 SELECT progress_changed_at = sampled_at AS moved, rows_done FROM medup.sample ORDER BY sampled_at DESC LIMIT 1;
 SELECT running_step FROM medup.status();
 -- Downtime is not migration time: while the job runs, a sample that finds
@@ -38,11 +39,11 @@ SELECT running_step FROM medup.status();
 -- plays one) nothing is added.
 DELETE FROM medup.job_downtime;
 SET application_name = 'medplum-server';
-SELECT medup.sample();
+SELECT medup.take_sample();
 SELECT count(*) AS downtime_rows FROM medup.job_downtime;
 RESET application_name;
 SELECT pg_sleep(0.3);
-SELECT medup.sample();
+SELECT medup.take_sample();
 SELECT job_id = medplum_fixture.job_id('mp_mid_4_1', 11) AS running_job, downtime >= '0.3 s' AS counted
   FROM medup.job_downtime;
 SELECT duration = now() - requested_at - (SELECT downtime FROM medup.job_downtime) AS less_downtime
@@ -55,8 +56,8 @@ CALL medplum_fixture.write_job('mp_audit', '4.1.12', medplum_fixture.job_id('mp_
   medplum_fixture.completed_output(11), '2025-06-01 09:59:58.041+00');
 CALL medplum_fixture.write_job('mp_audit', '4.1.12', '00000000-0000-0000-0000-000000000012', 12,
   'accepted', '2025-06-01 10:00:00.117+00', now());
-SELECT medup.sample();
-SELECT medup.sample();
+SELECT medup.take_sample();
+SELECT medup.take_sample();
 SELECT kind, data_version, detail FROM medup.event WHERE kind <> 'sampling_started' ORDER BY event_id;
 -- The failed attempt, then a deploy.
 CALL medplum_fixture.write_job('mp_audit', '4.1.12', '00000000-0000-0000-0000-000000000012', 12,
@@ -64,7 +65,7 @@ CALL medplum_fixture.write_job('mp_audit', '4.1.12', '00000000-0000-0000-0000-00
   medplum_fixture.parameters(VARIADIC medplum_fixture.custom_failure('4.1.12', 'canceling statement due to statement timeout')),
   now());
 UPDATE mp_audit."DatabaseMigration" SET version = 94;
-SELECT medup.sample();
+SELECT medup.take_sample();
 SELECT kind, data_version, detail FROM medup.event WHERE event_id > 3 ORDER BY event_id;
 
 -- What a sample holds: counters, no JSON, no resource contents.
@@ -90,7 +91,7 @@ DELETE FROM medup.job_downtime WHERE job_id = '00000000-0000-0000-0000-000000000
 
 -- Not Medplum: nothing is recorded, the outcome is kept.
 SET medup.medplum_schema = 'mp_not_medplum';
-SELECT medup.sample();
+SELECT medup.take_sample();
 SELECT database_name = current_database() AS this_db, samples, skipped, last_outcome
   FROM medup.sampler;
 SET medup.medplum_schema = 'mp_audit';

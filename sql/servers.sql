@@ -15,6 +15,7 @@ CREATE ROLE servers_dba LOGIN IN ROLE medup_reader;
 SET ROLE servers_dba;
 SET medup.servers = 'http://10.0.0.1:8103';
 SET medup.manifest_url = 'http://169.254.169.254/latest/meta-data';
+SET medup.http_max_kb = '1GB';
 SET medup.http_max_bytes = '1GB';
 SHOW medup.servers;
 ALTER ROLE servers_dba SET medup.releases_url = 'http://127.0.0.1:5432';
@@ -24,6 +25,14 @@ SELECT * FROM medup.refresh_catalog();
 SELECT * FROM medup.http_get('https://api.github.com/repos/medplum/medplum/releases?per_page=100');
 SELECT count(*) FROM medup.servers;
 RESET ROLE;
+
+-- medup.http_max_kb's deprecated name: a WARNING naming the new one, and
+-- while it is set, it is the limit (test/t/003_http.pl fetches with it).
+SHOW medup.http_max_kb;
+SHOW medup.http_max_bytes;
+SET medup.http_max_bytes = '64kB';
+SHOW medup.http_max_bytes;
+RESET medup.http_max_bytes;
 
 -- Only configured URLs are fetched, whoever calls.
 SELECT * FROM medup.http_get('http://user:pw@127.0.0.1:1/anything');

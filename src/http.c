@@ -327,9 +327,9 @@ report_transfer_failure(CURLcode code, const char *shown, HttpAnswer *answer)
 	}
 	if (answer->too_large || code == CURLE_FILESIZE_EXCEEDED)
 		ereport(ERROR, errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				errmsg("the answer from %s is larger than medup.http_max_bytes (%zu kB)",
+				errmsg("the answer from %s is larger than medup.http_max_kb (%zu kB)",
 					   shown, answer->limit / 1024),
-				errhint("Raise medup.http_max_bytes if an answer this large is expected."));
+				errhint("Raise medup.http_max_kb if an answer this large is expected."));
 	if (code == CURLE_OPERATION_TIMEDOUT)
 		ereport(ERROR, errcode(ERRCODE_CONNECTION_FAILURE),
 				errmsg("fetching %s timed out", shown),
@@ -490,7 +490,7 @@ medup_http_get(PG_FUNCTION_ARGS)
 	}
 
 	memset(&answer, 0, sizeof(answer));
-	answer.limit = (size_t) medup_http_max_bytes * 1024;
+	answer.limit = (size_t) medup_http_limit_kb() * 1024;
 	PG_TRY();
 	{
 		char	   *final_url;

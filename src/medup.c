@@ -41,9 +41,40 @@ char	   *medup_releases_url = NULL;
 char	   *medup_manifest_url = NULL;
 int			medup_http_connect_timeout = 5000;
 int			medup_http_timeout = 30000;
-int			medup_http_max_bytes = 4096;
+int			medup_http_max_kb = 4096;
 int			medup_probe_interval = 60;
 int			medup_refresh_interval = 0;
+
+/*
+ * medup.http_max_kb's name until 0.3, deprecated: it holds kilobytes, not
+ * bytes.  -1 unless set; when set, it is the limit (medup_http_limit_kb()),
+ * so a configuration written for 0.2 keeps its meaning, and each setting
+ * of it logs a WARNING naming the new name.
+ */
+static int	http_max_bytes_deprecated = -1;
+
+static bool
+check_http_max_bytes(int *newval, void **extra, GucSource source)
+{
+	/*
+	 * The configuration file is read by every process at each reload: warn
+	 * from the postmaster alone, once a reload.  Any other source (SET,
+	 * ALTER DATABASE/ROLE ... SET, a session's options) warns its session.
+	 */
+	if (*newval != -1 && (source != PGC_S_FILE || !IsUnderPostmaster))
+		ereport(WARNING,
+				errcode(ERRCODE_WARNING_DEPRECATED_FEATURE),
+				errmsg("medup.http_max_bytes is deprecated: set medup.http_max_kb instead"),
+				errdetail("The value is in kilobytes either way; while medup.http_max_bytes is set, it is the limit."));
+	return true;
+}
+
+/* The largest answer a fetch accepts, in kilobytes. */
+int
+medup_http_limit_kb(void)
+{
+	return http_max_bytes_deprecated >= 0 ? http_max_bytes_deprecated : medup_http_max_kb;
+}
 
 static void
 define_http_settings(void)
@@ -75,11 +106,16 @@ define_http_settings(void)
 							NULL,
 							&medup_http_timeout, 30000, 100, 10 * 60 * 1000,
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("medup.http_max_bytes",
+	DefineCustomIntVariable("medup.http_max_kb",
 							"The largest answer medup accepts from a server.",
 							NULL,
-							&medup_http_max_bytes, 4096, 16, 256 * 1024,
+							&medup_http_max_kb, 4096, 16, 256 * 1024,
 							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("medup.http_max_bytes",
+							"Deprecated: medup.http_max_kb's old name; -1 (the default) leaves the limit to it.",
+							NULL,
+							&http_max_bytes_deprecated, -1, -1, 256 * 1024,
+							PGC_SUSET, GUC_UNIT_KB, check_http_max_bytes, NULL, NULL);
 	DefineCustomIntVariable("medup.probe_interval",
 							"Time between two probes of medup.servers by the worker; 0 turns them off.",
 							NULL,

@@ -17,7 +17,8 @@ extern char *medup_releases_url;
 extern char *medup_manifest_url;
 extern int	medup_http_connect_timeout;
 extern int	medup_http_timeout;
-extern int	medup_http_max_bytes;
+extern int	medup_http_max_kb;
+extern int	medup_http_limit_kb(void);
 extern int	medup_probe_interval;
 extern int	medup_refresh_interval;
 

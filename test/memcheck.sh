@@ -183,7 +183,7 @@ wait_for() {   # wait_for SECONDS DB SQL: until SQL returns t
 set +e
 wait_for 10 regression "SELECT medup.worker_pid() IS NOT NULL"
 record "worker/started once the database exists" $?
-# The suite must not race the worker for medup.sample()'s lock: take
+# The suite must not race the worker for the sampler's lock: take
 # "regression" off the list (the launcher stops its worker) until it is done.
 q postgres "ALTER SYSTEM SET medup.databases = ''" "SELECT pg_reload_conf()" >/dev/null
 wait_for 10 regression "SELECT medup.worker_pid() IS NULL"

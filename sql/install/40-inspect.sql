@@ -315,6 +315,13 @@ $$;
  * phase-weighted: PostgreSQL restarts its counters at every phase, so a
  * plain done/total would jump back to zero.  No query text is shown.
  */
+/* This database's OID, as pg_locks and the progress views name it. */
+CREATE FUNCTION medup.current_database_oid()
+RETURNS oid
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT d.oid FROM pg_database d WHERE d.datname = current_database() $$;
+
 CREATE FUNCTION medup.read_progress()
 RETURNS TABLE (pid integer, command text, phase text, relation text, index_name text,
                fraction double precision, blocks_done bigint, blocks_total bigint,
@@ -324,6 +331,8 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
+DECLARE
+    this_database constant oid := medup.current_database_oid();
 BEGIN
     IF medup.remote_active() THEN
         RETURN QUERY SELECT * FROM medup.snapshot_progress();
@@ -332,13 +341,13 @@ BEGIN
     -- The progress views are costly to set up; most of the time nothing
     -- runs, which their underlying function tells cheaply.
     IF NOT EXISTS (SELECT FROM pg_stat_get_progress_info('CREATE INDEX') p
-                    WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    WHERE p.datid = this_database
                    UNION ALL
                    SELECT FROM pg_stat_get_progress_info('VACUUM') p
-                    WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    WHERE p.datid = this_database
                    UNION ALL
                    SELECT FROM pg_stat_get_progress_info('ANALYZE') p
-                    WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())) THEN
+                    WHERE p.datid = this_database) THEN
         RETURN;
     END IF;
     RETURN QUERY
@@ -346,17 +355,17 @@ BEGIN
         SELECT p.pid, p.command, p.phase, p.relid, p.index_relid,
                p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
           FROM pg_stat_progress_create_index p
-         WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         WHERE p.datid = this_database
         UNION ALL
         SELECT v.pid, 'VACUUM', v.phase, v.relid, NULL,
                v.heap_blks_scanned, v.heap_blks_total, NULL, NULL
           FROM pg_stat_progress_vacuum v
-         WHERE v.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         WHERE v.datid = this_database
         UNION ALL
         SELECT a.pid, 'ANALYZE', a.phase, a.relid, NULL,
                a.sample_blks_scanned, a.sample_blks_total, NULL, NULL
           FROM pg_stat_progress_analyze a
-         WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         WHERE a.datid = this_database
     )
     SELECT w.pid, w.command, w.phase, w.relid::regclass::text, w.index_relid::regclass::text,
            medup.phase_fraction(w.command, w.phase, w.blocks_done, w.blocks_total,
@@ -518,7 +527,7 @@ BEGIN
     SELECT l.pid INTO pid FROM pg_locks l
      WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = 1 AND l.objsubid = 1
        AND l.granted
-       AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+       AND l.database = medup.current_database_oid()
      LIMIT 1;
     IF pid IS NOT NULL THEN
         SELECT a.usename, a.application_name INTO role_name, application_name

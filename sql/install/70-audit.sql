@@ -1,7 +1,7 @@
 ------------------------------------------------------------------------
 -- The audit trail: samples, events and what they tell
 --
--- medup.sample() takes one sample: status() plus PostgreSQL's live
+-- medup.take_sample() takes one sample: status() plus PostgreSQL's live
 -- progress, compared with the previous sample of this database, in one
 -- transaction.  Events are derived from that comparison, so a sample that
 -- dies half-way (a crash, a kill) leaves neither its row nor its events,
@@ -173,12 +173,17 @@ $$;
  * 'skipped: ...' (a lock on Medplum's tables, or another session holding
  * medup's sampler lock; counted in medup.sampler), 'not_medplum', 'standby'.
  */
-CREATE FUNCTION medup.sample()
+CREATE FUNCTION medup.take_sample()
 RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
+    -- The sampler's advisory lock: two keys (this, 0), which never collide
+    -- with Medplum's single-key lock 1.  sql/updates/prologue.sql takes it
+    -- too, by the same expression: it must take the lock of the release it
+    -- updates, before that release's code is gone.
+    sampler_lock constant integer := hashtext('medup.sample');
     s        record;
     prev     sample;
     cur      sample;
@@ -196,14 +201,13 @@ BEGIN
     -- single-key lock 1.  Anyone may take an advisory lock, though: a
     -- session holding this one keeps samples from being taken, so each
     -- skip is counted, and the outcome names the session.
-    IF NOT pg_try_advisory_xact_lock(hashtext('medup.sample'), 0) THEN
+    IF NOT pg_try_advisory_xact_lock(sampler_lock, 0) THEN
         outcome := format('skipped: session %s holds medup''s sampler lock',
                           coalesce((SELECT l.pid::text FROM pg_locks l
                                      WHERE l.locktype = 'advisory' AND l.granted
-                                       AND l.classid = hashtext('medup.sample')::oid
+                                       AND l.classid = sampler_lock::oid
                                        AND l.objid = 0 AND l.objsubid = 2
-                                       AND l.database = (SELECT d.oid FROM pg_database d
-                                                          WHERE d.datname = current_database())
+                                       AND l.database = current_database_oid()
                                      LIMIT 1), 'unknown'));
     ELSE
         SELECT * INTO s FROM status();
@@ -313,6 +317,19 @@ BEGIN
     RETURN 'sampled';
 END
 $$;
+
+/*
+ * take_sample()'s name until 0.3, deprecated: it was also the table's name.
+ * Kept for the DBA's cron jobs and for the worker, which calls it by this
+ * name so that it also samples a database whose extension is not updated
+ * yet (every release has it).  It will go when no supported release lacks
+ * take_sample().
+ */
+CREATE FUNCTION medup.sample()
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$ SELECT medup.take_sample() $$;
 
 /* The events between two samples (prev is all NULL on the first one). */
 CREATE FUNCTION medup.record_events(prev medup.sample, cur medup.sample, last_error text)

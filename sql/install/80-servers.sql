@@ -35,7 +35,7 @@ AS $$
 BEGIN
     IF EXISTS (SELECT FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
                 WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
-                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND l.database = current_database_oid()
                   AND c.relnamespace = to_regnamespace(quote_ident(medplum_schema()))) THEN
         RAISE EXCEPTION 'medup does not fetch over the network while this transaction holds a lock on Medplum''s tables'
             USING ERRCODE = 'object_not_in_prerequisite_state',

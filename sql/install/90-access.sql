@@ -18,7 +18,7 @@ END
 $$;
 
 -- PostgreSQL grants EXECUTE on a new function to PUBLIC: take that back
--- from every function, internal ones (cached_query, sample, the loaders,
+-- from every function, internal ones (cached_query, take_sample, the loaders,
 -- the readers' helpers) included, and from any added later to this file's
 -- parts without a grant here.
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA medup FROM PUBLIC;

@@ -22,7 +22,7 @@
  */
 
 -- No sample while the update runs: a sample (the worker's too) tries this
--- lock first (see medup.sample()) and is skipped, and counted, rather than
+-- lock first (see medup.take_sample()) and is skipped, and counted, rather than
 -- failing on the functions and views being replaced.  A sample already
 -- running is waited for.
 SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('medup.sample'), 0);

@@ -190,8 +190,8 @@ $node->wait_for_catchup($standby);
 sleep(2);
 is($standby->safe_psql('medplum', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'medup%'}),
 	0, 'no medup worker runs on a standby');
-is($standby->safe_psql('medplum', 'SELECT medup.sample()'), 'standby',
-	'medup.sample() on a standby records nothing');
+is($standby->safe_psql('medplum', 'SELECT medup.take_sample()'), 'standby',
+	'medup.take_sample() on a standby records nothing');
 like($standby->safe_psql('medplum', 'SELECT advice FROM medup.status()'), qr/standby/,
 	'status() on a standby says so');
 $node->stop;

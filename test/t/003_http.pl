@@ -221,11 +221,14 @@ refresh_fails('', qr/ERROR:  22023: the answer from .* is not a list of releases
 route('/repos/medplum/medplum/releases?per_page=3', %$page1);
 
 route('/manifest.json', huge => 1024 * 1024);
-refresh_fails('SET medup.http_max_bytes = 64', qr/ERROR:  54000: the answer from .*manifest\.json is larger than medup\.http_max_bytes \(64 kB\)/,
+refresh_fails('SET medup.http_max_kb = 64', qr/ERROR:  54000: the answer from .*manifest\.json is larger than medup\.http_max_kb \(64 kB\)/,
 	'a huge body with its length');
 route('/manifest.json', huge => 1024 * 1024, no_length => 1);
-refresh_fails('SET medup.http_max_bytes = 64', qr/ERROR:  54000: the answer from .*manifest\.json is larger than medup\.http_max_bytes/,
+refresh_fails('SET medup.http_max_kb = 64', qr/ERROR:  54000: the answer from .*manifest\.json is larger than medup\.http_max_kb/,
 	'a huge body without its length');
+# The deprecated name of medup.http_max_kb still sets the limit.
+refresh_fails('SET medup.http_max_bytes = 64', qr/ERROR:  54000: the answer from .*manifest\.json is larger than medup\.http_max_kb \(64 kB\)/,
+	'a huge body, the limit set by the deprecated medup.http_max_bytes');
 
 route('/manifest.json', status => 302, headers => { Location => 'file:///etc/passwd' });
 refresh_fails('', qr/ERROR:  08000: .*manifest\.json redirects to file:\/\/\/etc\/passwd, which medup does not follow/,

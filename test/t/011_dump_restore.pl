@@ -14,7 +14,7 @@ $node->safe_psql('medplum', q{
 SELECT medup.load_releases('[{"version": "5.3.0", "released_on": "2026-12-01"},
                              {"version": "5.2.13", "released_on": "2026-11-20"}]');
 SELECT medup.load_data_migrations('{"v54": {"serverVersion": "5.3.0"}}');
-SELECT medup.sample();
+SELECT medup.take_sample();
 });
 
 my $dump = PostgreSQL::Test::Utils::tempdir() . '/medplum.dump';
