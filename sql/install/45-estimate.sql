@@ -387,7 +387,7 @@ END
 $$;
 
 /*
- * Called by medup.sample() while a migration runs: each index build on
+ * Called by medup.take_sample() while a migration runs: each index build on
  * Medplum's tables in progress now extends the row of the same build (seen
  * within the last three naptimes) or starts one.  Rows older than
  * medup.event_retention go, a few at a time.
@@ -405,7 +405,7 @@ BEGIN
                FROM pg_stat_progress_create_index p
                JOIN pg_class i ON i.oid = p.index_relid
                JOIN pg_class t ON t.oid = p.relid
-              WHERE p.datid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+              WHERE p.datid = medup.current_database_oid()
                 AND t.relnamespace = to_regnamespace(quote_ident(medplum_schema())) LOOP
         UPDATE index_build x SET last_seen = seen_at
          WHERE x.database_name = current_database() AND x.index_name = b.index_name
