@@ -434,6 +434,18 @@ BEGIN
 END
 $$;
 
+
+/*
+ * The application_name a Medplum server connects with (since 3.2.18): how
+ * medup tells Medplum's sessions from anyone else's.  The one place medup
+ * writes it (the SQL sent to a remote target takes it as a literal).
+ */
+CREATE FUNCTION medup.medplum_application_name()
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 'medplum-server'::text $$;
+
 /*
  * The sessions that Medplum's server sessions wait for on a lock: what
  * holds a migration back.  Only sessions waiting on a lock are asked for
@@ -452,7 +464,7 @@ BEGIN
     RETURN (SELECT array_agg(DISTINCT b ORDER BY b)
               FROM pg_stat_activity a, unnest(pg_blocking_pids(a.pid)) b
              WHERE a.datname = current_database()
-               AND a.application_name = 'medplum-server'
+               AND a.application_name = medup.medplum_application_name()
                AND a.wait_event_type = 'Lock');
 END
 $$;
@@ -468,7 +480,7 @@ BEGIN
         RETURN (medup.snapshot()->>'connected')::boolean;
     END IF;
     RETURN EXISTS (SELECT FROM pg_stat_activity a
-                    WHERE a.datname = current_database() AND a.application_name = 'medplum-server');
+                    WHERE a.datname = current_database() AND a.application_name = medup.medplum_application_name());
 END
 $$;
 
@@ -493,7 +505,7 @@ BEGIN
     RETURN EXISTS (
         SELECT FROM pg_stat_activity a
          WHERE a.datname = current_database()
-           AND a.application_name = 'medplum-server'
+           AND a.application_name = medup.medplum_application_name()
            AND a.state = 'active'
            AND a.wait_event_type IS DISTINCT FROM 'Lock'
            AND (a.query ~* '^\s*(create|drop)\s+(unique\s+)?index|^\s*(reindex|vacuum|analyze|alter|cluster)\y'

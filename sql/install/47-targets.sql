@@ -315,19 +315,21 @@ $q$,
         CASE WHEN with_rest THEN 'lk.pid' ELSE 'NULL::integer' END,
         CASE WHEN with_rest THEN 'la.usename::text' ELSE 'NULL::text' END,
         CASE WHEN with_rest THEN 'la.application_name' ELSE 'NULL::text' END,
-        CASE WHEN with_rest THEN $q$(SELECT array_agg(DISTINCT b ORDER BY b)
+        CASE WHEN with_rest THEN format($q$(SELECT array_agg(DISTINCT b ORDER BY b)
               FROM pg_stat_activity a, unnest(pg_blocking_pids(a.pid)) b
-             WHERE a.datname = current_database() AND a.application_name = 'medplum-server'
-               AND a.wait_event_type = 'Lock')$q$ ELSE 'NULL::integer[]' END,
-        CASE WHEN with_rest THEN $q$EXISTS (SELECT FROM pg_stat_activity a
-              WHERE a.datname = current_database() AND a.application_name = 'medplum-server')$q$
+             WHERE a.datname = current_database() AND a.application_name = %L
+               AND a.wait_event_type = 'Lock')$q$, medup.medplum_application_name()) ELSE 'NULL::integer[]' END,
+        CASE WHEN with_rest THEN format($q$EXISTS (SELECT FROM pg_stat_activity a
+              WHERE a.datname = current_database() AND a.application_name = %L)$q$,
+                                        medup.medplum_application_name())
              ELSE 'NULL::boolean' END,
-        CASE WHEN with_rest THEN $q$EXISTS (SELECT FROM pg_stat_activity a
-              WHERE a.datname = current_database() AND a.application_name = 'medplum-server'
+        CASE WHEN with_rest THEN format($q$EXISTS (SELECT FROM pg_stat_activity a
+              WHERE a.datname = current_database() AND a.application_name = %L
                 AND a.state = 'active' AND a.wait_event_type IS DISTINCT FROM 'Lock'
                 AND (a.query ~* '^\s*(create|drop)\s+(unique\s+)?index|^\s*(reindex|vacuum|analyze|alter|cluster)\y'
                      OR (a.query ~* '^\s*(update|insert|delete|with)\y'
-                         AND a.query_start < now() - interval '5 seconds')))$q$
+                         AND a.query_start < now() - interval '5 seconds')))$q$,
+                                        medup.medplum_application_name())
              ELSE 'NULL::boolean' END,
         CASE WHEN with_rest THEN format($q$(SELECT coalesce(json_agg(json_build_object(
                 'table_name', t.relname, 'index_name', c.relname, 'definition', pg_get_indexdef(i.indexrelid),

@@ -146,7 +146,7 @@ BEGIN
     END IF;
 
     state := CASE
-        WHEN migration_lock_held AND migration_lock_application = 'medplum-server' THEN 'pre_deploy_running'
+        WHEN migration_lock_held AND migration_lock_application = medup.medplum_application_name() THEN 'pre_deploy_running'
         WHEN migration_lock_held THEN 'blocked'
         WHEN data_version IS NULL OR tables_locked THEN 'blocked'
         WHEN failed_migration IS NOT NULL THEN 'failed'
@@ -161,8 +161,9 @@ BEGIN
         problem := concat_ws('; ', problem,
             format('pid %s (role %s, application_name %L) holds Medplum''s migration lock and is not a Medplum server',
                    migration_lock_pid, migration_lock_role, migration_lock_application));
-        advice := format('Session %s (role %s, application_name %L) holds Medplum''s migration lock (advisory lock 1) but is not a Medplum server, which connects as ''medplum-server'': a deploy now would fail to take the lock. Find out why that session holds it, and end it with pg_terminate_backend(%s) if it should not.',
-                         migration_lock_pid, migration_lock_role, migration_lock_application, migration_lock_pid);
+        advice := format('Session %s (role %s, application_name %L) holds Medplum''s migration lock (advisory lock 1) but is not a Medplum server, which connects as %L: a deploy now would fail to take the lock. Find out why that session holds it, and end it with pg_terminate_backend(%s) if it should not.',
+                         migration_lock_pid, migration_lock_role, migration_lock_application,
+                         medup.medplum_application_name(), migration_lock_pid);
     ELSE
         advice := status_advice(state, data_version, pending_migrations, running_migration,
                                 coalesce(failed_migration, running_migration), migration_lock_pid,

@@ -288,15 +288,15 @@ BEGIN
         -- make the next server give up at start-up just the same.
         (7, 'migration_lock', false, false, 'error', '55000', NOT s.migration_lock_held,
          'no pre-deploy migration is running',
-         CASE WHEN s.migration_lock_application = 'medplum-server'
+         CASE WHEN s.migration_lock_application = medup.medplum_application_name()
               THEN 'a Medplum server is applying pre-deploy migrations'
               ELSE 'a session that is not a Medplum server holds Medplum''s migration lock' END,
          NULL,
          format('Session %s (role %s, application "%s") holds Medplum''s migration lock (advisory lock 1).%s',
                 s.migration_lock_pid, s.migration_lock_role, s.migration_lock_application,
-                CASE WHEN s.migration_lock_application IS DISTINCT FROM 'medplum-server'
+                CASE WHEN s.migration_lock_application IS DISTINCT FROM medup.medplum_application_name()
                      THEN ' A Medplum server starting now would wait for it, then fail with "Failed to acquire migration lock".' ELSE '' END),
-         CASE WHEN s.migration_lock_application = 'medplum-server'
+         CASE WHEN s.migration_lock_application = medup.medplum_application_name()
               THEN 'Wait until that server has started, then check again.'
               ELSE 'Find out why that session holds it; end it if it should not, then check again.' END,
          NULL),

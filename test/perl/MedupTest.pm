@@ -13,20 +13,22 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(medup_node medplum_database load_medplum poll_ok);
+our @EXPORT = qw(medup_node medplum_database load_medplum fixtures_sql poll_ok);
 
 # The SQL files the fixtures come from; test/check.sh names them by their
 # absolute paths in the copy of the tree it runs in.
 my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // 'test/medplum.sql';
 my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // 'test/sample-medplum.sql';
 
-# medup_node(NAME, CONF, INIT-OPTION => VALUE...): a new node, initialized
-# with the options given (allows_streaming => 1 ...), medup in
-# shared_preload_libraries and the lines CONF in postgresql.conf; started.
+# medup_node(NAME, CONF, OPTION => VALUE...): a new node (port => N for a
+# fixed port), initialized with the other options given (allows_streaming
+# => 1 ...), medup in shared_preload_libraries and the lines CONF in
+# postgresql.conf; started.
 sub medup_node
 {
 	my ($name, $conf, %init) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
+	my %new = exists $init{port} ? (port => delete $init{port}) : ();
+	my $node = PostgreSQL::Test::Cluster->new($name, %new);
 	$node->init(%init);
 	$node->append_conf('postgresql.conf',
 		"shared_preload_libraries = 'medup'\n" . ($conf // ''));
@@ -43,6 +45,15 @@ sub load_medplum
 	$node->safe_psql($db, slurp_file($medplum_sql));
 	$node->safe_psql($db, slurp_file($sample_sql)) if $opt{sample};
 	return;
+}
+
+# The text of sql/fixtures.sql (Medplum databases of every era and state,
+# one schema each), reading test/medplum.sql from where it is.
+sub fixtures_sql
+{
+	my $fixtures = slurp_file('sql/fixtures.sql');
+	$fixtures =~ s{\\i test/medplum.sql}{\\i $medplum_sql};
+	return $fixtures;
 }
 
 # medplum_database(NODE, DB, OPTION => VALUE...): database DB created

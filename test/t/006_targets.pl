@@ -12,8 +12,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
-
-my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // 'test/medplum.sql';
+use MedupTest;
 my $password = 'Xq7-never-SHOWN-pw';
 
 # The remote: no medup needed there for the monitoring login; medup is
@@ -33,9 +32,7 @@ print $fh "host all medup_monitor,medup_nogrant 127.0.0.1/32 scram-sha-256\n$hba
 close $fh;
 $remote->start;
 $remote->safe_psql('postgres', 'CREATE DATABASE medplum');
-my $fixtures = slurp_file('sql/fixtures.sql');
-$fixtures =~ s{\\i test/medplum.sql}{\\i $medplum_sql};
-$remote->safe_psql('medplum', $fixtures);
+$remote->safe_psql('medplum', fixtures_sql());
 $remote->safe_psql('medplum', qq{
 CREATE EXTENSION medup;
 CREATE ROLE medup_monitor LOGIN PASSWORD '$password';
@@ -54,15 +51,11 @@ for my $s (@schemas)
 ok(scalar(@schemas) >= 20, 'every fixture era is on the remote');
 
 # The monitoring database.
-my $node = PostgreSQL::Test::Cluster->new('monitor', port => 54463);
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
+my $node = medup_node('monitor', q{
 medup.target_timeout = '10s'
 log_statement = 'all'
 log_min_messages = debug1
-});
-$node->start;
+}, port => 54463);
 $node->safe_psql('postgres', 'CREATE DATABASE monitor');
 sub mon { return $node->safe_psql('monitor', shift); }
 mon('CREATE EXTENSION medup');

@@ -62,7 +62,7 @@ is_deeply([ sort map { $_->{name} } @entries ], [ sort keys %situation ],
 
 my $node = medup_node('runbook');
 medplum_database($node, 'medplum', sample => 0);
-$node->safe_psql('medplum', slurp_file('sql/fixtures.sql'));
+$node->safe_psql('medplum', fixtures_sql());
 $node->safe_psql('medplum', $_->[1]) for values %situation;
 
 # An index build that failed on Medplum's table, as a migration's would.
