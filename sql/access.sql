@@ -44,7 +44,7 @@ SELECT p.oid::regprocedure AS medup_reader_may_execute
  WHERE p.pronamespace = 'medup'::regnamespace
    AND has_function_privilege('medup_reader', p.oid, 'EXECUTE')
    AND NOT has_function_privilege('nobody_special', p.oid, 'EXECUTE')
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 SELECT count(*) AS public_may_execute,
        count(*) FILTER (WHERE p.proname LIKE 'version%' OR p.proname IN ('major', 'minor', 'patch', 'base'))
            AS of_which_the_type
