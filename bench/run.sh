@@ -418,7 +418,7 @@ else
   "${PSQL[@]}" -d postgres -c "ALTER DATABASE bench SET medup.medplum_schema = 'bench_$big'" \
     -c "ALTER SYSTEM SET medup.naptime = 1" -c "SELECT pg_reload_conf()" >/dev/null
   clear_audit
-  workers() { q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'medup worker'"; }
+  workers() { q "SELECT count(*) FROM medup.sampling"; }
   samples_taken() { q "SELECT coalesce(sum(samples), 0) FROM medup.sampler"; }
   worker_set() {   # worker_set on|off: and wait until it is so (on: one sample taken)
     local list="" want=0 before c i

@@ -23,6 +23,7 @@ PG_MODULE_MAGIC;
 static char *medup_medplum_schema = NULL;
 char	   *medup_databases = NULL;
 int			medup_naptime = 10;
+int			medup_max_samplers = 2;
 
 /* Read by SQL through current_setting(); kept here for their definitions. */
 static int	medup_retention = 30 * 86400;
@@ -152,6 +153,11 @@ _PG_init(void)
 							NULL,
 							&medup_naptime, 10, 1, 3600,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("medup.max_samplers",
+							"How many samplers may run at once.",
+							"Each takes a background worker slot (max_worker_processes) while it samples one database.",
+							&medup_max_samplers, 2, 1, 64,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("medup.retention",
 							"How long samples are kept.",
 							NULL,

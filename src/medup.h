@@ -5,8 +5,11 @@
 #ifndef MEDUP_H
 #define MEDUP_H
 
+#include "datatype/timestamp.h"
+
 extern char *medup_databases;
 extern int	medup_naptime;
+extern int	medup_max_samplers;
 
 extern void medup_register_workers(void);
 extern char *medup_worker_recover(MemoryContext context);
@@ -22,7 +25,18 @@ extern int	medup_http_limit_kb(void);
 extern int	medup_probe_interval;
 extern int	medup_refresh_interval;
 
-extern void medup_worker_network_tasks(const char *dbname);
+/*
+ * The network tasks' memory (periodic.c), kept for each database in shared
+ * memory: every sample's sampler is a new process.
+ */
+#define MEDUP_NETWORK_TASKS 2
+typedef struct MedupTaskState
+{
+	TimestampTz last_run[MEDUP_NETWORK_TASKS];
+	uint32		last_failure[MEDUP_NETWORK_TASKS];	/* hash of the failure logged; 0: none */
+} MedupTaskState;
+
+extern void medup_worker_network_tasks(const char *dbname, MedupTaskState *state);
 
 /* Remote targets (target.c). */
 extern int	medup_target_timeout;

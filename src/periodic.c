@@ -8,10 +8,14 @@
  * calls, in a transaction of its own: never inside the sample's, so no
  * lock on Medplum's tables is held while a transfer waits on the network.
  * A failure is logged once until it changes, and the worker goes on.
+ * Every sample has a sampler of its own: when each task last ran and what
+ * it last logged come in a MedupTaskState that worker.c keeps in shared
+ * memory, one per database.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -27,34 +31,32 @@ typedef struct PeriodicTask
 	const char *function;		/* must exist: an older medup has none */
 	const char *sql;
 	int		   *interval;		/* seconds; 0 turns the task off */
-	TimestampTz last_run;
-	char	   *last_failure;	/* in TopMemoryContext */
 } PeriodicTask;
 
-static PeriodicTask tasks[] = {
+static const PeriodicTask tasks[MEDUP_NETWORK_TASKS] = {
 	{"probe of medup.servers", "medup.probe()",
-	 "SELECT pg_catalog.count(*) FROM medup.probe()", &medup_probe_interval, 0, NULL},
+	 "SELECT pg_catalog.count(*) FROM medup.probe()", &medup_probe_interval},
 	{"catalog refresh", "medup.refresh_catalog()",
-	 "SELECT pg_catalog.count(*) FROM medup.refresh_catalog()", &medup_refresh_interval, 0, NULL},
+	 "SELECT pg_catalog.count(*) FROM medup.refresh_catalog()", &medup_refresh_interval},
 };
 
 static bool
-task_due(PeriodicTask *task)
+task_due(int task, MedupTaskState *state)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	if (*task->interval <= 0)
+	if (*tasks[task].interval <= 0)
 		return false;
-	if (task->last_run != 0 &&
-		!TimestampDifferenceExceeds(task->last_run, now, *task->interval * 1000))
+	if (state->last_run[task] != 0 &&
+		!TimestampDifferenceExceeds(state->last_run[task], now, *tasks[task].interval * 1000))
 		return false;
-	task->last_run = now;
+	state->last_run[task] = now;
 	return true;
 }
 
 /* Run the task's SQL in a transaction of its own; returns its count, or -1 when it does not exist. */
 static int64
-run_task(PeriodicTask *task)
+run_task(const PeriodicTask *task)
 {
 	int64		count = -1;
 	char	   *check;
@@ -81,51 +83,51 @@ run_task(PeriodicTask *task)
 	return count;
 }
 
+/* A failure is logged when it differs from the last one (NULL: it worked). */
 static void
-note_failure(PeriodicTask *task, const char *dbname, const char *message)
+note_failure(int task, MedupTaskState *state, const char *dbname, const char *message)
 {
-	if (message != NULL &&
-		(task->last_failure == NULL || strcmp(task->last_failure, message) != 0))
-		ereport(LOG, errmsg("medup: %s in database \"%s\" failed: %s", task->name, dbname, message));
-	else if (message == NULL && task->last_failure != NULL)
-		ereport(LOG, errmsg("medup: %s in database \"%s\" works again", task->name, dbname));
-	if (task->last_failure != NULL)
-		pfree(task->last_failure);
-	task->last_failure = message ? MemoryContextStrdup(TopMemoryContext, message) : NULL;
+	uint32		hash = message ? hash_bytes((const unsigned char *) message, strlen(message)) | 1 : 0;
+
+	if (message != NULL && state->last_failure[task] != hash)
+		ereport(LOG, errmsg("medup: %s in database \"%s\" failed: %s", tasks[task].name, dbname, message));
+	else if (message == NULL && state->last_failure[task] != 0)
+		ereport(LOG, errmsg("medup: %s in database \"%s\" works again", tasks[task].name, dbname));
+	state->last_failure[task] = hash;
 }
 
 static void
-run_or_log(PeriodicTask *task, const char *dbname)
+run_or_log(int task, MedupTaskState *state, const char *dbname)
 {
 	MemoryContext context = CurrentMemoryContext;
 
 	PG_TRY();
 	{
-		int64		count = run_task(task);
+		int64		count = run_task(&tasks[task]);
 
-		if (count > 0 && task->interval == &medup_refresh_interval)
+		if (count > 0 && tasks[task].interval == &medup_refresh_interval)
 			ereport(LOG, errmsg("medup: the catalog of database \"%s\" gained " INT64_FORMAT " new or changed entries",
 								dbname, count));
-		note_failure(task, dbname, NULL);
+		note_failure(task, state, dbname, NULL);
 	}
 	PG_CATCH();
 	{
 		char	   *message = medup_worker_recover(context);
 
-		note_failure(task, dbname, message);
+		note_failure(task, state, dbname, message);
 		pfree(message);
 	}
 	PG_END_TRY();
 }
 
-/* Called by the sampling worker after each sample, outside its transaction. */
+/* Called by the sampler after its sample, outside its transaction. */
 void
-medup_worker_network_tasks(const char *dbname)
+medup_worker_network_tasks(const char *dbname, MedupTaskState *state)
 {
-	for (int i = 0; i < (int) lengthof(tasks); i++)
+	for (int i = 0; i < MEDUP_NETWORK_TASKS; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (task_due(&tasks[i]))
-			run_or_log(&tasks[i], dbname);
+		if (task_due(i, state))
+			run_or_log(i, state, dbname);
 	}
 }

@@ -1,26 +1,43 @@
 /*
  * worker.c
- *		The background workers that sample Medplum's migrations.
+ *		The launcher and the samplers that sample Medplum's migrations.
  *
- * A launcher (a static worker, started once recovery is finished) reads
- * medup.databases and keeps one sampling worker running per listed
- * database that exists.  A sampling worker connects to its database and,
- * every medup.naptime, calls medup.sample(): the same SQL function a DBA
- * or pg_cron may call, so there is one code path.
+ * The launcher (a static worker, started once recovery is finished) holds
+ * no database connection.  It reads medup.databases, looks the databases
+ * up in pg_database every medup.naptime, and starts a sampler for each
+ * database that exists and is due: a dynamic worker that connects to that
+ * one database, calls medup.sample() (the same SQL function a DBA or
+ * pg_cron may call, so there is one code path), runs the network tasks
+ * when they are due (periodic.c), and exits.  At most medup.max_samplers
+ * run at once; the others wait for a free one, longest waiting first.
  *
- * Why a launcher: a worker for a database that does not exist would fail
- * at connection and be restarted, logging every time.  The launcher checks
- * first, logs a missing database once, and starts its worker when it
- * appears; it also follows medup.databases on SIGHUP.
+ * Why samplers that exit rather than one worker per database that stays:
+ * - A process connected to a database makes DROP DATABASE, ALTER DATABASE
+ *   RENAME and CREATE DATABASE ... TEMPLATE wait for it and fail after 5 s.
+ *   Between two samples nothing of medup is connected to any database, so
+ *   a DBA's dropdb/createdb/pg_restore or test copy just works, and the
+ *   database is sampled again as soon as it exists again (looked up by
+ *   name every naptime).
+ * - Fifty databases need medup.max_samplers worker slots, not fifty.
+ * The price is a backend start per sample (measured: README, bench/).
+ *
+ * What must outlive a sampler (what its samplers last logged, when a
+ * network task last ran, the counters medup.sampling shows) lives in
+ * shared memory, one entry per watched database, kept by the launcher.
  */
 #include "postgres.h"
+
+#include <sys/resource.h>
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -42,26 +59,39 @@
 
 #include "medup.h"
 
-#define MEDUP_MAX_DATABASES 32
+/* Databases medup.databases may list; more are logged once and left out. */
+#define MEDUP_MAX_DATABASES 500
 
 /*
  * How long one sample may take.  A function's SET statement_timeout does
  * not arm the timer (only a client's top-level statement does), so the
- * worker arms it itself; this is its one source.
+ * sampler arms it itself; this is its one source.
  */
 #define SAMPLE_TIMEOUT_MS (10 * 1000)
 
-/* What each sampling worker publishes, for medup.worker_pid(). */
-typedef struct MedupWorkerSlot
+/* One watched database: what the launcher and its samplers share. */
+typedef struct MedupDatabase
 {
-	Oid			database;
-	pid_t		pid;
-} MedupWorkerSlot;
+	char		name[NAMEDATALEN];	/* "" : a free entry */
+	Oid			oid;			/* as last looked up; InvalidOid: missing */
+	bool		warned_missing; /* "does not exist" was logged */
+	pid_t		sampler_pid;	/* the sampler connected now, or 0 */
+	TimestampTz last_start;		/* when its last sampler was started */
+	TimestampTz due_at;			/* when its next sample is due; 0: not found */
+	uint32		last_outcome;	/* hash of what its samplers last logged; 0: nothing */
+	int64		samplers;		/* samplers started */
+	int64		late;			/* started more than a naptime after they were due */
+	TimestampTz last_late_at;
+	int64		cpu_us;			/* CPU of its finished samplers, start-up included */
+	int64		finished;		/* samplers finished (cpu_us is theirs) */
+	MedupTaskState tasks;		/* the network tasks' memory (periodic.c) */
+} MedupDatabase;
 
 typedef struct MedupShared
 {
 	slock_t		mutex;
-	MedupWorkerSlot slots[MEDUP_MAX_DATABASES];
+	pid_t		launcher_pid;
+	MedupDatabase databases[MEDUP_MAX_DATABASES];
 } MedupShared;
 
 static MedupShared *medup_shared = NULL;
@@ -72,9 +102,10 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 PGDLLEXPORT void medup_launcher_main(Datum main_arg);
-PGDLLEXPORT void medup_worker_main(Datum main_arg);
+PGDLLEXPORT void medup_sampler_main(Datum main_arg);
 
 PG_FUNCTION_INFO_V1(medup_worker_pid);
+PG_FUNCTION_INFO_V1(medup_sampling);
 
 /* ---------- shared memory ---------- */
 
@@ -106,88 +137,90 @@ medup_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
-static void
-clear_my_slot(int code, Datum arg)
-{
-	SpinLockAcquire(&medup_shared->mutex);
-	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
-	{
-		if (medup_shared->slots[i].pid == MyProcPid)
-			medup_shared->slots[i].pid = 0;
-	}
-	SpinLockRelease(&medup_shared->mutex);
-}
-
-/* The slot of database's running worker, or -1.  The caller holds the mutex. */
-static int
-running_slot(Oid database)
+/* The entry of a watched database, or NULL.  The caller holds the mutex. */
+static MedupDatabase *
+entry_of(const char *name)
 {
 	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
 	{
-		if (medup_shared->slots[i].pid != 0 && medup_shared->slots[i].database == database)
-			return i;
+		if (medup_shared->databases[i].name[0] != '\0' &&
+			strcmp(medup_shared->databases[i].name, name) == 0)
+			return &medup_shared->databases[i];
 	}
-	return -1;
+	return NULL;
 }
 
-/* The pid of database's running worker, or 0. */
-static pid_t
-worker_of(Oid database)
-{
-	pid_t		pid = 0;
-	int			slot;
-
-	SpinLockAcquire(&medup_shared->mutex);
-	slot = running_slot(database);
-	if (slot >= 0)
-		pid = medup_shared->slots[slot].pid;
-	SpinLockRelease(&medup_shared->mutex);
-	return pid;
-}
-
-/* Publish this worker's pid, or refuse to run twice for one database. */
-static bool
-claim_slot(void)
-{
-	bool		claimed = false;
-
-	SpinLockAcquire(&medup_shared->mutex);
-	if (running_slot(MyDatabaseId) < 0)
-	{
-		for (int i = 0; i < MEDUP_MAX_DATABASES && !claimed; i++)
-		{
-			if (medup_shared->slots[i].pid == 0)
-			{
-				medup_shared->slots[i].database = MyDatabaseId;
-				medup_shared->slots[i].pid = MyProcPid;
-				claimed = true;
-			}
-		}
-	}
-	SpinLockRelease(&medup_shared->mutex);
-	return claimed;
-}
-
-/* medup.worker_pid(): the sampling worker of this database, or NULL. */
+/*
+ * medup.worker_pid(): the pid of the medup launcher when it watches this
+ * database (it starts the samplers), or NULL: not preloaded, not listed.
+ */
 Datum
 medup_worker_pid(PG_FUNCTION_ARGS)
 {
-	pid_t		pid = medup_shared != NULL ? worker_of(MyDatabaseId) : 0;
+	pid_t		pid = 0;
+	char	   *name;
 
+	if (medup_shared == NULL)
+		PG_RETURN_NULL();
+	name = get_database_name(MyDatabaseId);
+	if (name == NULL)
+		PG_RETURN_NULL();
+	SpinLockAcquire(&medup_shared->mutex);
+	if (entry_of(name) != NULL)
+		pid = medup_shared->launcher_pid;
+	SpinLockRelease(&medup_shared->mutex);
 	if (pid == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(pid);
 }
 
-/* Re-read the configuration file if a SIGHUP asked for it; true if it did. */
-static bool
-reload_if_asked(void)
+/*
+ * medup.sampling(): one row per database the launcher watches, from shared
+ * memory: what medup.sampling shows.  Empty when medup is not preloaded.
+ */
+Datum
+medup_sampling(PG_FUNCTION_ARGS)
 {
-	if (!ConfigReloadPending)
-		return false;
-	ConfigReloadPending = false;
-	ProcessConfigFile(PGC_SIGHUP);
-	return true;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MedupDatabase *copy;
+	int			n = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (medup_shared == NULL)
+		PG_RETURN_VOID();
+	/* Copied under the spinlock, formatted after it (palloc may fail). */
+	copy = palloc(sizeof(MedupDatabase) * MEDUP_MAX_DATABASES);
+	SpinLockAcquire(&medup_shared->mutex);
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		if (medup_shared->databases[i].name[0] != '\0')
+			copy[n++] = medup_shared->databases[i];
+	}
+	SpinLockRelease(&medup_shared->mutex);
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[8];
+		bool		nulls[8] = {false};
+		NameData	name;
+
+		namestrcpy(&name, copy[i].name);
+		values[0] = NameGetDatum(&name);
+		values[1] = BoolGetDatum(OidIsValid(copy[i].oid));
+		values[2] = Int32GetDatum(copy[i].sampler_pid);
+		nulls[2] = copy[i].sampler_pid == 0;
+		values[3] = TimestampTzGetDatum(copy[i].last_start);
+		nulls[3] = copy[i].last_start == 0;
+		values[4] = Int64GetDatum(copy[i].samplers);
+		values[5] = Int64GetDatum(copy[i].late);
+		values[6] = TimestampTzGetDatum(copy[i].last_late_at);
+		nulls[6] = copy[i].last_late_at == 0;
+		values[7] = Float8GetDatum(copy[i].finished > 0
+								   ? (double) copy[i].cpu_us / copy[i].finished / 1000.0 : 0);
+		nulls[7] = copy[i].finished == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
 }
 
 /* ---------- registration ---------- */
@@ -225,79 +258,18 @@ medup_register_workers(void)
 
 /* ---------- the launcher ---------- */
 
-typedef struct WatchedDatabase
+/* The launcher's handles of the samplers it started, by entry. */
+static BackgroundWorkerHandle *handles[MEDUP_MAX_DATABASES];
+
+/* Whether a shortage of samplers or worker slots was logged, and is not over. */
+static bool shortage_logged = false;
+
+static void
+forget_launcher(int code, Datum arg)
 {
-	char		name[NAMEDATALEN];
-	BackgroundWorkerHandle *handle;
-	TimestampTz started_at;
-	bool		warned_missing;
-	bool		listed;
-} WatchedDatabase;
-
-static WatchedDatabase watched[MEDUP_MAX_DATABASES];
-static int	n_watched = 0;
-
-static WatchedDatabase *
-find_watched(const char *name, bool add)
-{
-	for (int i = 0; i < n_watched; i++)
-	{
-		if (strcmp(watched[i].name, name) == 0)
-			return &watched[i];
-	}
-	if (!add)
-		return NULL;
-	if (n_watched >= MEDUP_MAX_DATABASES)
-	{
-		ereport(WARNING,
-				errmsg("medup watches at most %d databases; \"%s\" is left out",
-					   MEDUP_MAX_DATABASES, name));
-		return NULL;
-	}
-	memset(&watched[n_watched], 0, sizeof(WatchedDatabase));
-	strlcpy(watched[n_watched].name, name, NAMEDATALEN);
-	return &watched[n_watched++];
-}
-
-/*
- * The OID of a database that accepts connections, or InvalidOid.  The
- * launcher has no database of its own, so no index or relcache beyond the
- * shared catalogs: a plain scan of pg_database, as the logical replication
- * launcher does for pg_subscription.
- */
-static Oid
-database_oid(const char *name)
-{
-	Oid			found = InvalidOid;
-	MemoryContext caller_context = CurrentMemoryContext;
-	Relation	rel;
-	TableScanDesc scan;
-	HeapTuple	tuple;
-
-	StartTransactionCommand();
-	(void) GetTransactionSnapshot();
-	rel = table_open(DatabaseRelationId, AccessShareLock);
-	scan = table_beginscan_catalog(rel, 0, NULL);
-	while (HeapTupleIsValid(tuple = heap_getnext(scan, ForwardScanDirection)))
-	{
-		Form_pg_database db = (Form_pg_database) GETSTRUCT(tuple);
-
-		if (strcmp(NameStr(db->datname), name) == 0 && db->datallowconn)
-			found = db->oid;
-	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
-	CommitTransactionCommand();
-	/* Commit leaves us in TopMemoryContext: go back, or the loop leaks there. */
-	MemoryContextSwitchTo(caller_context);
-	return found;
-}
-
-/* Whether some worker, started by this launcher or an earlier one, runs for a database. */
-static bool
-database_has_worker(Oid database)
-{
-	return worker_of(database) != 0;
+	SpinLockAcquire(&medup_shared->mutex);
+	medup_shared->launcher_pid = 0;
+	SpinLockRelease(&medup_shared->mutex);
 }
 
 /* The names in medup.databases; an unparsable list is logged and taken as empty. */
@@ -317,9 +289,8 @@ listed_databases(void)
 }
 
 static bool
-database_listed(const char *name)
+name_in(List *names, const char *name)
 {
-	List	   *names = listed_databases();
 	ListCell   *lc;
 
 	foreach(lc, names)
@@ -330,181 +301,511 @@ database_listed(const char *name)
 	return false;
 }
 
+/*
+ * Make the shared entries the databases of medup.databases: a new name
+ * gets a free entry, an unlisted one's entry is freed (a sampler of it
+ * that still runs finishes its one sample).  Counters of names that stay
+ * are kept, also across a restart of the launcher.
+ */
+static void
+sync_entries(List *names)
+{
+	ListCell   *lc;
+
+	SpinLockAcquire(&medup_shared->mutex);
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		MedupDatabase *db = &medup_shared->databases[i];
+
+		if (db->name[0] != '\0' && !name_in(names, db->name))
+			memset(db, 0, sizeof(MedupDatabase));
+	}
+	foreach(lc, names)
+	{
+		const char *name = (const char *) lfirst(lc);
+		bool		added = entry_of(name) != NULL;
+
+		for (int i = 0; i < MEDUP_MAX_DATABASES && !added; i++)
+		{
+			MedupDatabase *db = &medup_shared->databases[i];
+
+			if (db->name[0] == '\0')
+			{
+				memset(db, 0, sizeof(MedupDatabase));
+				strlcpy(db->name, name, NAMEDATALEN);
+				added = true;
+			}
+		}
+		if (!added)
+		{
+			SpinLockRelease(&medup_shared->mutex);
+			ereport(WARNING,
+					errmsg("medup watches at most %d databases; \"%s\" is left out",
+						   MEDUP_MAX_DATABASES, name));
+			SpinLockAcquire(&medup_shared->mutex);
+		}
+	}
+	SpinLockRelease(&medup_shared->mutex);
+}
+
+/*
+ * Look every watched database up in pg_database, in one scan: its OID now,
+ * or InvalidOid when it does not exist or takes no connections.  The
+ * launcher has no database of its own, so no index or relcache beyond the
+ * shared catalogs: a plain scan, as the logical replication launcher does
+ * for pg_subscription.  Looked up by name every naptime: a database dropped
+ * and created again (a restore) has a new OID.
+ */
+static void
+look_up_databases(void)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	Oid		   *found = palloc0(sizeof(Oid) * MEDUP_MAX_DATABASES);
+	char	  (*names)[NAMEDATALEN] = palloc0(NAMEDATALEN * MEDUP_MAX_DATABASES);
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+
+	SpinLockAcquire(&medup_shared->mutex);
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+		strlcpy(names[i], medup_shared->databases[i].name, NAMEDATALEN);
+	SpinLockRelease(&medup_shared->mutex);
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tuple = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database dbform = (Form_pg_database) GETSTRUCT(tuple);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!dbform->datallowconn)
+			continue;
+		for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+		{
+			if (names[i][0] != '\0' && strcmp(NameStr(dbform->datname), names[i]) == 0)
+				found[i] = dbform->oid;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	/* Commit leaves us in TopMemoryContext: go back, or the loop leaks there. */
+	MemoryContextSwitchTo(caller_context);
+
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		MedupDatabase *db = &medup_shared->databases[i];
+		bool		log_missing = false;
+		bool		log_back = false;
+
+		if (names[i][0] == '\0')
+			continue;
+		SpinLockAcquire(&medup_shared->mutex);
+		if (strcmp(db->name, names[i]) == 0)
+		{
+			db->oid = found[i];
+			/* Found (again): due now.  Missing: nothing is due. */
+			if (!OidIsValid(found[i]))
+				db->due_at = 0;
+			else if (db->due_at == 0)
+				db->due_at = GetCurrentTimestamp();
+			log_missing = !OidIsValid(found[i]) && !db->warned_missing;
+			log_back = OidIsValid(found[i]) && db->warned_missing;
+			db->warned_missing = !OidIsValid(found[i]);
+		}
+		SpinLockRelease(&medup_shared->mutex);
+		if (log_missing)
+			ereport(LOG,
+					errmsg("medup: database \"%s\" in medup.databases does not exist; it will be watched once it does",
+						   names[i]));
+		if (log_back)
+			ereport(LOG, errmsg("medup: database \"%s\" exists now; sampling it", names[i]));
+	}
+	pfree(found);
+	pfree(names);
+}
+
+/* Whether entry i has a sampler, started by this launcher or an earlier one. */
 static bool
-worker_alive(WatchedDatabase *db)
+sampler_running(int i)
 {
 	pid_t		pid;
 
-	if (db->handle == NULL)
-		return false;
-	return GetBackgroundWorkerPid(db->handle, &pid) != BGWH_STOPPED;
+	if (handles[i] != NULL)
+	{
+		if (GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED)
+			return true;
+		pfree(handles[i]);
+		handles[i] = NULL;
+	}
+	return medup_shared->databases[i].sampler_pid != 0;
 }
 
-static void
-start_worker(WatchedDatabase *db)
+/* Register a sampler for entry i; false when no worker slot is free. */
+static bool
+start_sampler(int i, const char *name)
 {
 	BackgroundWorker worker;
 	MemoryContext old_context;
 	bool		registered;
 
-	fill_worker(&worker, "medup_worker_main", "medup worker");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "medup worker for database %s", db->name);
-	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the launcher restarts it */
-	worker.bgw_notify_pid = MyProcPid;
-	strlcpy(worker.bgw_extra, db->name, BGW_EXTRALEN);
+	fill_worker(&worker, "medup_sampler_main", "medup sampler");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "medup sampler for database %s", name);
+	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the launcher starts the next */
+	worker.bgw_notify_pid = MyProcPid;	/* its start and its end wake us */
+	strlcpy(worker.bgw_extra, name, BGW_EXTRALEN);
 	/* The handle outlives this round of the launcher's loop. */
 	old_context = MemoryContextSwitchTo(TopMemoryContext);
-	if (db->handle != NULL)
-		pfree(db->handle);
-	registered = RegisterDynamicBackgroundWorker(&worker, &db->handle);
+	registered = RegisterDynamicBackgroundWorker(&worker, &handles[i]);
 	MemoryContextSwitchTo(old_context);
 	if (!registered)
-	{
-		db->handle = NULL;
-		ereport(WARNING,
-				errmsg("medup could not start a worker for database \"%s\"", db->name),
-				errhint("Raise max_worker_processes: medup needs one for its launcher and one per watched database."));
-		return;
-	}
-	db->started_at = GetCurrentTimestamp();
+		handles[i] = NULL;
+	return registered;
 }
 
-/* Bring the running workers in line with medup.databases. */
+/*
+ * A shortage (a database waiting for a sampler more than a naptime past its
+ * due time: every sampler busy, or no worker slot free) is logged when it
+ * begins, and its end once no database has been late for ten naptimes:
+ * never every naptime.  medup.sampling counts the late samples per
+ * database.
+ */
+static TimestampTz last_overdue_at = 0;
+
 static void
-reconcile_workers(void)
+note_shortage(TimestampTz now, bool no_slot)
 {
-	List	   *names = listed_databases();
-	ListCell   *lc;
+	long		naptime_ms = medup_naptime * 1000L;
+	const char *late = NULL;
 
-	for (int i = 0; i < n_watched; i++)
-		watched[i].listed = false;
-
-	foreach(lc, names)
+	for (int i = 0; i < MEDUP_MAX_DATABASES && late == NULL; i++)
 	{
-		WatchedDatabase *db = find_watched((const char *) lfirst(lc), true);
-		Oid			oid;
+		MedupDatabase *db = &medup_shared->databases[i];
+
+		if (db->name[0] != '\0' && db->due_at != 0 && !sampler_running(i) &&
+			TimestampDifferenceExceeds(db->due_at, now, naptime_ms))
+			late = db->name;
+	}
+	if (late != NULL)
+	{
+		if (!shortage_logged)
+			ereport(WARNING,
+					errmsg("medup: database \"%s\" waits for a sampler past its naptime", late),
+					no_slot
+					? errdetail("No background worker slot is free (max_worker_processes = %d).",
+								max_worker_processes)
+					: errdetail("All %d samplers (medup.max_samplers) are busy.", medup_max_samplers),
+					errhint("Raise %s, or medup.naptime.  medup.sampling counts the late samples; this is logged once, until every database has been sampled on time for ten naptimes.",
+							no_slot ? "max_worker_processes" : "medup.max_samplers"));
+		shortage_logged = true;
+		last_overdue_at = now;
+	}
+	else if (shortage_logged && TimestampDifferenceExceeds(last_overdue_at, now, 10 * naptime_ms))
+	{
+		ereport(LOG, errmsg("medup: every watched database is sampled on time again"));
+		shortage_logged = false;
+	}
+}
+
+/*
+ * Start samplers for the due databases, the longest waiting first, while
+ * fewer than medup.max_samplers run.  Returns when the next one falls due
+ * (0: none), for the launcher's sleep; a sampler's end wakes it too.
+ */
+static TimestampTz
+start_due_samplers(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long		naptime_ms = medup_naptime * 1000L;
+	TimestampTz next_due = 0;
+	int			running = 0;
+	bool		no_slot = false;
+
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		if (sampler_running(i))
+			running++;
+	}
+
+	for (;;)
+	{
+		int			pick = -1;
+		TimestampTz pick_due = 0;
+		MedupDatabase *db;
 
 		CHECK_FOR_INTERRUPTS();
-		if (db == NULL)
-			continue;
-		db->listed = true;
-		if (worker_alive(db))
-			continue;
-		oid = database_oid(db->name);
-		if (!OidIsValid(oid))
+		/* The due database that has waited longest, without a sampler. */
+		for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
 		{
-			if (!db->warned_missing)
-				ereport(LOG,
-						errmsg("medup: database \"%s\" in medup.databases does not exist; it will be watched once it does",
-							   db->name));
-			db->warned_missing = true;
-			continue;
-		}
-		db->warned_missing = false;
-		/* One started by an earlier launcher still runs. */
-		if (database_has_worker(oid))
-			continue;
-		/* A worker that keeps dying is restarted at most once a naptime. */
-		if (db->started_at != 0 &&
-			!TimestampDifferenceExceeds(db->started_at, GetCurrentTimestamp(),
-										medup_naptime * 1000))
-			continue;
-		start_worker(db);
-	}
+			TimestampTz due;
 
-	/* Workers also leave by themselves when their database is unlisted. */
-	for (int i = 0; i < n_watched; i++)
-	{
-		if (!watched[i].listed && worker_alive(&watched[i]))
-		{
-			TerminateBackgroundWorker(watched[i].handle);
-			pfree(watched[i].handle);
-			watched[i].handle = NULL;
+			db = &medup_shared->databases[i];
+			if (db->name[0] == '\0' || db->due_at == 0 || sampler_running(i))
+				continue;
+			due = db->due_at;
+			if (due > now)
+			{
+				if (next_due == 0 || due < next_due)
+					next_due = due;
+			}
+			else if (pick < 0 || due < pick_due)
+			{
+				pick = i;
+				pick_due = due;
+			}
 		}
+		if (pick < 0 || running >= medup_max_samplers)
+			break;
+		db = &medup_shared->databases[pick];
+		if (!start_sampler(pick, db->name))
+		{
+			/* No worker slot: try again in a second, or at a sampler's end. */
+			no_slot = true;
+			if (next_due == 0 || next_due > TimestampTzPlusMilliseconds(now, 1000))
+				next_due = TimestampTzPlusMilliseconds(now, 1000);
+			break;
+		}
+		running++;
+		SpinLockAcquire(&medup_shared->mutex);
+		db->samplers++;
+		/* Started more than a naptime after it was due: late. */
+		if (TimestampDifferenceExceeds(pick_due, now, naptime_ms))
+		{
+			db->late++;
+			db->last_late_at = now;
+		}
+		db->last_start = now;
+		db->due_at = TimestampTzPlusMilliseconds(now, naptime_ms);
+		SpinLockRelease(&medup_shared->mutex);
+		if (next_due == 0 || TimestampTzPlusMilliseconds(now, naptime_ms) < next_due)
+			next_due = TimestampTzPlusMilliseconds(now, naptime_ms);
 	}
-	list_free(names);
+	note_shortage(now, no_slot);
+	return next_due;
+}
+
+/* Re-read the configuration file if a SIGHUP asked for it; true if it did. */
+static bool
+reload_if_asked(void)
+{
+	if (!ConfigReloadPending)
+		return false;
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	return true;
 }
 
 void
 medup_launcher_main(Datum main_arg)
 {
 	MemoryContext loop_context;
+	TimestampTz next_lookup = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	/* Shared catalogs only: enough to look databases up. */
+	/* Shared catalogs only: enough to look databases up, and in no database's way. */
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	pgstat_report_appname("medup launcher");
+	SpinLockAcquire(&medup_shared->mutex);
+	medup_shared->launcher_pid = MyProcPid;
+	SpinLockRelease(&medup_shared->mutex);
+	before_shmem_exit(forget_launcher, 0);
 	loop_context = AllocSetContextCreate(TopMemoryContext, "medup launcher loop",
 										 ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
 	{
+		TimestampTz next_due;
+		TimestampTz wake;
+		long		wait_ms;
+
 		CHECK_FOR_INTERRUPTS();
-		(void) reload_if_asked();
 		MemoryContextSwitchTo(loop_context);
-		reconcile_workers();
+		if (reload_if_asked())
+			next_lookup = 0;
+		if (next_lookup == 0 || GetCurrentTimestamp() >= next_lookup)
+		{
+			List	   *names = listed_databases();
+
+			sync_entries(names);
+			look_up_databases();
+			next_lookup = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), medup_naptime * 1000L);
+		}
+		next_due = start_due_samplers();
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(loop_context);
 
-		/* Woken by SIGHUP, or by a worker starting or stopping. */
+		/* Woken by SIGHUP, by a sampler starting or ending, or when one falls due. */
+		wake = next_due != 0 && next_due < next_lookup ? next_due : next_lookup;
+		wait_ms = Max(TimestampDifferenceMilliseconds(GetCurrentTimestamp(), wake), 1);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 medup_naptime * 1000L, PG_WAIT_EXTENSION);
+						 wait_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }
 
-/* ---------- the sampling worker ---------- */
-
-static char *last_outcome = NULL;
+/* ---------- the sampler ---------- */
 
 /*
- * Log what the sample said when it differs from last time: a database that
- * is not Medplum, or a sample skipped because another session holds a
- * lock, is said once, not every naptime (medup.sampler counts the skips).
+ * The session settings a sample depends on, set when the sampler connects
+ * with the priority of a server override: above what ALTER DATABASE/ROLE
+ * ... SET made (applied at connection), below medup's own SET clauses and
+ * cached_query()'s.  The database owner may set any user-settable value on
+ * the database; none of them may stop, slow down or change a sample.
  */
-static void
-note_outcome(const char *dbname, const char *outcome)
+typedef struct PinnedSetting
 {
-	if (last_outcome != NULL && strcmp(last_outcome, outcome) == 0)
-		return;
-	if (strcmp(outcome, "sampled") == 0)
+	const char *name;
+	const char *value;
+} PinnedSetting;
+
+static const PinnedSetting pinned_settings[] = {
+	/* What its SQL calls: never an operator or function the owner planted. */
+	{"search_path", "pg_catalog, pg_temp"},
+	/* A sample writes its row, its events and its counters. */
+	{"default_transaction_read_only", "off"},
+	{"transaction_read_only", "off"},
+	{"session_replication_role", "origin"},
+	{"default_transaction_isolation", "read committed"},
+	{"transaction_isolation", "read committed"},
+	{"default_transaction_deferrable", "off"},
+	/* Its own bounds: SAMPLE_TIMEOUT_MS, and cached_query()'s lock_timeout. */
+	{"statement_timeout", "0"},
+	{"lock_timeout", "0"},
+	{"idle_in_transaction_session_timeout", "0"},
+	{"idle_session_timeout", "0"},
+#if PG_VERSION_NUM >= 170000
+	{"transaction_timeout", "0"},
+#endif
+	{"exit_on_error", "off"},
+	/* What its SQL and PL/pgSQL mean. */
+	{"standard_conforming_strings", "on"},
+	{"array_nulls", "on"},
+	{"transform_null_equals", "off"},
+	{"check_function_bodies", "on"},
+	{"row_security", "on"},
+	{"DateStyle", "ISO, MDY"},
+	{"IntervalStyle", "postgres"},
+	{"plpgsql.variable_conflict", "error"},
+	{"plpgsql.extra_errors", "none"},
+	{"plpgsql.extra_warnings", "none"},
+	/* What it costs, and that it takes no worker slot beyond its own. */
+	{"work_mem", "4MB"},
+	{"jit", "off"},
+	{"plan_cache_mode", "auto"},
+	{"max_parallel_workers_per_gather", "0"},
+#if PG_VERSION_NUM >= 160000
+	{"debug_parallel_query", "off"},
+#else
+	{"force_parallel_mode", "off"},
+#endif
+	{"enable_seqscan", "on"},
+	{"enable_indexscan", "on"},
+	{"enable_indexonlyscan", "on"},
+	{"enable_bitmapscan", "on"},
+	{"enable_nestloop", "on"},
+	{"enable_hashjoin", "on"},
+	{"enable_mergejoin", "on"},
+	{"enable_hashagg", "on"},
+	{"enable_sort", "on"},
+	{"enable_material", "on"},
+	{"temp_tablespaces", ""},
+	/* Who it is: a database-level application_name could name it medplum-server. */
+	{"application_name", "medup sampler"},
+	/*
+	 * A sample need not wait for its WAL to reach disk: after a crash the
+	 * next sample derives again whatever events the lost ones would have
+	 * recorded.  Only the sampler's own commits are affected.
+	 */
+	{"synchronous_commit", "off"},
+};
+
+static void
+pin_session_settings(void)
+{
+	for (int i = 0; i < (int) lengthof(pinned_settings); i++)
+		SetConfigOption(pinned_settings[i].name, pinned_settings[i].value,
+						PGC_SUSET, PGC_S_OVERRIDE);
+}
+
+static char sampler_dbname[NAMEDATALEN];
+
+/* Publish this sampler's pid in its database's entry; false: not watched, or one runs. */
+static bool
+claim_entry(void)
+{
+	MedupDatabase *db;
+	bool		claimed = false;
+
+	SpinLockAcquire(&medup_shared->mutex);
+	db = entry_of(sampler_dbname);
+	if (db != NULL && (db->sampler_pid == 0 || db->sampler_pid == MyProcPid))
 	{
-		if (last_outcome != NULL)
-			ereport(LOG, errmsg("medup: sampling database \"%s\" again", dbname));
+		db->sampler_pid = MyProcPid;
+		claimed = true;
 	}
-	else
-		ereport(LOG, errmsg("medup: database \"%s\": %s; checking again every %d s",
-							dbname, outcome, medup_naptime));
-	if (last_outcome != NULL)
-		pfree(last_outcome);
-	last_outcome = MemoryContextStrdup(TopMemoryContext, outcome);
+	SpinLockRelease(&medup_shared->mutex);
+	return claimed;
+}
+
+/* At exit: the entry is free again, and the sampler's CPU is counted. */
+static void
+release_entry(int code, Datum arg)
+{
+	struct rusage usage;
+	int64		cpu_us = 0;
+	MedupDatabase *db;
+
+	if (getrusage(RUSAGE_SELF, &usage) == 0)
+		cpu_us = (int64) (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000
+			+ usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+	SpinLockAcquire(&medup_shared->mutex);
+	db = entry_of(sampler_dbname);
+	if (db != NULL && db->sampler_pid == MyProcPid)
+	{
+		db->sampler_pid = 0;
+		db->cpu_us += cpu_us;
+		db->finished++;
+	}
+	SpinLockRelease(&medup_shared->mutex);
 }
 
 /*
- * The worker's two statements are planned once and kept: a sample every
- * second must not pay for parsing and planning them each time.  The
- * sample's plan is made only once the extension exists; PostgreSQL's plan
- * cache replans it if the extension is dropped and created again.
+ * Log what the sample said when it differs from what the database's
+ * samplers said last: a database that is not Medplum, or a sample skipped
+ * because another session holds a lock, is said once, not every naptime
+ * (medup.sampler counts the skips).  Samplers come and go: the last one's
+ * words are remembered in shared memory, as a hash.
  */
-static SPIPlanPtr extension_plan = NULL;
-static SPIPlanPtr sample_plan = NULL;
-
-static SPIPlanPtr
-kept_plan(SPIPlanPtr *plan, const char *sql)
+static void
+note_outcome(const char *outcome)
 {
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	prepared = SPI_prepare(sql, 0, NULL);
+	uint32		hash = hash_bytes((const unsigned char *) outcome, strlen(outcome)) | 1;
+	uint32		last = 0;
+	MedupDatabase *db;
 
-		if (prepared == NULL || SPI_keepplan(prepared) != 0)
-			elog(ERROR, "medup: could not prepare \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
-		*plan = prepared;
+	SpinLockAcquire(&medup_shared->mutex);
+	db = entry_of(sampler_dbname);
+	if (db != NULL)
+	{
+		last = db->last_outcome;
+		db->last_outcome = hash;
 	}
-	return *plan;
+	SpinLockRelease(&medup_shared->mutex);
+	if (last == hash)
+		return;
+	if (strcmp(outcome, "sampled") == 0)
+	{
+		if (last != 0)
+			ereport(LOG, errmsg("medup: sampling database \"%s\" again", sampler_dbname));
+	}
+	else
+		ereport(LOG, errmsg("medup: database \"%s\": %s; checking again every %d s",
+							sampler_dbname, outcome, medup_naptime));
 }
 
 /*
@@ -514,7 +815,7 @@ kept_plan(SPIPlanPtr *plan, const char *sql)
 static char *
 sample_once(void)
 {
-	char	   *outcome = "no extension";
+	char	   *outcome;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -523,14 +824,12 @@ sample_once(void)
 	pgstat_report_activity(STATE_RUNNING, "SELECT medup.sample()");
 	enable_timeout_after(STATEMENT_TIMEOUT, SAMPLE_TIMEOUT_MS);
 
-	if (SPI_execute_plan(kept_plan(&extension_plan,
-								   "SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'medup'"),
-						 NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'medup'",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		char	   *value;
 
-		if (SPI_execute_plan(kept_plan(&sample_plan, "SELECT medup.sample()"),
-							 NULL, NULL, false, 1) != SPI_OK_SELECT ||
+		if (SPI_execute("SELECT medup.sample()", false, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "medup.sample() returned no row");
 		value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -553,7 +852,7 @@ sample_once(void)
  * In a PG_CATCH block of a worker's own transaction: abort the transaction,
  * disarm the sample's statement_timeout, go back to idle and return the
  * error's message, allocated in context (the caller's context before the
- * PG_TRY), so that the worker can log it and carry on at the next naptime.
+ * PG_TRY), so that the worker can log it and carry on.
  */
 char *
 medup_worker_recover(MemoryContext context)
@@ -574,9 +873,9 @@ medup_worker_recover(MemoryContext context)
 	return message;
 }
 
-/* A failed sample is logged and skipped: the next naptime tries again. */
+/* A failed sample is logged (once while it fails the same way) and the sampler goes on. */
 static void
-sample_or_log(const char *dbname)
+sample_or_log(void)
 {
 	MemoryContext context = CurrentMemoryContext;
 
@@ -584,99 +883,71 @@ sample_or_log(const char *dbname)
 	{
 		char	   *outcome = sample_once();
 
-		note_outcome(dbname, outcome);
+		note_outcome(outcome);
 		pfree(outcome);
 	}
 	PG_CATCH();
 	{
 		char	   *message = medup_worker_recover(context);
 
-		/* The same failure every naptime is logged once. */
-		note_outcome(dbname, psprintf("sample failed: %s", message));
+		note_outcome(psprintf("sample failed: %s", message));
 		pfree(message);
 	}
 	PG_END_TRY();
 }
 
-void
-medup_worker_main(Datum main_arg)
+/* The network tasks, with their memory carried from one sampler to the next. */
+static void
+network_tasks(void)
 {
-	char		dbname[NAMEDATALEN];
-	MemoryContext loop_context;
-	uint32		wait_event = PG_WAIT_EXTENSION;
+	MedupTaskState state;
+	MedupDatabase *db;
 
-	strlcpy(dbname, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	SpinLockAcquire(&medup_shared->mutex);
+	db = entry_of(sampler_dbname);
+	if (db != NULL)
+		state = db->tasks;
+	SpinLockRelease(&medup_shared->mutex);
+	if (db == NULL)
+		return;
+	medup_worker_network_tasks(sampler_dbname, &state);
+	SpinLockAcquire(&medup_shared->mutex);
+	db = entry_of(sampler_dbname);
+	if (db != NULL)
+		db->tasks = state;
+	SpinLockRelease(&medup_shared->mutex);
+}
+
+void
+medup_sampler_main(Datum main_arg)
+{
+	strlcpy(sampler_dbname, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
-	pgstat_report_appname("medup worker");
-
+	BackgroundWorkerInitializeConnection(sampler_dbname, NULL, 0);
 	/*
-	 * The worker runs as the bootstrap superuser: no search_path that the
-	 * database's owner could set (ALTER DATABASE ... SET search_path) may
-	 * decide which operator or function its SQL calls.
+	 * It runs as the bootstrap superuser, with whatever the database's owner
+	 * (ALTER DATABASE ... SET) and a superuser (ALTER ROLE ... SET) set for
+	 * it: first of all, its own settings.
 	 */
-	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	pin_session_settings();
 
-	/*
-	 * A sample need not wait for its WAL to reach disk: after a crash the
-	 * next sample derives again whatever events the lost ones would have
-	 * recorded.  Only this worker's own commits are affected.
-	 */
-	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
-#if PG_VERSION_NUM >= 170000
-	wait_event = WaitEventExtensionNew("MedupNaptime");
-#endif
-
-	if (!claim_slot())
+	if (!claim_entry())
 	{
-		ereport(DEBUG1, errmsg("medup: database \"%s\" already has a worker", dbname));
+		ereport(DEBUG1, errmsg("medup: database \"%s\" is not watched, or already being sampled",
+							   sampler_dbname));
 		proc_exit(0);
 	}
-	before_shmem_exit(clear_my_slot, 0);
+	before_shmem_exit(release_entry, 0);
 
-	loop_context = AllocSetContextCreate(TopMemoryContext, "medup worker loop",
-										 ALLOCSET_DEFAULT_SIZES);
-	for (;;)
+	if (RecoveryInProgress())
+		note_outcome("standby, nothing is recorded until promotion");
+	else
 	{
-		TimestampTz next;
-		long		wait_ms;
-
-		CHECK_FOR_INTERRUPTS();
-		(void) reload_if_asked();
-
-		MemoryContextSwitchTo(loop_context);
-		if (!database_listed(dbname))
-		{
-			ereport(LOG, errmsg("medup: database \"%s\" is no longer in medup.databases; its worker stops",
-								dbname));
-			proc_exit(0);
-		}
-		if (RecoveryInProgress())
-			note_outcome(dbname, "standby, nothing is recorded until promotion");
-		else
-			sample_or_log(dbname);
+		sample_or_log();
 		/* Probes and refreshes: their own transactions, after the sample's (periodic.c). */
-		if (!RecoveryInProgress())
-			medup_worker_network_tasks(dbname);
-		MemoryContextSwitchTo(TopMemoryContext);
-		MemoryContextReset(loop_context);
-
-		/* Sleep out the naptime; SIGHUP wakes us to pick up a new one. */
-		next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), medup_naptime * 1000L);
-		for (;;)
-		{
-			wait_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next);
-			if (wait_ms <= 0)
-				break;
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 wait_ms, wait_event);
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-			if (reload_if_asked())
-				next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), medup_naptime * 1000L);
-		}
+		network_tasks();
 	}
+	proc_exit(0);
 }

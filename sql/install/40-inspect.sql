@@ -13,7 +13,7 @@
 CREATE TYPE medup.version_range AS RANGE (subtype = medup.version);
 COMMENT ON TYPE medup.version_range IS 'A range of Medplum server versions';
 
-/* The pid of this database's sampling worker, or NULL (not preloaded, not watched). */
+/* The pid of the medup launcher when it watches this database, or NULL (not preloaded, not listed). */
 CREATE FUNCTION medup.worker_pid() RETURNS integer
     AS 'MODULE_PATHNAME', 'medup_worker_pid' LANGUAGE C STABLE PARALLEL SAFE;
 

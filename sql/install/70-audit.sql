@@ -90,6 +90,24 @@ SELECT pg_catalog.pg_extension_config_dump('medup.job_downtime', '');
 -- END STATE
 
 /*
+ * The background worker's sampling, from shared memory (src/worker.c): one
+ * row per database in medup.databases, whether it exists now, the sampler
+ * sampling it now, how many samplers it had, how many of them started more
+ * than a naptime late (too few samplers or worker slots: the launcher logs
+ * it once) and a sampler's CPU time, its backend start included.  Empty
+ * when medup is not preloaded; counters start again at a server restart.
+ */
+CREATE FUNCTION medup.read_sampling(
+    OUT database_name name, OUT database_exists boolean, OUT sampler_pid integer,
+    OUT last_started_at timestamptz, OUT samplers bigint, OUT late bigint,
+    OUT last_late_at timestamptz, OUT cpu_ms_per_sample double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medup_sampling' LANGUAGE C VOLATILE;
+CREATE VIEW medup.sampling AS SELECT * FROM medup.read_sampling();
+COMMENT ON VIEW medup.sampling IS
+    'One row per database the background worker watches: its samplers, late samples, CPU per sample';
+
+/*
  * How long a job has been migrating: from its requestTime to its end (or
  * now), less the downtime the samples saw.  Without samples (no worker,
  * or older than medup.retention) the downtime is unknown and counted in.

@@ -65,6 +65,7 @@ GRANT EXECUTE ON FUNCTION
     medup.read_progress(),
     medup.read_invalid_indexes(),
     medup.read_durations(),
+    medup.read_sampling(),
     medup.migration_time(medup.job),
     medup.read_migration_states(),
     medup.target_migrations(text),
@@ -116,7 +117,7 @@ GRANT EXECUTE ON FUNCTION
 -- retention and the loaders stay with medup's owner, the worker and cron).
 GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version,
                 medup.migrations, medup.jobs, medup.progress, medup.invalid_indexes,
-                medup.history, medup.timeline, medup.durations,
+                medup.history, medup.timeline, medup.durations, medup.sampling,
                 medup.sample, medup.event, medup.sampler, medup.job_downtime,
                 medup.release_shipped, medup.release_loaded,
                 medup.data_migration_shipped, medup.data_migration_loaded,

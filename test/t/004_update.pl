@@ -19,7 +19,7 @@ $node->safe_psql('medplum', "CREATE EXTENSION medup VERSION '0.1'");
 
 sub medplum { return $node->safe_psql('medplum', shift); }
 my $worker_pid_sql =
-  "SELECT pid FROM pg_stat_activity WHERE backend_type = 'medup worker' AND datname = 'medplum'";
+  "SELECT pid FROM pg_stat_activity WHERE backend_type = 'medup launcher'";
 
 ok($node->poll_query_until('medplum', 'SELECT count(*) >= 2 FROM medup.sample'),
 	'the worker samples medup 0.1');
@@ -43,7 +43,7 @@ is(medplum("SELECT count(*) FROM medup.sample WHERE sampled_at BETWEEN '$update_
 ok($node->poll_query_until('medplum',
 		"SELECT count(*) >= 3 FROM medup.sample WHERE sampled_at > '$updated_at'"),
 	'the worker samples the updated extension');
-is(medplum($worker_pid_sql), $pid, 'it is the same worker');
+is(medplum($worker_pid_sql), $pid, 'it is the same launcher');
 is(medplum('SELECT worker_running FROM medup.status()'), 't', 'status() sees it');
 my $log = slurp_file($node->logfile, $log_start);
 unlike($log, qr/sample failed|ERROR|FATAL|PANIC/, 'no sample failed, before, during or after the update');

@@ -1,0 +1,134 @@
+# The worker never stands in a DBA's way: with the worker sampling
+# "medplum" every second, DROP DATABASE, CREATE DATABASE ... TEMPLATE and
+# ALTER DATABASE ... RENAME succeed at once, without FORCE, and sampling
+# resumes when the database exists again, a dropdb/createdb/pg_restore
+# included.  Between two samples no medup process is connected to it.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+# make installcheck runs the tests from the top of the tree.
+my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // 'test/medplum.sql';
+my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // 'test/sample-medplum.sql';
+
+my $node = PostgreSQL::Test::Cluster->new('dba');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'medup'
+medup.databases = 'medplum'
+medup.naptime = 1
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE DATABASE medplum');
+$node->safe_psql('medplum', slurp_file($medplum_sql));
+$node->safe_psql('medplum', slurp_file($sample_sql));
+$node->safe_psql('medplum', 'CREATE EXTENSION medup');
+
+sub samples { return $node->safe_psql('medplum', 'SELECT count(*) FROM medup.sample'); }
+sub wait_for_samples
+{
+	my ($more, $what) = @_;
+	my $before = samples();
+	ok($node->poll_query_until('medplum', "SELECT count(*) >= $before + $more FROM medup.sample"),
+		$what);
+}
+# A DBA's command, timed.  DROP DATABASE and CREATE DATABASE end with a
+# checkpoint of their own: one just before keeps it short, so the time is
+# the command's waiting, not the disk's.
+sub timed
+{
+	my ($sql) = @_;
+	$node->safe_psql('postgres', 'CHECKPOINT');
+	my $t0 = time();
+	my ($ret, $out, $err) = $node->psql('postgres', $sql);
+	return ($ret, time() - $t0, $err);
+}
+sub succeeds_at_once
+{
+	my ($sql, $what) = @_;
+	my ($ret, $elapsed, $err) = timed($sql);
+	is($ret, 0, "$what succeeds") or diag($err);
+	note(sprintf('%s: %.3f s', $sql, $elapsed));
+	cmp_ok($elapsed, '<', 1.5, sprintf('%s, at once (%.3f s)', $what, $elapsed));
+}
+
+wait_for_samples(2, 'the worker samples medplum');
+is($node->safe_psql('postgres',
+		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'medup launcher' AND datid IS NULL}),
+	1, 'the launcher is connected to no database');
+
+# --- the control: a session that stays connected blocks the commands -----
+# (what 0.2's worker did): the DBA's command waits 5 s and fails.
+my $session = $node->background_psql('medplum');
+$session->query_safe('SELECT 1');
+my ($ret, $elapsed, $err) = timed('DROP DATABASE medplum');
+isnt($ret, 0, 'control: DROP DATABASE fails while a session stays connected');
+like($err, qr/is being accessed by other users/, 'control: "being accessed by other users"');
+$session->quit;
+
+# --- the commands, with the worker sampling -------------------------------
+wait_for_samples(1, 'sampling goes on');
+succeeds_at_once('CREATE DATABASE medplum_copy TEMPLATE medplum',
+	'CREATE DATABASE ... TEMPLATE medplum');
+is($node->safe_psql('medplum_copy', 'SELECT count(*) > 0 FROM medup.sample'), 't',
+	'the copy has the samples');
+wait_for_samples(1, 'sampling goes on after the copy');
+
+my $log_offset = -s $node->logfile;
+succeeds_at_once('ALTER DATABASE medplum RENAME TO medplum_renamed', 'ALTER DATABASE medplum RENAME');
+sleep(3);
+my $while_renamed = $node->safe_psql('medplum_renamed', 'SELECT count(*) FROM medup.sample');
+sleep(2);
+is($node->safe_psql('medplum_renamed', 'SELECT count(*) FROM medup.sample'), $while_renamed,
+	'a renamed database is not sampled (it is not in medup.databases)');
+succeeds_at_once('ALTER DATABASE medplum_renamed RENAME TO medplum', 'renaming it back');
+wait_for_samples(2, 'renamed back, it is sampled again');
+
+succeeds_at_once('DROP DATABASE medplum', 'DROP DATABASE medplum');
+sleep(3);
+is($node->safe_psql('medplum_copy', q{SELECT database_exists FROM medup.sampling WHERE database_name = 'medplum'}),
+	'f', 'medup.sampling says it does not exist');
+
+# The usual restore: createdb, pg_restore of a dump taken before.
+my $dump = $node->basedir . '/medplum.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('medplum_copy'), '-f', $dump ],
+	'pg_dump of the copy');
+succeeds_at_once('CREATE DATABASE medplum', 'createdb medplum');
+$node->command_ok([ 'pg_restore', '-d', $node->connstr('medplum'), $dump ],
+	'pg_restore into it, while the worker watches');
+my $restored = samples();
+cmp_ok($restored, '>', 0, "the restore brought the samples back ($restored)");
+ok($node->poll_query_until('medplum', "SELECT count(*) >= $restored + 2 FROM medup.sample"),
+	'the restored database is sampled');
+is($node->safe_psql('medplum', q{SELECT last_outcome FROM medup.sampler}), 'sampled',
+	'its samples succeed');
+
+# A dropped database is logged once, then picked up when it exists again.
+my $log = slurp_file($node->logfile, $log_offset);
+my $missing = () = $log =~ /database "medplum" in medup.databases does not exist/g;
+cmp_ok($missing, '<=', 2, "a missing database is logged once per disappearance ($missing times for the rename and the drop)");
+my $back = () = $log =~ /database "medplum" exists now; sampling it/g;
+is($back, $missing, 'and its return once');
+unlike($log, qr/sample failed|PANIC|terminated by signal/, 'no sample failed, nothing crashed');
+
+# --- a sampler caught mid-sample: the command waits for its end ----------
+# Medplum's "AsyncJob" replaced by a view that takes half a second to read:
+# a sample now takes seconds, and the DBA's command waits for the one under
+# way (at most 5 s: PostgreSQL's own limit).
+$node->safe_psql('medplum', q{
+ALTER TABLE "AsyncJob" RENAME TO "AsyncJob_real";
+CREATE VIEW "AsyncJob" AS SELECT * FROM "AsyncJob_real" WHERE (SELECT pg_sleep(0.5)) IS NOT NULL;});
+ok($node->poll_query_until('postgres',
+		q{SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'medup sampler' AND datname = 'medplum'
+		    AND wait_event = 'PgSleep'}),
+	'a sampler is in a slow sample');
+($ret, $elapsed, $err) = timed('CREATE DATABASE medplum_copy2 TEMPLATE medplum');
+is($ret, 0, 'CREATE DATABASE ... TEMPLATE waits for the sample under way, then succeeds') or diag($err);
+note(sprintf('with a slow sample under way: %.3f s', $elapsed));
+cmp_ok($elapsed, '<', 5, sprintf('within the sample\'s time (%.3f s)', $elapsed));
+
+$node->stop;
+done_testing();
