@@ -125,6 +125,11 @@ SELECT data_version, server_version, attempts, duration FROM medup.durations
 -- The settings, with their defaults.
 SELECT name, setting, unit, context FROM pg_settings WHERE name LIKE 'medup.%' ORDER BY name;
 
+-- The worker's databases (none listed here): medup_reader may read them.
+SET ROLE medup_reader;
+SELECT count(*) AS watched FROM medup.sampling;
+RESET ROLE;
+
 RESET medup.medplum_schema;
 DELETE FROM medup.sample;
 DELETE FROM medup.event;
