@@ -808,6 +808,9 @@ note_outcome(const char *outcome)
 							sampler_dbname, outcome, medup_naptime));
 }
 
+/* Whether another session held the sampler's lock when this sample began. */
+static volatile bool sampler_lock_held_elsewhere = false;
+
 /*
  * One sample, in its own transaction.  statement_timeout is armed by hand:
  * outside a client connection nothing else arms it.
@@ -828,7 +831,19 @@ sample_once(void)
 					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		char	   *value;
+		bool		isnull;
 
+		/*
+		 * medup.sample() takes this lock too (again, for this transaction);
+		 * whether it was free tells a failure from an ALTER EXTENSION medup
+		 * UPDATE under way, which holds it while it replaces the functions
+		 * this new process has yet to look up and compile.
+		 */
+		if (SPI_execute("SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('medup.sample'), 0)",
+						false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "medup: could not try the sampler's lock");
+		sampler_lock_held_elsewhere =
+			!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		if (SPI_execute("SELECT medup.sample()", false, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "medup.sample() returned no row");
@@ -890,7 +905,11 @@ sample_or_log(void)
 	{
 		char	   *message = medup_worker_recover(context);
 
-		note_outcome(psprintf("sample failed: %s", message));
+		/* An update holds the lock and replaces what the sample calls: skipped. */
+		if (sampler_lock_held_elsewhere)
+			note_outcome("skipped: another session holds medup's sampler lock (an ALTER EXTENSION medup UPDATE?)");
+		else
+			note_outcome(psprintf("sample failed: %s", message));
 		pfree(message);
 	}
 	PG_END_TRY();

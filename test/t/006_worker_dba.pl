@@ -52,7 +52,10 @@ sub succeeds_at_once
 	my ($ret, $elapsed, $err) = timed($sql);
 	is($ret, 0, "$what succeeds") or diag($err);
 	note(sprintf('%s: %.3f s', $sql, $elapsed));
-	cmp_ok($elapsed, '<', 1.5, sprintf('%s, at once (%.3f s)', $what, $elapsed));
+	# Far below PostgreSQL's 5 s wait for connected processes; what is left
+	# is the command's own work and checkpoint (about 0.2-0.5 s on an idle
+	# machine, more on a loaded one).
+	cmp_ok($elapsed, '<', 4, sprintf('%s, without waiting for a connected process (%.3f s)', $what, $elapsed));
 }
 
 wait_for_samples(2, 'the worker samples medplum');
