@@ -28,7 +28,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 # sql/*.sql against expected/*.out, on a temporary instance that preloads
 # medup, then the TAP tests in test/t/*.pl (what they share is in
 # test/perl/).  test/check.sh runs both, one test at a time.
-REGRESS = version version_fuzz version_binary catalog path fixtures status reserialize job_input gate access audit servers estimate targets update
+REGRESS = version version_fuzz version_binary catalog path fixtures status reserialize job_input gate access audit servers estimate targets notify update
 REGRESS_OPTS = --load-extension=medup --temp-instance=./tmp_check --temp-config=test/regress.conf
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl

@@ -530,3 +530,76 @@ $$;
 CREATE VIEW medup.durations AS SELECT * FROM medup.read_durations();
 COMMENT ON VIEW medup.durations IS
     'How long each completed post-deploy migration took in this database';
+
+/*
+ * Every event is also sent as NOTIFY medup_events, so that any client can
+ * LISTEN rather than poll medup.event.  NOTIFY is transactional: the
+ * payload goes out when the transaction that recorded the event commits,
+ * and never if it rolls back (a sample that dies sends nothing, and the
+ * next one derives the event again).
+ *
+ * The payload is one JSON object, keys in this order: target (the
+ * database the event is about), kind, migration (the data version, or
+ * null), versions (the schema and data version of the newest sample),
+ * detail, event_id and at.  Nothing else: medup's detail texts name
+ * migrations, versions, indexes, masked URLs and Medplum's error texts,
+ * never a resource's content.  NOTIFY refuses payloads of 8000 bytes or
+ * more: a longer detail is cut, and "detail_truncated" says so (the whole
+ * text stays in medup.event, under event_id).
+ */
+CREATE FUNCTION medup.event_payload(e medup.event)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    max_bytes constant integer := 7999;
+    target    text := coalesce(to_jsonb(e) ->> 'target', e.database_name::text);
+    versions  json;
+    detail    text := e.detail;
+    payload   text;
+    excess    integer;
+    detail_bytes integer;
+BEGIN
+    SELECT json_build_object('schema', s.schema_version, 'data', s.data_version) INTO versions
+      FROM sample s WHERE s.database_name = e.database_name
+     ORDER BY s.sampled_at DESC LIMIT 1;
+    -- Cut the detail by its average bytes per character in JSON (escapes
+    -- and multibyte characters count more): one pass for uniform text, a
+    -- few for mixed; after ten the detail goes whole.
+    FOR pass IN 1 .. 11 LOOP
+        payload := json_build_object('target', target, 'kind', e.kind, 'migration', e.data_version,
+                                     'versions', versions, 'detail', detail,
+                                     'event_id', e.event_id, 'at', e.event_at)::text;
+        IF detail IS DISTINCT FROM e.detail THEN
+            payload := left(payload, -1) || ',"detail_truncated":true}';
+        END IF;
+        excess := octet_length(payload) - max_bytes;
+        EXIT WHEN excess <= 0;
+        detail_bytes := octet_length(to_json(detail)::text) - 2;
+        detail := CASE WHEN pass < 10 AND detail_bytes > excess
+                       THEN left(detail, greatest(((detail_bytes - excess - 32)::float8
+                                                   * length(detail) / detail_bytes)::integer, 0))
+                       ELSE '' END;
+    END LOOP;
+    RETURN payload;
+END
+$$;
+COMMENT ON FUNCTION medup.event_payload(medup.event) IS
+    'The JSON that NOTIFY medup_events sends for an event';
+
+CREATE FUNCTION medup.notify_event()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_notify('medup_events', event_payload(NEW));
+    RETURN NULL;
+END
+$$;
+-- A trigger, so that every event is sent, whoever records it (samples,
+-- probes, catalog refreshes).  It is code: an update drops it with the
+-- functions (sql/updates/prologue.sql) and this creates it again.
+CREATE TRIGGER event_notify AFTER INSERT ON medup.event
+    FOR EACH ROW EXECUTE FUNCTION medup.notify_event();

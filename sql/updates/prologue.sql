@@ -64,6 +64,31 @@ SELECT pg_catalog.set_config('medup_update.grants', coalesce(pg_catalog.json_agg
      ORDER BY 1, 2, 4, 3
   ) g;
 
+/*
+ * Triggers on medup's tables are code too (the install parts create them
+ * again): drop them first, before the functions they call.
+ */
+DO $$
+DECLARE
+    drop_statement text;
+BEGIN
+    FOR drop_statement IN
+        SELECT pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::pg_catalog.regclass)
+          FROM pg_catalog.pg_trigger t
+          JOIN pg_catalog.pg_depend d
+            ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+           AND d.objid OPERATOR(pg_catalog.=) t.tgrelid
+           AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+           AND d.deptype OPERATOR(pg_catalog.=) 'e'
+          JOIN pg_catalog.pg_extension e
+            ON e.oid OPERATOR(pg_catalog.=) d.refobjid AND e.extname OPERATOR(pg_catalog.=) 'medup'
+         WHERE NOT t.tgisinternal
+    LOOP
+        EXECUTE drop_statement;
+    END LOOP;
+END
+$$;
+
 DO $$
 DECLARE
     drop_statement text;
