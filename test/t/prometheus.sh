@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# medup's Prometheus pieces, end to end, with Debian's packages, all on the
+# loopback: prometheus-postgres-exporter runs docs/prometheus/medup-queries.yaml
+# as a login that is only medup_reader against two Medplum databases (one
+# with a failed migration, one with a stalled one); each metric has the
+# value the fixture implies; promtool accepts docs/prometheus/medup-rules.yml;
+# Prometheus evaluates those rules and both alerts reach Alertmanager, which
+# delivers them to a webhook this test reads.
+#
+# Skipped (exit 77) when the packages are not installed and cannot be
+# (test/deps.sh installs them).  Ports: MEDUP_PROMETHEUS_PORT (default
+# 54520) and the four after it.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+need=(prometheus-postgres-exporter prometheus promtool prometheus-alertmanager)
+for b in "${need[@]}"; do
+  if ! command -v "$b" >/dev/null; then
+    echo "SKIP: $b is not installed (apt-get install prometheus prometheus-postgres-exporter prometheus-alertmanager; test/deps.sh does)"
+    exit 77
+  fi
+done
+
+base="${MEDUP_PROMETHEUS_PORT:-54520}"
+pg_port=$base exporter_port=$((base + 1)) prom_port=$((base + 2)) am_port=$((base + 3)) hook_port=$((base + 4))
+dir="$(server_tmpdir prometheus)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  stop_private_cluster "$dir" immediate
+  if [ "${fail:-1}" -ne 0 ]; then
+    for f in "$dir"/*.log; do echo "---- $f"; tail -n 15 "$f"; done
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+fail=0
+check() { if eval "$2"; then echo "  ok: $1"; else echo "  FAILED: $1"; fail=1; fi; }
+# wait_until SECONDS COMMAND...: poll every 0.5 s, bounded.
+wait_until() {
+  local deadline=$(( $(date +%s) + $1 )); shift
+  until "$@"; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
+}
+http_get() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"; }
+
+# --- a cluster with medup's worker and two Medplum databases -------------
+start_private_cluster "$dir" "$pg_port" "shared_preload_libraries = 'medup'" \
+  "medup.databases = 'medplum_failed, medplum_stalled'" "medup.naptime = 1" \
+  "medup.stall_after = 2" "medup.probe_interval = 0"
+export PGOPTIONS="-c client_min_messages=warning"
+psql=("$PG_BINDIR/psql" -h "$dir" -p "$pg_port" -U postgres -X -q -v ON_ERROR_STOP=1)
+for db in medplum_failed medplum_stalled; do
+  "${psql[@]}" -d postgres -c "CREATE DATABASE $db"
+  "${psql[@]}" -d "$db" -f "$REPO/test/medplum.sql" >/dev/null
+  "${psql[@]}" -d "$db" -c "CALL medplum_fixture.create_tables('public', '4.1.12', 93, 9)" \
+    -c "CALL medplum_fixture.complete_migrations('public', 9, '2026-10-01 02:00:00+00')"
+done
+# medplum_failed: v10, a custom migration, failed on 4.1.12; its index
+# build left an invalid index; a server already runs 4.2.6, which refuses
+# to start while v10 is pending.
+"${psql[@]}" -d medplum_failed >/dev/null <<'SQL'
+CALL medplum_fixture.write_job('public', '4.1.12', md5('v10-1')::uuid, 10, 'accepted',
+  now() - interval '50 min', now() - interval '50 min');
+CALL medplum_fixture.write_job('public', '4.1.12', md5('v10-1')::uuid, 10, 'error', NULL, now() - interval '9 min',
+  medplum_fixture.parameters(VARIADIC medplum_fixture.custom_failure('4.1.12', 'could not create unique index "Observation_code_idx"')),
+  now() - interval '9 min');
+CREATE TABLE "Observation" (id uuid, code text);
+INSERT INTO "Observation" VALUES (md5('a')::uuid, 'x'), (md5('b')::uuid, 'x');
+SQL
+"${psql[@]}" -d medplum_failed -c 'CREATE UNIQUE INDEX CONCURRENTLY "Observation_code_idx" ON "Observation" (code)' 2>/dev/null || true
+# medplum_stalled: v10 runs and nothing moves.
+"${psql[@]}" -d medplum_stalled -c "CALL medplum_fixture.write_job('public', '4.1.12', md5('v10-1')::uuid, 10, 'accepted', now() - interval '20 min', now() - interval '20 min')"
+for db in medplum_failed medplum_stalled; do "${psql[@]}" -d "$db" -c 'CREATE EXTENSION medup'; done
+"${psql[@]}" -d medplum_failed -c "INSERT INTO medup.server (url, state, version, version_since, last_seen_at, probed_at)
+                                   VALUES ('http://10.0.1.7:8103', 'ok', '4.2.6', now(), now(), now())"
+# The exporter's login: medup_reader and nothing else.
+"${psql[@]}" -d postgres -c "CREATE ROLE medup_exporter LOGIN IN ROLE medup_reader"
+latest=$("${psql[@]}" -d medplum_failed -At -c "SELECT max(data_version) FROM medup.data_migration")
+
+# --- the exporter ---------------------------------------------------------
+dsn() { echo "host=$dir port=$pg_port user=medup_exporter dbname=$1 sslmode=disable"; }
+DATA_SOURCE_NAME="$(dsn medplum_failed),$(dsn medplum_stalled)" \
+  prometheus-postgres-exporter --extend.query-path="$REPO/docs/prometheus/medup-queries.yaml" \
+  --web.listen-address="127.0.0.1:$exporter_port" --disable-default-metrics --disable-settings-metrics \
+  --no-collector.database --no-collector.bgwriter --log.level=warn > "$dir/exporter.log" 2>&1 &
+pids+=($!)
+scrape() { http_get "http://127.0.0.1:$exporter_port/metrics" > "$dir/metrics" 2>/dev/null; }
+# metric NAME TARGET [STATE]: the value of one series.
+metric() {
+  awk -v name="$1" -v target="target=\"$2\"" -v state="${3:+state=\"$3\"}" '
+    index($1, name "{") == 1 && index($1, target) && (state == "" || index($1, state)) { print $2 }' "$dir/metrics"
+}
+stalled_seen() { scrape && [ "$(metric medup_stalled medplum_stalled)" = 1 ]; }
+check "the exporter serves medup's metrics (the stalled one within 20 s)" 'wait_until 20 stalled_seen'
+sessions=$("${psql[@]}" -d postgres -At -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'medup_exporter'")
+check "the exporter's sessions are medup_exporter's ($sessions)" '[ "$sessions" -ge 1 ]'
+
+expect() {   # expect TARGET NAME VALUE [STATE]
+  local got want="$3"; got="$(metric "$2" "$1" "${4:-}")"
+  check "$1: $2${4:+{state=$4\}} = $3 (got ${got:-nothing})" '[ "$got" = "$want" ]'
+}
+for s in not_medplum first_boot up_to_date migrating failing pending blocked pre_deploy_running; do
+  expect medplum_failed medup_state_current 0 "$s"
+  expect medplum_stalled medup_state_current 0 "$s"
+done
+expect medplum_failed medup_state_current 1 failed
+expect medplum_failed medup_state_current 0 stalled
+expect medplum_stalled medup_state_current 1 stalled
+expect medplum_stalled medup_state_current 0 failed
+for t in medplum_failed medplum_stalled; do
+  expect "$t" medup_schema_version 93
+  expect "$t" medup_data_version 9
+  expect "$t" medup_latest_data_version "$latest"
+  expect "$t" medup_pending_migrations $((latest - 9))
+  expect "$t" medup_naptime_seconds 1
+  expect "$t" medup_worker_running 1
+  since="$(metric medup_seconds_since_sample "$t")"
+  check "$t: medup_seconds_since_sample is recent ($since)" 'awk -v s="$since" "BEGIN { exit !(s >= 0 && s < 5) }"'
+done
+expect medplum_failed medup_failed 1
+expect medplum_failed medup_failed_migration 10
+expect medplum_failed medup_running_migration 0
+expect medplum_failed medup_stalled 0
+expect medplum_failed medup_progress NaN
+expect medplum_failed medup_estimated_seconds_left NaN
+expect medplum_failed medup_servers_out_of_range 1
+expect medplum_failed medup_invalid_indexes 1
+expect medplum_stalled medup_failed 0
+expect medplum_stalled medup_failed_migration 0
+expect medplum_stalled medup_running_migration 10
+expect medplum_stalled medup_stalled 1
+expect medplum_stalled medup_servers_out_of_range 0
+expect medplum_stalled medup_invalid_indexes 0
+
+# --- the rules -----------------------------------------------------------
+rules="$REPO/docs/prometheus/medup-rules.yml"
+check "promtool check rules accepts medup-rules.yml" 'promtool check rules "$rules" > "$dir/promtool.log" 2>&1'
+
+# --- Prometheus -> Alertmanager -> a webhook -----------------------------
+python3 - "$hook_port" "$dir/webhook.jsonl" > "$dir/webhook.log" 2>&1 <<'PY' &
+import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+port, out = int(sys.argv[1]), sys.argv[2]
+class Hook(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        with open(out, 'ab') as f:
+            f.write(body.replace(b'\n', b' ') + b'\n')
+        self.send_response(200); self.end_headers()
+HTTPServer(('127.0.0.1', port), Hook).serve_forever()
+PY
+pids+=($!)
+cat > "$dir/alertmanager.yml" <<EOF
+route:
+  receiver: webhook
+  group_by: [alertname, target]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: webhook
+    webhook_configs:
+      - url: http://127.0.0.1:$hook_port/
+EOF
+prometheus-alertmanager --config.file="$dir/alertmanager.yml" --storage.path="$dir/am-data" \
+  --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= > "$dir/alertmanager.log" 2>&1 &
+pids+=($!)
+cat > "$dir/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: ['$rules']
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: ['127.0.0.1:$am_port']}]
+scrape_configs:
+  - job_name: medup
+    static_configs: [{targets: ['127.0.0.1:$exporter_port']}]
+EOF
+prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/prom-data" \
+  --web.listen-address="127.0.0.1:$prom_port" > "$dir/prometheus.log" 2>&1 &
+pids+=($!)
+
+delivered() {   # delivered ALERTNAME TARGET: prints the summary of a firing alert
+  [ -s "$dir/webhook.jsonl" ] && python3 - "$dir/webhook.jsonl" "$1" "$2" <<'PY'
+import json, sys
+path, name, target = sys.argv[1:]
+for line in open(path):
+    for a in json.loads(line)['alerts']:
+        if a['status'] == 'firing' and a['labels'].get('alertname') == name \
+           and a['labels'].get('target') == target:
+            print(a['annotations']['summary'])
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+check "MedplumMigrationFailed for medplum_failed reaches the webhook (within 60 s)" \
+  'wait_until 60 delivered MedplumMigrationFailed medplum_failed >/dev/null'
+check "MedplumMigrationStalled for medplum_stalled reaches the webhook" \
+  'wait_until 30 delivered MedplumMigrationStalled medplum_stalled >/dev/null'
+summary="$(delivered MedplumMigrationFailed medplum_failed || true)"
+check "the failed alert's summary names v10 ($summary)" '[ "$summary" = "Medplum post-deploy migration v10 failed on medplum_failed" ]'
+summary="$(delivered MedplumMigrationStalled medplum_stalled || true)"
+check "the stalled alert's summary names v10 ($summary)" '[ "$summary" = "Medplum post-deploy migration v10 is stalled on medplum_stalled" ]'
+check "no stalled alert for the failed database, no failed alert for the stalled one" \
+  '! delivered MedplumMigrationStalled medplum_failed >/dev/null && ! delivered MedplumMigrationFailed medplum_stalled >/dev/null'
+exit "$fail"
