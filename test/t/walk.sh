@@ -55,6 +55,7 @@ check "--dry-run exits 0" '[ "$status" -eq 0 ]'
 check "--dry-run names the stops from 4.0.2 (inferred from schema version 86)" 'grep -q "^medup-walk: 4.0.2 (inferred by medup) -> latest" "$dir/plan.out"'
 check "--dry-run lists 4.1.18 with v2-v12" 'grep -q "4.1.18  migrations: 2,3,4,5,6,7,8,9,10,11,12" "$dir/plan.out"'
 check "--dry-run ends at $newest" 'grep -q "\. $newest  migrations" "$dir/plan.out"'
+check "--dry-run shows medup's estimate per stop" 'grep -q "stop *| migrations | est_low *| est_high" "$dir/plan.out"'
 check "--dry-run deploys nothing" '[ ! -s "$FAKE_MEDPLUM_LOG" ]'
 
 # --- usage ---------------------------------------------------------------
