@@ -4,10 +4,18 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
--- Credentials in URLs are never shown.
-SELECT medup.masked_url(u) FROM (VALUES
+-- Credentials in URLs are never shown: libcurl's parser finds them.  A URL
+-- libcurl would not read as it is written (one slash after the scheme, an
+-- unencoded "/", "?", "#" or "@" in a password, an "@" after the host) is
+-- not shown at all (NULL), and never fetched.
+SELECT u AS url, medup.masked_url(u) FROM (VALUES
     ('https://medplum:s3cret@api.example.com/'), ('http://token@10.0.0.1:8103'),
-    ('https://api.example.com/healthcheck?x=a@b'), ('not a url'), ('user:pw@host/path')) v(u);
+    ('http://medplum:pw%2F%3F%23%40@10.0.0.1:8103/'), ('file:///etc/passwd'),
+    ('https://api.example.com/healthcheck?x=a@b'), ('not a url'), ('user:pw@host/path'),
+    ('http:/user:s3cret@10.0.0.1/'), ('http:///user:s3cret@10.0.0.1/'),
+    ('http://user:s3/cret@10.0.0.1/'), ('http://user:123/s3cret@10.0.0.1/'),
+    ('http://user:s3?cret@10.0.0.1/'), ('http://user:s3#cret@10.0.0.1/'),
+    ('http://user:s3@cret@10.0.0.1/')) v(u);
 
 -- The URL settings belong to superusers: nobody else may aim the server's
 -- network access, or read them.
@@ -33,6 +41,12 @@ SHOW medup.http_max_bytes;
 SET medup.http_max_bytes = '64kB';
 SHOW medup.http_max_bytes;
 RESET medup.http_max_bytes;
+-- A URL with credentials, set where every role can read it (ALTER ROLE or
+-- ALTER DATABASE ... SET: pg_db_role_setting), is worth a WARNING that does
+-- not repeat the value; without credentials, no WARNING.
+ALTER ROLE servers_dba SET medup.servers = 'http://medplum:s3cret@10.0.0.1:8103';
+ALTER ROLE servers_dba SET medup.servers = 'http://10.0.0.1:8103';
+ALTER ROLE servers_dba RESET medup.servers;
 
 -- Only configured URLs are fetched, whoever calls.
 SELECT * FROM medup.http_get('http://user:pw@127.0.0.1:1/anything');

@@ -21,6 +21,9 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <curl/curl.h>
 
 #include "access/htup_details.h"
@@ -33,6 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
 #include "medup.h"
@@ -43,6 +47,8 @@
 PG_FUNCTION_INFO_V1(medup_http_get);
 PG_FUNCTION_INFO_V1(medup_server_urls);
 PG_FUNCTION_INFO_V1(medup_masked_url);
+PG_FUNCTION_INFO_V1(medup_http_get_all);
+PG_FUNCTION_INFO_V1(medup_parse_answer);
 
 /* What one request brings back; malloc'ed, filled by libcurl's callbacks. */
 typedef struct HttpAnswer
@@ -68,26 +74,87 @@ answer_reset(HttpAnswer *answer)
 
 /* ---------- URLs ---------- */
 
+/* How medup shows a URL that it refuses to show or fetch. */
+#define HIDDEN_URL "(a URL medup does not show)"
+
+/* A part of a parsed URL, or NULL when the URL has none. */
+static char *
+url_part(CURLU *parsed, CURLUPart part)
+{
+	char	   *value = NULL;
+	char	   *copy;
+
+	if (curl_url_get(parsed, part, &value, 0) != CURLUE_OK || value == NULL)
+		return NULL;
+	copy = pstrdup(value);
+	curl_free(value);
+	return copy;
+}
+
 /*
- * The URL with any user:password@ replaced by ***@.  Works on any string,
- * parsable or not, so an error about a bad URL cannot leak a password.
+ * The URL as medup shows it: with the user name and password that libcurl
+ * reads in it replaced by ***.  NULL when the URL is not one libcurl reads
+ * exactly as it is written -- "scheme://" and the authority, then a path,
+ * query and fragment with no "@" -- because then what medup would show is
+ * not what libcurl sends: http:/user:pass@host (one slash) or a password
+ * with an unencoded "/", "?" or "#" would be shown in clear.  Such a URL
+ * is neither shown nor fetched.  libcurl's own parser decides, with the
+ * flags libcurl uses for CURLOPT_URL.
  */
+static char *
+shown_url(const char *url)
+{
+	CURLU	   *parsed = curl_url();
+	char	   *shown = NULL;
+
+	if (parsed == NULL)
+		ereport(ERROR, errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"));
+	if (curl_url_set(parsed, CURLUPART_URL, url,
+					 CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK)
+	{
+		char	   *scheme = url_part(parsed, CURLUPART_SCHEME);
+		char	   *user = url_part(parsed, CURLUPART_USER);
+		char	   *password = url_part(parsed, CURLUPART_PASSWORD);
+		char	   *host = url_part(parsed, CURLUPART_HOST);
+		char	   *port = url_part(parsed, CURLUPART_PORT);
+		size_t		scheme_length = scheme ? strlen(scheme) : 0;
+
+		if (host == NULL)
+			host = "";			/* file:///path */
+		if (scheme != NULL &&
+			pg_strncasecmp(url, scheme, scheme_length) == 0 &&
+			strncmp(url + scheme_length, "://", 3) == 0)
+		{
+			const char *authority = url + scheme_length + 3;
+			size_t		authority_length = strcspn(authority, "/?#");
+			const char *rest = authority + authority_length;
+			char	   *host_port = port ? psprintf("%s:%s", host, port) : host;
+			char	   *credentials = NULL;
+			char	   *written;
+
+			if (user != NULL || password != NULL)
+				credentials = psprintf("%s%s%s", user ? user : "", password ? ":" : "",
+									   password ? password : "");
+			written = credentials ? psprintf("%s@%s", credentials, host_port) : host_port;
+			if (strlen(written) == authority_length &&
+				pg_strncasecmp(authority, written, authority_length) == 0 &&
+				strchr(rest, '@') == NULL)
+				shown = credentials ? psprintf("%.*s***@%s", (int) (authority - url), url,
+											   authority + strlen(credentials) + 1)
+					: pstrdup(url);
+		}
+	}
+	curl_url_cleanup(parsed);
+	return shown;
+}
+
+/* The URL as medup shows it, whatever it is: refused ones are hidden whole. */
 static char *
 masked_url(const char *url)
 {
-	const char *scheme_end = strstr(url, "://");
-	const char *authority = scheme_end ? scheme_end + 3 : url;
-	size_t		authority_length = strcspn(authority, "/?#");
-	const char *at = NULL;
+	char	   *shown = shown_url(url);
 
-	for (const char *p = authority; p < authority + authority_length; p++)
-	{
-		if (*p == '@')
-			at = p;
-	}
-	if (at == NULL)
-		return pstrdup(url);
-	return psprintf("%.*s***%s", (int) (authority - url), url, at);
+	return shown ? shown : pstrdup(HIDDEN_URL);
 }
 
 /* scheme, host and port of an http(s) URL; false when it is not one. */
@@ -288,9 +355,37 @@ abort_when_interrupted(void *context, curl_off_t dltotal, curl_off_t dlnow,
 			elog(ERROR, "medup: could not set libcurl option %s", #option); \
 	} while (0)
 
+/*
+ * The netrc file of medup.netrc_file, or NULL: it holds passwords, so it
+ * must be a file only the server's operating system user may read (as
+ * libpq asks of a password file).
+ */
+static const char *
+netrc_file(void)
+{
+	struct stat st;
+
+	if (medup_netrc_file == NULL || medup_netrc_file[0] == '\0')
+		return NULL;
+	if (stat(medup_netrc_file, &st) != 0)
+		ereport(ERROR, errcode_for_file_access(),
+				errmsg("could not read medup.netrc_file \"%s\": %m", medup_netrc_file));
+	if (!S_ISREG(st.st_mode))
+		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("medup.netrc_file \"%s\" is not a plain file", medup_netrc_file));
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0 || st.st_uid != geteuid())
+		ereport(ERROR, errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				errmsg("medup.netrc_file \"%s\" may be read or changed by others than the server's operating system user", medup_netrc_file),
+				errdetail("It holds passwords: medup uses it only when the server's user owns it and nobody else has any access to it."),
+				errhint("chown it to the server's user and chmod it to 0600."));
+	return medup_netrc_file;
+}
+
 static void
 configure_handle(CURL *handle, HttpAnswer *answer, struct curl_slist *headers)
 {
+	const char *netrc = netrc_file();
+
 	SET_OPTION(handle, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SET_OPTION(handle, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -313,98 +408,182 @@ configure_handle(CURL *handle, HttpAnswer *answer, struct curl_slist *headers)
 	SET_OPTION(handle, CURLOPT_HEADERDATA, answer);
 	SET_OPTION(handle, CURLOPT_NOPROGRESS, 0L);
 	SET_OPTION(handle, CURLOPT_XFERINFOFUNCTION, abort_when_interrupted);
-}
-
-/* Raise the error a failed transfer deserves; the URL is already masked. */
-static void
-report_transfer_failure(CURLcode code, const char *shown, HttpAnswer *answer)
-{
-	if (code == CURLE_ABORTED_BY_CALLBACK)
-	{
-		CHECK_FOR_INTERRUPTS();
-		ereport(ERROR, errcode(ERRCODE_QUERY_CANCELED),
-				errmsg("fetching %s was cancelled", shown));
-	}
-	if (answer->too_large || code == CURLE_FILESIZE_EXCEEDED)
-		ereport(ERROR, errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				errmsg("the answer from %s is larger than medup.http_max_kb (%zu kB)",
-					   shown, answer->limit / 1024),
-				errhint("Raise medup.http_max_kb if an answer this large is expected."));
-	if (code == CURLE_OPERATION_TIMEDOUT)
-		ereport(ERROR, errcode(ERRCODE_CONNECTION_FAILURE),
-				errmsg("fetching %s timed out", shown),
-				errdetail("No complete answer came within medup.http_timeout (%d ms).",
-						  medup_http_timeout),
-				errhint("Check that the server is reachable from the database server, or raise medup.http_timeout."));
-	if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
-		code == CURLE_SSL_CONNECT_ERROR || code == CURLE_PEER_FAILED_VERIFICATION)
-		ereport(ERROR, errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
-				errmsg("could not connect to %s", shown),
-				errdetail("%s.", curl_easy_strerror(code)),
-				errhint("Check the URL, and that the server is reachable from the database server."));
-	ereport(ERROR, errcode(ERRCODE_CONNECTION_FAILURE),
-			errmsg("fetching %s failed", shown),
-			errdetail("%s.", curl_easy_strerror(code)));
+	/* Credentials from the file, never from the environment's ~/.netrc. */
+	SET_OPTION(handle, CURLOPT_NETRC, netrc ? (long) CURL_NETRC_OPTIONAL : (long) CURL_NETRC_IGNORED);
+	if (netrc)
+		SET_OPTION(handle, CURLOPT_NETRC_FILE, netrc);
 }
 
 /*
- * GET url into answer, following at most a few redirects to the same scheme, host
- * and port.  Returns the HTTP status (2xx; anything else is raised) and,
- * in *final_url, the URL that answered.
+ * Why a fetch failed, as an error would say it.  A probe of several
+ * servers reports each one's failure as a row instead of raising it.
+ */
+typedef struct FetchFailure
+{
+	int			sqlerrcode;
+	char	   *message;
+	char	   *detail;
+	char	   *hint;
+} FetchFailure;
+
+static bool
+fail(FetchFailure *failure, int sqlerrcode, char *message, char *detail, char *hint)
+{
+	failure->sqlerrcode = sqlerrcode;
+	failure->message = message;
+	failure->detail = detail;
+	failure->hint = hint;
+	return false;
+}
+
+static void
+raise_failure(const FetchFailure *failure)
+{
+	ereport(ERROR, errcode(failure->sqlerrcode), errmsg_internal("%s", failure->message),
+			failure->detail ? errdetail_internal("%s", failure->detail) : 0,
+			failure->hint ? errhint("%s", failure->hint) : 0);
+}
+
+/*
+ * How long a transfer may still take: medup.http_timeout from its start,
+ * and never past the statement's own timeout (less a margin), so that a
+ * slow server ends as a timed-out fetch, reported, rather than as the
+ * cancel of everything the statement did.
  */
 static long
-perform_get(CURL *handle, const char *url, HttpAnswer *answer, char **final_url)
+time_left_ms(TimestampTz deadline)
+{
+	long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+
+	if (get_timeout_active(STATEMENT_TIMEOUT))
+		left = Min(left, TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+														 get_timeout_finish_time(STATEMENT_TIMEOUT)) - 200);
+	return Max(left, 1L);
+}
+
+/*
+ * What a finished transfer of current came to: true for an answer (2xx),
+ * with *location NULL, or for a redirect medup follows, with *location
+ * the URL it leads to; false, with *failure filled, for anything else.
+ * A pending cancel is raised.
+ */
+static bool
+transfer_result(CURL *handle, CURLcode code, const char *current, HttpAnswer *answer,
+				int redirects, char **location, FetchFailure *failure)
+{
+	char	   *shown = masked_url(current);
+	long		status = 0;
+	char	   *redirect = NULL;
+
+	*location = NULL;
+	if (code == CURLE_ABORTED_BY_CALLBACK)
+	{
+		CHECK_FOR_INTERRUPTS();
+		return fail(failure, ERRCODE_QUERY_CANCELED, psprintf("fetching %s was cancelled", shown),
+					NULL, NULL);
+	}
+	if (answer->too_large || code == CURLE_FILESIZE_EXCEEDED)
+		return fail(failure, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+					psprintf("the answer from %s is larger than medup.http_max_kb (%zu kB)",
+							 shown, answer->limit / 1024),
+					NULL, "Raise medup.http_max_kb if an answer this large is expected.");
+	if (code == CURLE_OPERATION_TIMEDOUT)
+		return fail(failure, ERRCODE_CONNECTION_FAILURE, psprintf("fetching %s timed out", shown),
+					psprintf("No complete answer came within medup.http_timeout (%d ms), or before the statement's own timeout.",
+							 medup_http_timeout),
+					"Check that the server is reachable from the database server, or raise medup.http_timeout.");
+	if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+		code == CURLE_SSL_CONNECT_ERROR || code == CURLE_PEER_FAILED_VERIFICATION)
+		return fail(failure, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+					psprintf("could not connect to %s", shown),
+					psprintf("%s.", curl_easy_strerror(code)),
+					"Check the URL, and that the server is reachable from the database server.");
+	if (code != CURLE_OK)
+		return fail(failure, ERRCODE_CONNECTION_FAILURE, psprintf("fetching %s failed", shown),
+					psprintf("%s.", curl_easy_strerror(code)), NULL);
+
+	curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 200 && status < 300)
+		return true;
+	if (status < 300 || status >= 400)
+		return fail(failure, ERRCODE_CONNECTION_EXCEPTION,
+					psprintf("%s answered with HTTP status %ld", shown, status),
+					NULL, "Check the URL, and the server's own logs.");
+	curl_easy_getinfo(handle, CURLINFO_REDIRECT_URL, &redirect);
+	if (redirect == NULL)
+		return fail(failure, ERRCODE_CONNECTION_EXCEPTION,
+					psprintf("%s answered with HTTP status %ld and no Location", shown, status),
+					NULL, NULL);
+	if (redirects >= MEDUP_MAX_REDIRECTS)
+		return fail(failure, ERRCODE_CONNECTION_EXCEPTION,
+					psprintf("%s redirects more than %d times", shown, MEDUP_MAX_REDIRECTS),
+					NULL, NULL);
+	if (!same_origin(redirect, current))
+		return fail(failure, ERRCODE_CONNECTION_EXCEPTION,
+					psprintf("%s redirects to %s, which medup does not follow", shown,
+							 masked_url(redirect)),
+					"medup follows a redirect only to the same scheme (http or https), host and port.",
+					"Configure the URL the redirect leads to, if it is the right one.");
+	*location = pstrdup(redirect);
+	return true;
+}
+
+/* Whether medup may fetch url at all; false with *failure filled when not. */
+static bool
+fetchable(const char *url, bool redirected, FetchFailure *failure)
+{
+	char	   *scheme,
+			   *host,
+			   *port;
+
+	if (shown_url(url) == NULL)
+		return fail(failure, ERRCODE_INVALID_PARAMETER_VALUE,
+					psprintf("medup refuses %s: libcurl would not read it as it is written, and its password could be shown",
+							 redirected ? "the URL a redirect leads to" : "this URL"),
+					"libcurl would not read it as it is written: it must be scheme://host/path, or scheme://user:password@host/path with no \"@\" after the host.",
+					"Percent-encode any \"/\", \"?\", \"#\", \"@\" or \":\" in a user name or password (%2F, %3F, %23, %40, %3A); better, leave credentials out of URLs and put them in the file named by medup.netrc_file.");
+	if (!url_origin(url, &scheme, &host, &port))
+		return fail(failure, ERRCODE_INVALID_PARAMETER_VALUE,
+					psprintf("medup fetches only http and https URLs: %s", masked_url(url)),
+					NULL, NULL);
+	return true;
+}
+
+/* Point handle at url, with what is left of the time. */
+static void
+aim_handle(CURL *handle, const char *url, HttpAnswer *answer, TimestampTz deadline)
+{
+	answer_reset(answer);
+	SET_OPTION(handle, CURLOPT_URL, url);
+	SET_OPTION(handle, CURLOPT_TIMEOUT_MS, time_left_ms(deadline));
+}
+
+/*
+ * GET url into answer, following at most a few redirects to the same
+ * scheme, host and port.  Returns the URL that answered (2xx); anything
+ * else is raised.
+ */
+static char *
+perform_get(CURL *handle, const char *url, HttpAnswer *answer)
 {
 	char	   *current = pstrdup(url);
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   medup_http_timeout);
+	FetchFailure failure;
 
 	for (int redirects = 0;; redirects++)
 	{
-		char	   *shown = masked_url(current);
-		char	   *scheme,
-				   *host,
-				   *port;
-		long		remaining_ms;
-		long		status = 0;
-		CURLcode	code;
-		char	   *location = NULL;
+		char	   *location;
 
-		if (!url_origin(current, &scheme, &host, &port))
-			ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					errmsg("medup fetches only http and https URLs: %s", shown));
-		remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-		answer_reset(answer);
-		SET_OPTION(handle, CURLOPT_URL, current);
-		SET_OPTION(handle, CURLOPT_TIMEOUT_MS, Max(remaining_ms, 1L));
-		code = curl_easy_perform(handle);
-		if (code != CURLE_OK)
-			report_transfer_failure(code, shown, answer);
-		curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
-		if (status < 300 || status >= 400)
-		{
-			if (status < 200 || status >= 300)
-				ereport(ERROR, errcode(ERRCODE_CONNECTION_EXCEPTION),
-						errmsg("%s answered with HTTP status %ld", shown, status),
-						errhint("Check the URL, and the server's own logs."));
-			*final_url = current;
-			return status;
-		}
-
-		curl_easy_getinfo(handle, CURLINFO_REDIRECT_URL, &location);
+		if (!fetchable(current, redirects > 0, &failure))
+			raise_failure(&failure);
+		aim_handle(handle, current, answer, deadline);
+		if (!transfer_result(handle, curl_easy_perform(handle), current, answer, redirects,
+							 &location, &failure))
+			raise_failure(&failure);
 		if (location == NULL)
-			ereport(ERROR, errcode(ERRCODE_CONNECTION_EXCEPTION),
-					errmsg("%s answered with HTTP status %ld and no Location", shown, status));
-		if (redirects >= MEDUP_MAX_REDIRECTS)
-			ereport(ERROR, errcode(ERRCODE_CONNECTION_EXCEPTION),
-					errmsg("%s redirects more than %d times", masked_url(url), MEDUP_MAX_REDIRECTS));
-		if (!same_origin(location, current))
-			ereport(ERROR, errcode(ERRCODE_CONNECTION_EXCEPTION),
-					errmsg("%s redirects to %s, which medup does not follow", shown,
-						   masked_url(location)),
-					errdetail("medup follows a redirect only to the same scheme (http or https), host and port."),
-					errhint("Configure the URL the redirect leads to, if it is the right one."));
-		current = pstrdup(location);
+			return current;
+		current = location;
 	}
 }
 
@@ -439,17 +618,45 @@ body_as_jsonb(char *body_text, const char *shown_url)
 	return result;
 }
 
-/* The body as a C string, if it is text in the database encoding. */
+/* The body as a C string, if it is text in the database encoding; NULL with *failure filled if not. */
 static char *
-body_text(const HttpAnswer *answer, const char *shown)
+body_text(const HttpAnswer *answer, const char *shown, FetchFailure *failure)
 {
 	char	   *body = answer->body ? answer->body : "";
 
 	if (strlen(body) != answer->length || !pg_verifymbstr(body, (int) answer->length, true))
-		ereport(ERROR, errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				errmsg("the answer from %s is not valid JSON", shown),
-				errdetail("It is not text in the database encoding."));
-	return body;
+	{
+		fail(failure, ERRCODE_INVALID_TEXT_REPRESENTATION,
+			 psprintf("the answer from %s is not valid JSON", shown),
+			 "It is not text in the database encoding.", NULL);
+		return NULL;
+	}
+	return pstrdup(body);
+}
+
+static void
+ensure_curl_ready(void)
+{
+	static bool curl_ready = false;
+
+	if (!curl_ready)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			elog(ERROR, "medup: libcurl could not be initialised");
+		curl_ready = true;
+	}
+}
+
+/* Refuse a URL no superuser configured. */
+static bool
+configured(const char *url, FetchFailure *failure)
+{
+	if (url_is_configured(url))
+		return true;
+	return fail(failure, ERRCODE_INSUFFICIENT_PRIVILEGE,
+				psprintf("%s is not a URL medup is configured to fetch", masked_url(url)),
+				"medup fetches only medup.servers' healthchecks, medup.releases_url with its pages, and medup.manifest_url.",
+				"A superuser sets those settings.");
 }
 
 /*
@@ -462,7 +669,6 @@ body_text(const HttpAnswer *answer, const char *shown)
 Datum
 medup_http_get(PG_FUNCTION_ARGS)
 {
-	static bool curl_ready = false;
 	char	   *url;
 	TupleDesc	tupdesc;
 	Datum		values[3];
@@ -470,40 +676,36 @@ medup_http_get(PG_FUNCTION_ARGS)
 	CURL	   *volatile handle = NULL;
 	struct curl_slist *volatile headers = NULL;
 	HttpAnswer	answer;
+	FetchFailure failure;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the URL must not be NULL"));
 	url = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "medup.http_get must return a record");
-	if (!url_is_configured(url))
-		ereport(ERROR, errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				errmsg("%s is not a URL medup is configured to fetch", masked_url(url)),
-				errdetail("medup fetches only medup.servers' healthchecks, medup.releases_url with its pages, and medup.manifest_url."),
-				errhint("A superuser sets those settings."));
-
-	if (!curl_ready)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			elog(ERROR, "medup: libcurl could not be initialised");
-		curl_ready = true;
-	}
+	if (!configured(url, &failure))
+		raise_failure(&failure);
+	ensure_curl_ready();
 
 	memset(&answer, 0, sizeof(answer));
 	answer.limit = (size_t) medup_http_limit_kb() * 1024;
 	PG_TRY();
 	{
 		char	   *final_url;
+		char	   *text;
 
 		handle = curl_easy_init();
 		headers = curl_slist_append(NULL, "Accept: application/json");
 		if (handle == NULL || headers == NULL)
 			ereport(ERROR, errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"));
 		configure_handle(handle, &answer, headers);
-		perform_get(handle, url, &answer, &final_url);
+		final_url = perform_get(handle, url, &answer);
 
 		values[0] = CStringGetTextDatum(masked_url(final_url));
-		values[1] = body_as_jsonb(body_text(&answer, masked_url(final_url)), masked_url(final_url));
+		text = body_text(&answer, masked_url(final_url), &failure);
+		if (text == NULL)
+			raise_failure(&failure);
+		values[1] = body_as_jsonb(text, masked_url(final_url));
 		if (answer.link_header != NULL && next_page_url(answer.link_header) != NULL)
 			values[2] = CStringGetTextDatum(next_page_url(answer.link_header));
 		else
@@ -521,6 +723,205 @@ medup_http_get(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
+/* ---------- several servers at once ---------- */
+
+/* One of the transfers of http_get_all(), in the caller's memory. */
+typedef struct Transfer
+{
+	char	   *url;			/* as configured */
+	char	   *current;		/* after redirects */
+	CURL	   *handle;			/* NULL once finished */
+	HttpAnswer	answer;			/* malloc'ed buffers */
+	int			redirects;
+	bool		failed;
+	FetchFailure failure;
+	char	   *body;
+} Transfer;
+
+/* Start transfer t on its current URL, or record why it cannot start. */
+static void
+start_transfer(CURLM *multi, Transfer *t, struct curl_slist *headers, TimestampTz deadline)
+{
+	if (!fetchable(t->current, t->redirects > 0, &t->failure))
+	{
+		t->failed = true;
+		return;
+	}
+	if (t->handle == NULL)
+	{
+		t->handle = curl_easy_init();
+		if (t->handle == NULL)
+			ereport(ERROR, errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"));
+		configure_handle(t->handle, &t->answer, headers);
+	}
+	aim_handle(t->handle, t->current, &t->answer, deadline);
+	if (curl_multi_add_handle(multi, t->handle) != CURLM_OK)
+		elog(ERROR, "medup: libcurl could not start a transfer");
+}
+
+/* A transfer libcurl says is done: its answer, a redirect to follow, or its failure. */
+static void
+finish_transfer(CURLM *multi, Transfer *t, CURLcode code, struct curl_slist *headers,
+				TimestampTz deadline)
+{
+	char	   *location;
+
+	curl_multi_remove_handle(multi, t->handle);
+	if (!transfer_result(t->handle, code, t->current, &t->answer, t->redirects, &location,
+						 &t->failure))
+		t->failed = true;
+	else if (location != NULL)
+	{
+		t->current = location;
+		t->redirects++;
+		start_transfer(multi, t, headers, deadline);
+		if (!t->failed)
+			return;
+	}
+	else if ((t->body = body_text(&t->answer, masked_url(t->current), &t->failure)) == NULL)
+		t->failed = true;
+	curl_easy_cleanup(t->handle);
+	t->handle = NULL;
+}
+
+/* Run every transfer at once until all are done; a cancel or termination is raised. */
+static void
+run_transfers(CURLM *multi, Transfer *transfers, int n, struct curl_slist *headers,
+			  TimestampTz deadline)
+{
+	int			running = 1;
+
+	while (running > 0)
+	{
+		CURLMsg    *message;
+		int			queued;
+
+		CHECK_FOR_INTERRUPTS();
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			elog(ERROR, "medup: libcurl failed to run the transfers");
+		while ((message = curl_multi_info_read(multi, &queued)) != NULL)
+		{
+			if (message->msg != CURLMSG_DONE)
+				continue;
+			for (int i = 0; i < n; i++)
+			{
+				if (transfers[i].handle == message->easy_handle)
+				{
+					finish_transfer(multi, &transfers[i], message->data.result, headers, deadline);
+					running = 1;	/* a redirect may have started another */
+					break;
+				}
+			}
+		}
+		if (running > 0 && curl_multi_poll(multi, NULL, 0, 100, NULL) != CURLM_OK)
+			elog(ERROR, "medup: libcurl failed to wait for the transfers");
+	}
+}
+
+/*
+ * medup.http_get_all(urls text[]) RETURNS TABLE (url, answered_url, body,
+ * sqlstate, error)
+ *
+ * GET every URL at once (libcurl's multi interface), so that servers that
+ * are down cost one timeout in all, not one each.  One row per URL, in
+ * order: the URL that answered (masked) and its body as text, or the
+ * error a fetch of it alone would raise, as sqlstate and message.  The
+ * same rules as http_get(); a cancel or termination stops them all.
+ * Internal, like http_get().
+ */
+Datum
+medup_http_get_all(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum	   *elements;
+	bool	   *element_nulls;
+	int			n;
+	Transfer   *transfers;
+	CURLM	   *volatile multi = NULL;
+	struct curl_slist *volatile headers = NULL;
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), medup_http_timeout);
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the URLs must not be NULL"));
+	InitMaterializedSRF(fcinfo, 0);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elements, &element_nulls, &n);
+	transfers = palloc0(sizeof(Transfer) * Max(n, 1));
+	ensure_curl_ready();
+
+	PG_TRY();
+	{
+		multi = curl_multi_init();
+		headers = curl_slist_append(NULL, "Accept: application/json");
+		if (multi == NULL || headers == NULL)
+			ereport(ERROR, errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"));
+		for (int i = 0; i < n; i++)
+		{
+			Transfer   *t = &transfers[i];
+
+			t->url = element_nulls[i] ? pstrdup("") : TextDatumGetCString(elements[i]);
+			t->current = t->url;
+			t->answer.limit = (size_t) medup_http_limit_kb() * 1024;
+			if (!configured(t->url, &t->failure))
+				t->failed = true;
+			else
+				start_transfer(multi, t, headers, deadline);
+		}
+		run_transfers(multi, transfers, n, headers, deadline);
+	}
+	PG_FINALLY();
+	{
+		for (int i = 0; i < n; i++)
+		{
+			if (transfers[i].handle != NULL)
+			{
+				curl_multi_remove_handle(multi, transfers[i].handle);
+				curl_easy_cleanup(transfers[i].handle);
+			}
+			answer_reset(&transfers[i].answer);
+		}
+		if (multi != NULL)
+			curl_multi_cleanup(multi);
+		curl_slist_free_all(headers);
+	}
+	PG_END_TRY();
+
+	for (int i = 0; i < n; i++)
+	{
+		Transfer   *t = &transfers[i];
+		Datum		values[5] = {0};
+		bool		nulls[5] = {false, t->failed, t->failed, !t->failed, !t->failed};
+		char	   *shown = shown_url(t->url);
+
+		if (shown != NULL)
+			values[0] = CStringGetTextDatum(shown);
+		else
+			nulls[0] = true;	/* a URL medup does not show */
+		if (!t->failed)
+		{
+			values[1] = CStringGetTextDatum(masked_url(t->current));
+			values[2] = CStringGetTextDatum(t->body);
+		}
+		else
+		{
+			values[3] = CStringGetTextDatum(unpack_sql_state(t->failure.sqlerrcode));
+			values[4] = CStringGetTextDatum(t->failure.message);
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_NULL();
+}
+
+/* medup.parse_answer(shown, body): an answer of http_get_all() as JSON, or the error http_get() raises. */
+Datum
+medup_parse_answer(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(body_as_jsonb(text_to_cstring(PG_GETARG_TEXT_PP(1)),
+								  text_to_cstring(PG_GETARG_TEXT_PP(0))));
+}
+
 /* medup.server_urls(): the healthcheck URL of every server in medup.servers. */
 Datum
 medup_server_urls(PG_FUNCTION_ARGS)
@@ -536,11 +937,19 @@ medup_server_urls(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(makeArrayResult(urls, CurrentMemoryContext));
 }
 
-/* medup.masked_url(url): the URL with user:password@ replaced by ***@. */
+/*
+ * medup.masked_url(url): the URL with the user name and password libcurl
+ * reads in it replaced by ***, or NULL for a URL medup refuses (above).
+ */
 Datum
 medup_masked_url(PG_FUNCTION_ARGS)
 {
+	char	   *shown;
+
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(masked_url(text_to_cstring(PG_GETARG_TEXT_PP(0)))));
+	shown = shown_url(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	if (shown == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(shown));
 }

@@ -10,6 +10,9 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
 
 #include "medup.h"
 
@@ -21,6 +24,7 @@ PG_MODULE_MAGIC;
 
 /* Read by SQL through current_setting(), like the retention settings below. */
 static char *medup_medplum_schema = NULL;
+char	   *medup_medplum_roles = NULL;
 char	   *medup_databases = NULL;
 int			medup_naptime = 10;
 int			medup_max_samplers = 2;
@@ -32,6 +36,21 @@ static int	medup_stall_after = 30 * 60;
 
 void		_PG_init(void);
 
+/* A comma-separated list of role names (not checked for existence: roles come and go). */
+static bool
+check_role_list(char **newval, void **extra, GucSource source)
+{
+	char	   *copy = pstrdup(*newval);
+	List	   *names = NIL;
+	bool		ok = SplitIdentifierString(copy, ',', &names);
+
+	list_free(names);
+	pfree(copy);
+	if (!ok)
+		GUC_check_errdetail("It must be a comma-separated list of role names.");
+	return ok;
+}
+
 /*
  * Reaching Medplum's servers and its published catalog (http.c, servers.c).
  * Every URL is superuser-only: whoever sets one aims the database server's
@@ -40,6 +59,7 @@ void		_PG_init(void);
 char	   *medup_servers = NULL;
 char	   *medup_releases_url = NULL;
 char	   *medup_manifest_url = NULL;
+char	   *medup_netrc_file = NULL;
 int			medup_http_connect_timeout = 5000;
 int			medup_http_timeout = 30000;
 int			medup_http_max_kb = 4096;
@@ -77,6 +97,24 @@ medup_http_limit_kb(void)
 	return http_max_bytes_deprecated >= 0 ? http_max_bytes_deprecated : medup_http_max_kb;
 }
 
+/*
+ * Warn when a URL with credentials goes where every role can read it:
+ * ALTER DATABASE/ROLE ... SET and a function's SET clause store the value
+ * in pg_db_role_setting or pg_proc, readable by any role that can connect,
+ * and PostgreSQL checks the value with source PGC_S_TEST before it stores
+ * it.  The value itself is never in the message.
+ */
+static bool
+warn_credentials_in_catalog(char **newval, void **extra, GucSource source)
+{
+	if (source == PGC_S_TEST && *newval != NULL && strchr(*newval, '@') != NULL)
+		ereport(WARNING,
+				errmsg("this medup URL setting holds a user name or password, and where it is being set every role that can connect may read it"),
+				errdetail("ALTER DATABASE ... SET and ALTER ROLE ... SET store settings in pg_db_role_setting, and a function's SET clause in pg_proc: both are readable by every role."),
+				errhint("Set URLs without credentials (postgresql.conf, or ALTER SYSTEM), and put user names and passwords in the file named by medup.netrc_file, which only the server's operating system user may read."));
+	return true;
+}
+
 static void
 define_http_settings(void)
 {
@@ -84,19 +122,25 @@ define_http_settings(void)
 							   "Base URLs of the Medplum servers whose /healthcheck medup probes, comma-separated.",
 							   "One per server, or a load balancer.  Credentials in a URL are never shown.",
 							   &medup_servers, "",
-							   PGC_SUSET, GUC_LIST_INPUT | GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+							   PGC_SUSET, GUC_LIST_INPUT | GUC_SUPERUSER_ONLY,
+							   warn_credentials_in_catalog, NULL, NULL);
 	DefineCustomStringVariable("medup.releases_url",
 							   "URL of Medplum's releases, in the GitHub releases API format.",
 							   "Its pages are followed on the same host.  Empty: releases are not refreshed.",
 							   &medup_releases_url,
 							   "https://api.github.com/repos/medplum/medplum/releases?per_page=100",
-							   PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+							   PGC_SUSET, GUC_SUPERUSER_ONLY, warn_credentials_in_catalog, NULL, NULL);
 	DefineCustomStringVariable("medup.manifest_url",
 							   "URL of Medplum's data-version-manifest.json.",
 							   "Empty: the migration manifest is not refreshed.",
 							   &medup_manifest_url,
 							   "https://raw.githubusercontent.com/medplum/medplum/main/packages/server/src/migrations/data/data-version-manifest.json",
-							   PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+							   PGC_SUSET, GUC_SUPERUSER_ONLY, warn_credentials_in_catalog, NULL, NULL);
+	DefineCustomStringVariable("medup.netrc_file",
+							   "A netrc file with the user names and passwords of medup's URLs.",
+							   "Read by libcurl for every fetch; it must be readable by the server's operating system user only.  Empty: none.",
+							   &medup_netrc_file, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomIntVariable("medup.http_connect_timeout",
 							"How long medup waits for a connection to a server.",
 							NULL,
@@ -143,6 +187,16 @@ _PG_init(void)
 							   "medup reads \"DatabaseMigration\" and \"AsyncJob\" from this schema.",
 							   &medup_medplum_schema, "public",
 							   PGC_SUSET, 0, NULL, NULL, NULL);
+	/*
+	 * Superuser-only for the same reason: a session of one of these roles,
+	 * named 'medplum-server', is taken for Medplum's server (progress, stall,
+	 * downtime, who holds the migration lock).
+	 */
+	DefineCustomStringVariable("medup.medplum_roles",
+							   "Roles besides the owner of \"DatabaseMigration\" whose sessions are Medplum's servers, comma-separated.",
+							   "A session counts as Medplum's server when its role is the owner of Medplum's tables or one of these, and its application_name is 'medplum-server'.",
+							   &medup_medplum_roles, "",
+							   PGC_SUSET, GUC_LIST_INPUT, check_role_list, NULL, NULL);
 	DefineCustomStringVariable("medup.databases",
 							   "Databases the medup worker samples, comma-separated.",
 							   "Each must have the medup extension installed.",
@@ -206,4 +260,23 @@ medup_setting_interval(PG_FUNCTION_ARGS)
 	value = GetConfigOptionByName(name, NULL, false);
 	PG_RETURN_DATUM(DirectFunctionCall3(interval_in, CStringGetDatum(value),
 										ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+}
+
+PG_FUNCTION_INFO_V1(medup_bound_sample);
+
+/*
+ * medup.bound_sample(): make the running statement end within
+ * SAMPLE_TIMEOUT_MS, unless its statement_timeout ends it sooner: a
+ * sample run by hand (or by pg_cron) is bounded like the worker's.
+ * PostgreSQL disarms the timer when the statement ends.
+ */
+Datum
+medup_bound_sample(PG_FUNCTION_ARGS)
+{
+	TimestampTz limit = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), SAMPLE_TIMEOUT_MS);
+
+	if (!get_timeout_active(STATEMENT_TIMEOUT) ||
+		get_timeout_finish_time(STATEMENT_TIMEOUT) > limit)
+		enable_timeout_at(STATEMENT_TIMEOUT, limit);
+	PG_RETURN_VOID();
 }

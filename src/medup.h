@@ -8,8 +8,18 @@
 #include "datatype/timestamp.h"
 
 extern char *medup_databases;
+extern char *medup_medplum_roles;
 extern int	medup_naptime;
 extern int	medup_max_samplers;
+
+/*
+ * How long one sample may take, the worker's or one run by hand.  A
+ * function's SET statement_timeout does not arm the timer (only a
+ * client's top-level statement does), so the worker arms it itself and
+ * medup.sample() arms it when its caller has not, sooner; this is its one
+ * source.
+ */
+#define SAMPLE_TIMEOUT_MS (10 * 1000)
 
 extern void medup_register_workers(void);
 extern char *medup_worker_recover(MemoryContext context);
@@ -18,6 +28,7 @@ extern char *medup_worker_recover(MemoryContext context);
 extern char *medup_servers;
 extern char *medup_releases_url;
 extern char *medup_manifest_url;
+extern char *medup_netrc_file;
 extern int	medup_http_connect_timeout;
 extern int	medup_http_timeout;
 extern int	medup_http_max_kb;

@@ -11,6 +11,12 @@
  * Every sample has a sampler of its own: when each task last ran and what
  * it last logged come in a MedupTaskState that worker.c keeps in shared
  * memory, one per database.
+ *
+ * The network never stops sampling: the tasks of one round share one
+ * medup.naptime, armed as their statement_timeout, so the next sample is
+ * at most one naptime late whatever the servers do (the fetches end before
+ * that timeout, as timed-out fetches: src/http.c).  A task left without
+ * time stays due and goes first next round.
  */
 #include "postgres.h"
 
@@ -21,6 +27,7 @@
 #include "pgstat.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
 #include "medup.h"
@@ -40,23 +47,25 @@ static const PeriodicTask tasks[MEDUP_NETWORK_TASKS] = {
 	 "SELECT pg_catalog.count(*) FROM medup.refresh_catalog()", &medup_refresh_interval},
 };
 
+/* Less than this left of the round, and a task waits for the next one. */
+#define MIN_TASK_MS 500
+
 static bool
 task_due(int task, MedupTaskState *state)
 {
-	TimestampTz now = GetCurrentTimestamp();
-
 	if (*tasks[task].interval <= 0)
 		return false;
-	if (state->last_run[task] != 0 &&
-		!TimestampDifferenceExceeds(state->last_run[task], now, *tasks[task].interval * 1000))
-		return false;
-	state->last_run[task] = now;
-	return true;
+	return state->last_run[task] == 0 ||
+		TimestampDifferenceExceeds(state->last_run[task], GetCurrentTimestamp(),
+								   *tasks[task].interval * 1000);
 }
 
-/* Run the task's SQL in a transaction of its own; returns its count, or -1 when it does not exist. */
+/*
+ * Run the task's SQL in a transaction of its own, within time_ms; returns
+ * its count, or -1 when it does not exist.
+ */
 static int64
-run_task(const PeriodicTask *task)
+run_task(const PeriodicTask *task, long time_ms)
 {
 	int64		count = -1;
 	char	   *check;
@@ -65,6 +74,7 @@ run_task(const PeriodicTask *task)
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	enable_timeout_after(STATEMENT_TIMEOUT, (int) time_ms);
 	check = psprintf("SELECT pg_catalog.to_regprocedure('%s') IS NOT NULL", task->function);
 	if (SPI_execute(check, true, 1) == SPI_OK_SELECT && SPI_processed == 1 &&
 		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0)
@@ -76,6 +86,7 @@ run_task(const PeriodicTask *task)
 			elog(ERROR, "%s returned no row", task->sql);
 		count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
+	disable_timeout(STATEMENT_TIMEOUT, false);
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -97,13 +108,13 @@ note_failure(int task, MedupTaskState *state, const char *dbname, const char *me
 }
 
 static void
-run_or_log(int task, MedupTaskState *state, const char *dbname)
+run_or_log(int task, MedupTaskState *state, const char *dbname, long time_ms)
 {
 	MemoryContext context = CurrentMemoryContext;
 
 	PG_TRY();
 	{
-		int64		count = run_task(&tasks[task]);
+		int64		count = run_task(&tasks[task], time_ms);
 
 		if (count > 0 && tasks[task].interval == &medup_refresh_interval)
 			ereport(LOG, errmsg("medup: the catalog of database \"%s\" gained " INT64_FORMAT " new or changed entries",
@@ -114,20 +125,47 @@ run_or_log(int task, MedupTaskState *state, const char *dbname)
 	{
 		char	   *message = medup_worker_recover(context);
 
-		note_failure(task, state, dbname, message);
+		if (!TimestampDifferenceExceeds(state->last_run[task], GetCurrentTimestamp(), time_ms))
+			note_failure(task, state, dbname, message);
+		else
+			note_failure(task, state, dbname,
+						 psprintf("%s (it has at most medup.naptime, %d s, so as not to delay the next sample)",
+								  message, medup_naptime));
 		pfree(message);
 	}
 	PG_END_TRY();
 }
 
-/* Called by the sampler after its sample, outside its transaction. */
+/*
+ * Called by the sampler after its sample, outside its transaction: the due
+ * tasks, the longest waiting first, within one naptime in all.
+ */
 void
 medup_worker_network_tasks(const char *dbname, MedupTaskState *state)
 {
-	for (int i = 0; i < MEDUP_NETWORK_TASKS; i++)
+	TimestampTz round_end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														medup_naptime * 1000L);
+	bool		done[MEDUP_NETWORK_TASKS] = {false};
+
+	for (;;)
 	{
+		int			next = -1;
+		long		time_ms;
+
 		CHECK_FOR_INTERRUPTS();
-		if (task_due(i, state))
-			run_or_log(i, state, dbname);
+		for (int i = 0; i < MEDUP_NETWORK_TASKS; i++)
+		{
+			if (!done[i] && task_due(i, state) &&
+				(next < 0 || state->last_run[i] < state->last_run[next]))
+				next = i;
+		}
+		if (next < 0)
+			return;
+		done[next] = true;
+		time_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), round_end);
+		if (time_ms < MIN_TASK_MS)
+			return;				/* still due: first in the next round */
+		state->last_run[next] = GetCurrentTimestamp();
+		run_or_log(next, state, dbname, time_ms);
 	}
 }

@@ -32,11 +32,16 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
+#include "utils/varlena.h"
+
+#include "medup.h"
 
 /*
  * How long a read of Medplum's tables waits for a lock: a lock held on one
@@ -252,4 +257,43 @@ medup_cached_query(PG_FUNCTION_ARGS)
 
 	run_cached_query(fcinfo, sql, PG_GETARG_DATUM(1), PG_ARGISNULL(1));
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(medup_medplum_role_ids);
+
+/*
+ * medup.medplum_role_ids(migration_table regclass) RETURNS oid[]
+ * The roles whose sessions may be Medplum's servers: the owner of
+ * "DatabaseMigration" and the roles of the superuser-only setting
+ * medup.medplum_roles that exist.  Empty without the table.
+ */
+Datum
+medup_medplum_role_ids(PG_FUNCTION_ARGS)
+{
+	ArrayBuildState *roles = initArrayResult(OIDOID, CurrentMemoryContext, false);
+	char	   *listed = pstrdup(medup_medplum_roles ? medup_medplum_roles : "");
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (!PG_ARGISNULL(0))
+	{
+		HeapTuple	tuple = SearchSysCache1(RELOID, PG_GETARG_DATUM(0));
+
+		if (HeapTupleIsValid(tuple))
+		{
+			accumArrayResult(roles, ObjectIdGetDatum(((Form_pg_class) GETSTRUCT(tuple))->relowner),
+							 false, OIDOID, CurrentMemoryContext);
+			ReleaseSysCache(tuple);
+		}
+	}
+	/* The setting's check hook accepted the list: it splits. */
+	(void) SplitIdentifierString(listed, ',', &names);
+	foreach(lc, names)
+	{
+		Oid			role = get_role_oid((const char *) lfirst(lc), true);
+
+		if (OidIsValid(role))
+			accumArrayResult(roles, ObjectIdGetDatum(role), false, OIDOID, CurrentMemoryContext);
+	}
+	PG_RETURN_DATUM(makeArrayResult(roles, CurrentMemoryContext));
 }

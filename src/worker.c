@@ -62,13 +62,6 @@
 /* Databases medup.databases may list; more are logged once and left out. */
 #define MEDUP_MAX_DATABASES 500
 
-/*
- * How long one sample may take.  A function's SET statement_timeout does
- * not arm the timer (only a client's top-level statement does), so the
- * sampler arms it itself; this is its one source.
- */
-#define SAMPLE_TIMEOUT_MS (10 * 1000)
-
 /* One watched database: what the launcher and its samplers share. */
 typedef struct MedupDatabase
 {

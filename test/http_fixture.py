@@ -12,14 +12,18 @@ answers by rewriting it), and appends "PORT PATH" to DIR/requests.log.
 
 A route maps a path (with its query) to
     {"status": 200, "body": "text", "headers": {...},
-     "delay": seconds, "huge": bytes, "no_length": true}
+     "delay": seconds, "huge": bytes, "no_length": true, "auth": "user:password",
+     "releases": count}
 "huge" sends that many bytes of a JSON string instead of "body";
 "no_length" leaves Content-Length out (the body ends when the connection
-closes).  Unknown paths answer 404.
+closes); "auth" answers 401 unless the request carries those credentials
+(HTTP basic); "releases" sends a GitHub releases list of that many
+releases instead of "body".  Unknown paths answer 404.
 
 When DIR/tls.pem and DIR/tls.key exist (a self-signed certificate), a
 third server answers the same routes over TLS; otherwise its port is 0.
 """
+import base64
 import json
 import os
 import socket
@@ -49,6 +53,11 @@ class Handler(BaseHTTPRequestHandler):
         if route is None or port not in (self.server.main_port, self.server.tls_port):
             route = {"status": 404, "body": "not found"}
 
+        if "auth" in route:
+            expected = "Basic " + base64.b64encode(route["auth"].encode()).decode()
+            if self.headers.get("Authorization") != expected:
+                route = {"status": 401, "body": "unauthorized"}
+
         deadline = time.time() + route.get("delay", 0)
         while time.time() < deadline:
             time.sleep(0.05)
@@ -56,6 +65,8 @@ class Handler(BaseHTTPRequestHandler):
         if "huge" in route:
             size = int(route["huge"])
             body = b'"' + b"x" * (size - 2) + b'"'
+        elif "releases" in route:
+            body = releases(int(route["releases"]))
         else:
             body = route.get("body", "").encode()
         try:
@@ -71,6 +82,21 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body[start:start + 65536])
         except (BrokenPipeError, ConnectionResetError):
             pass    # the client gave up: what the size cap and cancels do
+
+
+def releases(count):
+    """A GitHub releases list of count releases, in GitHub's key order."""
+    items = []
+    for i in range(count):
+        tag = f"v9.{i // 1000}.{i % 1000}"
+        items.append(
+            '{"url":"https://api.github.com/repos/medplum/medplum/releases/%d",'
+            '"html_url":"https://github.com/medplum/medplum/releases/tag/%s","id":%d,'
+            '"tag_name":"%s","target_commitish":"main","name":"Medplum %s",'
+            '"draft":false,"prerelease":false,"created_at":"2026-01-01T00:00:00Z",'
+            '"published_at":"2026-01-01T00:00:00Z","assets":[],"body":"What is new"}'
+            % (i, tag, i, tag, tag))
+    return ("[" + ",".join(items) + "]").encode()
 
 
 def serve(main_port_holder):

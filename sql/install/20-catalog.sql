@@ -194,10 +194,6 @@ BEGIN
         END IF;
 
         new_version := _document_version('release', label, 'version', element -> 'version', true);
-        IF new_version = ANY (versions) THEN
-            PERFORM _document_error('release', format('Element %s repeats version %s.', label, new_version),
-                'List each release once.');
-        END IF;
 
         new_date := NULL;
         IF jsonb_typeof(element -> 'released_on') = 'string' THEN
@@ -222,6 +218,19 @@ BEGIN
         sources := sources || coalesce(element ->> 'source',
                                        format('loaded by %s on %s', session_user, to_char(current_date, 'YYYY-MM-DD')));
     END LOOP;
+    -- Repeats, in one pass over all of them (a search per element would
+    -- make a long document take quadratic time): the first element that
+    -- repeats an earlier one is named.
+    SELECT r.ord, r.v INTO position, new_version
+      FROM (SELECT v, ord, row_number() OVER (PARTITION BY v ORDER BY ord) AS nth
+              FROM unnest(versions) WITH ORDINALITY AS u(v, ord)) r
+     WHERE r.nth = 2 ORDER BY r.ord LIMIT 1;
+    IF FOUND THEN
+        PERFORM _document_error('release',
+            format('Element %s repeats version %s.',
+                   format('%s (%s)', position, left((document -> (position - 1))::text, 80)), new_version),
+            'List each release once.');
+    END IF;
 
     INSERT INTO release_loaded AS r (version, released_on, source)
     SELECT * FROM unnest(versions, dates, sources)

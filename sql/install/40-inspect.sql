@@ -309,11 +309,52 @@ AS $$
 $$;
 
 /*
+ * Who is Medplum's server: the one definition.  application_name is the
+ * client's to choose, so a session counts only when its role is Medplum's
+ * too: the owner of "DatabaseMigration" (Medplum's app role) or a role a
+ * superuser lists in medup.medplum_roles (src/plan_cache.c) -- and it is named
+ * what Medplum's servers name their sessions (since 3.2.18).  Everything
+ * that reads sessions (progress, stall, downtime, blockers, the holder of
+ * the migration lock) reads them through medplum_sessions().
+ */
+CREATE FUNCTION medup.medplum_application_name()
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ BEGIN RETURN 'medplum-server'; END $$;  -- the one place (remote targets' SQL takes it as a literal)
+
+CREATE FUNCTION medup.medplum_role_ids(migration_table regclass)
+RETURNS oid[]
+AS 'MODULE_PATHNAME', 'medup_medplum_role_ids' LANGUAGE C STABLE;
+
+/* This database's sessions of Medplum's servers, as above.  Internal: it shows query texts. */
+CREATE FUNCTION medup.medplum_sessions()
+RETURNS TABLE (pid integer, state text, wait_event_type text, query_start timestamptz, query text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    roles oid[] := medup.medplum_role_ids((SELECT t.migration_table FROM medup.medplum_tables() t));
+BEGIN
+    RETURN QUERY
+    SELECT a.pid, a.state, a.wait_event_type, a.query_start, a.query
+      FROM pg_stat_activity a
+     WHERE a.datname = current_database()
+       AND a.application_name = medup.medplum_application_name()
+       AND a.usesysid = ANY (roles);
+END
+$$;
+
+/*
  * What PostgreSQL is doing for Medplum right now: index builds, vacuum and
  * analyze on Medplum's tables (those in medup.medplum_schema), and nothing
  * else: PostgreSQL shows other schemas' work only to their owners.  "fraction" is
  * phase-weighted: PostgreSQL restarts its counters at every phase, so a
  * plain done/total would jump back to zero.  No query text is shown.
+ * medplum_only: only the work of Medplum's server sessions, which is what
+ * status() and the samples count as a migration's progress (the database
+ * owner may ANALYZE Medplum's tables too, and autovacuum does).
  */
 /* This database's OID, as pg_locks and the progress views name it. */
 CREATE FUNCTION medup.current_database_oid()
@@ -322,7 +363,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT d.oid FROM pg_database d WHERE d.datname = current_database() $$;
 
-CREATE FUNCTION medup.read_progress()
+CREATE FUNCTION medup.read_progress(medplum_only boolean DEFAULT false)
 RETURNS TABLE (pid integer, command text, phase text, relation text, index_name text,
                fraction double precision, blocks_done bigint, blocks_total bigint,
                tuples_done bigint, tuples_total bigint, wait_event text,
@@ -378,7 +419,8 @@ BEGIN
       LEFT JOIN LATERAL (SELECT a.application_name, a.wait_event_type, a.wait_event, a.query_start
                            FROM pg_stat_activity a WHERE a.pid = w.pid) s ON true
       LEFT JOIN pg_class c ON c.oid = w.relid
-     WHERE c.relnamespace = to_regnamespace(quote_ident(medup.medplum_schema()));
+     WHERE c.relnamespace = to_regnamespace(quote_ident(medup.medplum_schema()))
+       AND (NOT medplum_only OR w.pid IN (SELECT m.pid FROM medup.medplum_sessions() m));
 END
 $$;
 
@@ -386,6 +428,9 @@ $$;
  * Indexes on Medplum's tables left invalid by a failed concurrent build,
  * with the statement that would rebuild them.  medup never runs it.
  * Indexes being built right now are invalid too, and are left out.
+ * Medplum's tables are those in its schema owned by the owner of
+ * "DatabaseMigration": on PostgreSQL 15 the database owner owns schema
+ * public, and what it puts there is not Medplum's.
  */
 CREATE FUNCTION medup.read_invalid_indexes()
 RETURNS TABLE (table_name text, index_name text, definition text, size bigint, fix text)
@@ -408,9 +453,22 @@ BEGIN
       JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE NOT i.indisvalid
        AND n.nspname = medup.medplum_schema()
+       AND t.relowner = medup.medplum_owner()
        AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
                         WHERE p.index_relid = i.indexrelid OR p.relid = i.indrelid)
      ORDER BY 1, 2;
+END
+$$;
+
+/* The owner of "DatabaseMigration": Medplum's app role; NULL without the table. */
+CREATE FUNCTION medup.medplum_owner()
+RETURNS oid
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT c.relowner FROM pg_class c
+             WHERE c.oid = to_regclass(format('%I.%I', medup.medplum_schema(), 'DatabaseMigration')));
 END
 $$;
 
@@ -427,7 +485,8 @@ BEGIN
     -- Almost always none: look at index builds in progress only when needed.
     IF NOT EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                     WHERE NOT i.indisvalid
-                      AND c.relnamespace = to_regnamespace(quote_ident(medup.medplum_schema()))) THEN
+                      AND c.relnamespace = to_regnamespace(quote_ident(medup.medplum_schema()))
+                      AND c.relowner = medup.medplum_owner()) THEN
         RETURN 0;
     END IF;
     RETURN (SELECT count(*)::integer FROM medup.read_invalid_indexes());
@@ -435,16 +494,6 @@ END
 $$;
 
 
-/*
- * The application_name a Medplum server connects with (since 3.2.18): how
- * medup tells Medplum's sessions from anyone else's.  The one place medup
- * writes it (the SQL sent to a remote target takes it as a literal).
- */
-CREATE FUNCTION medup.medplum_application_name()
-RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT 'medplum-server'::text $$;
 
 /*
  * The sessions that Medplum's server sessions wait for on a lock: what
@@ -462,14 +511,12 @@ BEGIN
                     THEN ARRAY(SELECT jsonb_array_elements_text(medup.snapshot()->'blockers')::integer) END;
     END IF;
     RETURN (SELECT array_agg(DISTINCT b ORDER BY b)
-              FROM pg_stat_activity a, unnest(pg_blocking_pids(a.pid)) b
-             WHERE a.datname = current_database()
-               AND a.application_name = medup.medplum_application_name()
-               AND a.wait_event_type = 'Lock');
+              FROM medup.medplum_sessions() a, unnest(pg_blocking_pids(a.pid)) b
+             WHERE a.wait_event_type = 'Lock');
 END
 $$;
 
-/* Whether any Medplum server (application_name 'medplum-server') is connected to this database. */
+/* Whether any Medplum server is connected to this database (medplum_sessions()). */
 CREATE FUNCTION medup.medplum_connected()
 RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -479,8 +526,7 @@ BEGIN
     IF medup.remote_active() THEN
         RETURN (medup.snapshot()->>'connected')::boolean;
     END IF;
-    RETURN EXISTS (SELECT FROM pg_stat_activity a
-                    WHERE a.datname = current_database() AND a.application_name = medup.medplum_application_name());
+    RETURN EXISTS (SELECT FROM medup.medplum_sessions());
 END
 $$;
 
@@ -503,10 +549,8 @@ BEGIN
         RETURN (medup.snapshot()->>'working')::boolean;
     END IF;
     RETURN EXISTS (
-        SELECT FROM pg_stat_activity a
-         WHERE a.datname = current_database()
-           AND a.application_name = medup.medplum_application_name()
-           AND a.state = 'active'
+        SELECT FROM medup.medplum_sessions() a
+         WHERE a.state = 'active'
            AND a.wait_event_type IS DISTINCT FROM 'Lock'
            AND (a.query ~* '^\s*(create|drop)\s+(unique\s+)?index|^\s*(reindex|vacuum|analyze|alter|cluster)\y'
                 OR (a.query ~* '^\s*(update|insert|delete|with)\y'
@@ -516,13 +560,13 @@ $$;
 
 /*
  * The session holding Medplum's pre-deploy migration lock (advisory lock
- * 1), with its role and application_name: Medplum's servers connect as
- * 'medplum-server' (since 3.2.18), so any other holder is not Medplum
- * migrating but something keeping Medplum from it.  SECURITY DEFINER to
- * see every session, like status(); it shows no query text.
+ * 1), with its role and application_name, and whether it is one of
+ * Medplum's server sessions (medplum_sessions()): any other holder is not
+ * Medplum migrating but something keeping Medplum from it.  SECURITY
+ * DEFINER to see every session, like status(); it shows no query text.
  */
 CREATE FUNCTION medup.migration_lock_holder(OUT pid integer, OUT role_name text,
-                                            OUT application_name text)
+                                            OUT application_name text, OUT is_medplum boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -534,6 +578,9 @@ BEGIN
         pid := (snap->>'lock_pid')::integer;
         role_name := snap->>'lock_role';
         application_name := snap->>'lock_application';
+        -- A remote target's sessions are judged by their name only: its
+        -- snapshot (47-targets.sql) does not yet carry their roles.
+        is_medplum := application_name = medup.medplum_application_name();
         RETURN;
     END IF;
     SELECT l.pid INTO pid FROM pg_locks l
@@ -544,6 +591,7 @@ BEGIN
     IF pid IS NOT NULL THEN
         SELECT a.usename, a.application_name INTO role_name, application_name
           FROM pg_stat_activity a WHERE a.pid = migration_lock_holder.pid;
+        is_medplum := EXISTS (SELECT FROM medup.medplum_sessions() m WHERE m.pid = migration_lock_holder.pid);
     END IF;
 END
 $$;
@@ -584,7 +632,7 @@ BEGIN
              WHEN j.status IN ('active', 'accepted') THEN 'running'
              WHEN j.status = 'error' THEN 'failed'
              WHEN j.status = 'cancelled' THEN 'cancelled'
-             WHEN k.data_version = db_data_version + 1 THEN 'next'
+             WHEN k.data_version = db_data_version::bigint + 1 THEN 'next'
              ELSE 'pending'
            END,
            j.job_id, coalesce(j.attempts, 0)::integer, j.requested_at, j.last_updated,

@@ -28,6 +28,7 @@ DECLARE
     next_server medup.version;
     remote     boolean;        -- answering for a remote target (47-targets.sql)
     own_snapshot boolean := false;
+    lock_is_medplum boolean;
 BEGIN
     -- A remote target: read its facts once; every reader below then
     -- returns them, and everything else is decided as for this database.
@@ -42,10 +43,11 @@ BEGIN
                        ELSE pg_is_in_recovery() END;
     -- What PostgreSQL itself tells, in one statement: the pre-deploy lock,
     -- invalid indexes, the worker, the newest sample.
-    SELECT h.pid, h.role_name, h.application_name, count_invalid_indexes(),
+    SELECT h.pid, h.role_name, h.application_name, h.is_medplum, count_invalid_indexes(),
            medup.worker_pid() IS NOT NULL AND NOT remote,
            (SELECT max(s.sampled_at) FROM sample s WHERE s.database_name = current_database() AND NOT remote)
-      INTO migration_lock_pid, migration_lock_role, migration_lock_application, invalid_indexes,
+      INTO migration_lock_pid, migration_lock_role, migration_lock_application, lock_is_medplum,
+           invalid_indexes,
            worker_running, last_sample_at
       FROM migration_lock_holder() h;
     migration_lock_held := migration_lock_pid IS NOT NULL;
@@ -67,12 +69,13 @@ BEGIN
     data_version := row_state.data_version;
     first_boot := row_state.first_boot;
 
-    -- The catalog's view of this data version, in one pass.
+    -- The catalog's view of this data version, in one pass.  "dataVersion"
+    -- is Medplum's to write, up to 2^31 - 1: its next is counted in bigint.
     SELECT max(d.data_version),
            coalesce(array_agg(d.data_version ORDER BY d.data_version)
                         FILTER (WHERE d.data_version > row_state.data_version), '{}'),
-           max(d.required_before) FILTER (WHERE d.data_version = row_state.data_version + 1),
-           max(d.server_version) FILTER (WHERE d.data_version = row_state.data_version + 1)
+           max(d.required_before) FILTER (WHERE d.data_version = row_state.data_version::bigint + 1),
+           max(d.server_version) FILTER (WHERE d.data_version = row_state.data_version::bigint + 1)
       INTO latest_data_version, pending_migrations, upper_ver, next_server
       FROM data_migration d;
     IF data_version IS NULL THEN
@@ -93,7 +96,10 @@ BEGIN
 
     -- Only the jobs that are not completed matter here: medup.jobs has all.
     BEGIN
-        open_jobs := ARRAY(SELECT j FROM read_jobs(true, row_state.data_version + 1) j);
+        -- No migration follows v2^31 - 1: no job can be the next one.
+        IF row_state.data_version IS DISTINCT FROM 2147483647 THEN
+            open_jobs := ARRAY(SELECT j FROM read_jobs(true, row_state.data_version + 1) j);
+        END IF;
     -- Only a lock: a cancel or a timeout is an error, not "locked".
     EXCEPTION WHEN lock_not_available THEN
         tables_locked := true;
@@ -101,7 +107,7 @@ BEGIN
     END;
     -- The newest job of the next migration, and how many could not be read.
     SELECT * INTO next_job FROM unnest(open_jobs) j
-     WHERE j.data_version = row_state.data_version + 1
+     WHERE j.data_version = row_state.data_version::bigint + 1
      ORDER BY j.requested_at DESC NULLS LAST, j.last_updated DESC LIMIT 1;
     malformed_jobs := (SELECT count(*) FROM unnest(open_jobs) j WHERE j.parse_error IS NOT NULL);
 
@@ -118,7 +124,7 @@ BEGIN
         -- A failed resource type: Medplum goes on with the others and
         -- marks the job error only at the end.
         last_error := next_job.error;
-        SELECT max(p.fraction) INTO progress FROM read_progress() p;
+        SELECT max(p.fraction) INTO progress FROM read_progress(true) p;
         blocked_by := medplum_blockers();
         IF NOT remote THEN
             SELECT h.rate, h.eta, h.stalled_since INTO rate, eta, stalled_since
@@ -146,7 +152,7 @@ BEGIN
     END IF;
 
     state := CASE
-        WHEN migration_lock_held AND migration_lock_application = medup.medplum_application_name() THEN 'pre_deploy_running'
+        WHEN migration_lock_held AND lock_is_medplum THEN 'pre_deploy_running'
         WHEN migration_lock_held THEN 'blocked'
         WHEN data_version IS NULL OR tables_locked THEN 'blocked'
         WHEN failed_migration IS NOT NULL THEN 'failed'
@@ -161,9 +167,9 @@ BEGIN
         problem := concat_ws('; ', problem,
             format('pid %s (role %s, application_name %L) holds Medplum''s migration lock and is not a Medplum server',
                    migration_lock_pid, migration_lock_role, migration_lock_application));
-        advice := format('Session %s (role %s, application_name %L) holds Medplum''s migration lock (advisory lock 1) but is not a Medplum server, which connects as %L: a deploy now would fail to take the lock. Find out why that session holds it, and end it with pg_terminate_backend(%s) if it should not.',
+        advice := format('Session %s (role %s, application_name %L) holds Medplum''s migration lock (advisory lock 1) but is not a Medplum server, which connects as %L with Medplum''s role: a deploy now would fail to take the lock. Find out why that session holds it, and end it with pg_terminate_backend(%s) if it should not.',
                          migration_lock_pid, migration_lock_role, migration_lock_application,
-                         medup.medplum_application_name(), migration_lock_pid);
+                         medplum_application_name(), migration_lock_pid);
     ELSE
         advice := status_advice(state, data_version, pending_migrations, running_migration,
                                 coalesce(failed_migration, running_migration), migration_lock_pid,
@@ -318,7 +324,7 @@ SET search_path = pg_catalog, medup, pg_temp
 AS $$
     SELECT m.data_version, m.server_version, m.required_before, m.state, m.job_id,
            m.attempts, m.requested_at, m.last_updated, m.duration,
-           CASE WHEN m.state = 'running' THEN (SELECT max(p.fraction) FROM medup.read_progress() p) END,
+           CASE WHEN m.state = 'running' THEN (SELECT max(p.fraction) FROM medup.read_progress(true) p) END,
            m.steps_done, m.rows_done, m.detail
       FROM medup.read_migrations((SELECT r.data_version FROM medup.read_migration_row() r)) m
 $$;

@@ -171,7 +171,7 @@ BEGIN
         -- Medplum checks only the next migration: at or past its
         -- server_version and its required_before, a server refuses to start.
         medplum_says_no := coalesce((SELECT d.server_version <= target_ver AND d.required_before <= target_ver
-                                       FROM data_migration d WHERE d.data_version = s.data_version + 1), false);
+                                       FROM data_migration d WHERE d.data_version = s.data_version::bigint + 1), false);
         path_hint := format('See SELECT * FROM medup.upgrade_path(%L, %L);', current_ver::text, target_ver::text);
 
         IF is_rollback THEN
@@ -288,15 +288,15 @@ BEGIN
         -- make the next server give up at start-up just the same.
         (7, 'migration_lock', false, false, 'error', '55000', NOT s.migration_lock_held,
          'no pre-deploy migration is running',
-         CASE WHEN s.migration_lock_application = medup.medplum_application_name()
+         CASE WHEN s.state = 'pre_deploy_running'
               THEN 'a Medplum server is applying pre-deploy migrations'
               ELSE 'a session that is not a Medplum server holds Medplum''s migration lock' END,
          NULL,
          format('Session %s (role %s, application "%s") holds Medplum''s migration lock (advisory lock 1).%s',
                 s.migration_lock_pid, s.migration_lock_role, s.migration_lock_application,
-                CASE WHEN s.migration_lock_application IS DISTINCT FROM medup.medplum_application_name()
+                CASE WHEN s.state IS DISTINCT FROM 'pre_deploy_running'
                      THEN ' A Medplum server starting now would wait for it, then fail with "Failed to acquire migration lock".' ELSE '' END),
-         CASE WHEN s.migration_lock_application = medup.medplum_application_name()
+         CASE WHEN s.state = 'pre_deploy_running'
               THEN 'Wait until that server has started, then check again.'
               ELSE 'Find out why that session holds it; end it if it should not, then check again.' END,
          NULL),
@@ -326,7 +326,7 @@ BEGIN
                        target_ver, target_ver)
                         WHEN NOT medplum_says_no THEN format(
                        'Medplum itself checks only the next one, v%s, and would start %s; medup checks them all: the later ones would then run on a server their required_before rules out.',
-                       s.data_version + 1, target_ver) END),
+                       s.data_version::bigint + 1, target_ver) END),
          CASE WHEN first_boot_on
               THEN format('Let first boot finish on %s.%s (status() leaves the first_boot state when the server''s latest migration completes), then check again. %s',
                           major(current_ver), minor(current_ver), path_hint)

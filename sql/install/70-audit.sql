@@ -36,6 +36,7 @@ CREATE TABLE medup.sample (
     progress_changed_at timestamptz,
     stalled             boolean NOT NULL DEFAULT false,
     job_updated_at      timestamptz,
+    invalid_index_set   text,               -- md5 of the invalid indexes' names
     PRIMARY KEY (database_name, sampled_at)
 );
 CREATE INDEX sample_sampled_at_idx ON medup.sample (sampled_at);
@@ -52,7 +53,8 @@ CREATE TABLE medup.event (
                        'schema_changed', 'lock_taken', 'lock_released',
                        'stall_started', 'stall_ended', 'invalid_index',
                        'deploy', 'server_ok', 'server_not_ok', 'server_unreachable',
-                       'server_error', 'catalog_refreshed')),
+                       'server_error', 'catalog_refreshed', 'data_version_jump',
+                       'events_suppressed')),
     data_version   integer,
     job_id         uuid,
     detail         text
@@ -69,7 +71,8 @@ CREATE TABLE medup.sampler (
     last_outcome   text,
     last_sample_at timestamptz,
     last_skip_at   timestamptz,
-    last_retention_at timestamptz
+    last_retention_at timestamptz,
+    events_suppressed bigint NOT NULL DEFAULT 0     -- over the cap: see cap_events()
 );
 
 -- Time a running migration's job spent with no Medplum server connected
@@ -186,6 +189,11 @@ BEGIN
 END
 $$;
 
+/* Make this statement end within the worker's time for a sample, unless it ends sooner (src/medup.c). */
+CREATE FUNCTION medup.bound_sample()
+RETURNS void
+AS 'MODULE_PATHNAME', 'medup_bound_sample' LANGUAGE C VOLATILE;
+
 /*
  * Take one sample of this database.  Returns what it did: 'sampled',
  * 'skipped: ...' (a lock on Medplum's tables, or another session holding
@@ -208,12 +216,15 @@ DECLARE
     live     record;
     job      record;
     outcome  text;
+    last_event bigint;
     retention_due boolean;
     stall_after interval := setting_interval('medup.stall_after');
 BEGIN
     IF pg_is_in_recovery() THEN
         RETURN 'standby';
     END IF;
+    -- Bounded however it is called: by the worker, by hand, by pg_cron.
+    PERFORM bound_sample();
     -- One sampler at a time per database: a manual call never races the
     -- worker.  Two-key advisory locks never collide with Medplum's
     -- single-key lock 1.  Anyone may take an advisory lock, though: a
@@ -254,7 +265,7 @@ BEGIN
            NULL::bigint AS tuples_done, NULL::bigint AS tuples_total INTO live;
     IF s.running_migration IS NOT NULL THEN
         SELECT p.command, p.phase, p.fraction, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
-          INTO live FROM read_progress() p ORDER BY p.fraction DESC NULLS LAST LIMIT 1;
+          INTO live FROM read_progress(true) p ORDER BY p.fraction DESC NULLS LAST LIMIT 1;
         -- The index builds it runs, for estimates' rates (45-estimate.sql).
         IF live.command LIKE 'CREATE INDEX%' OR live.command LIKE 'REINDEX%' THEN
             PERFORM note_index_builds(clock_timestamp());
@@ -285,6 +296,10 @@ BEGIN
     cur.blocked_pids := s.blocked_by;
     cur.failed_migration := s.failed_migration;
     cur.invalid_indexes := s.invalid_indexes;
+    IF s.invalid_indexes > 0 THEN
+        cur.invalid_index_set := (SELECT md5(string_agg(i.table_name || '.' || i.index_name, ',' ORDER BY 1))
+                                    FROM read_invalid_indexes() i);
+    END IF;
     -- Progress moved when anything medup can see moved: the job's counters
     -- or a rewrite of it (a reindex rewrites its job every 50,000 rows),
     -- PostgreSQL's phase and counters, or a Medplum session working on it
@@ -314,11 +329,13 @@ BEGIN
     -- Most samples see no change: compare first, derive events only then.
     IF prev.sampled_at IS NULL
        OR (cur.schema_version, cur.data_version, cur.job_id, cur.failed_migration,
-           cur.lock_pid, cur.stalled, cur.invalid_indexes)
+           cur.lock_pid, cur.stalled, cur.invalid_index_set)
           IS DISTINCT FROM
           (prev.schema_version, prev.data_version, prev.job_id, prev.failed_migration,
-           prev.lock_pid, prev.stalled, prev.invalid_indexes) THEN
+           prev.lock_pid, prev.stalled, prev.invalid_index_set) THEN
+        last_event := (SELECT max(e.event_id) FROM event e);
         PERFORM record_events(prev, cur, s.last_error);
+        PERFORM cap_events(coalesce(last_event, 0), cur.sampled_at);
     END IF;
     -- Retention once a minute is plenty, and keeps most samples cheap.
     retention_due := NOT EXISTS (SELECT FROM sampler m WHERE m.database_name = current_database()
@@ -358,6 +375,7 @@ AS $$
 DECLARE
     at      timestamptz := cur.sampled_at;
     old_job record;
+    latest  integer;
 BEGIN
     IF prev.sampled_at IS NULL THEN
         INSERT INTO event (event_at, kind, data_version, job_id, detail)
@@ -373,15 +391,31 @@ BEGIN
                                              prev.schema_version, cur.schema_version));
     END IF;
 
-    -- Completions come from "dataVersion", the authority; every step counts.
-    INSERT INTO event (event_at, kind, data_version, job_id, detail)
-    SELECT at, 'migration_completed', v, j.job_id,
-           format('v%s completed%s', v,
-                  coalesce(' in ' || date_trunc('second', j.duration)::text, ''))
-      FROM generate_series(prev.data_version + 1, cur.data_version) v
-      LEFT JOIN LATERAL (SELECT m.job_id, m.duration FROM read_migrations(cur.data_version) m
-                          WHERE m.data_version = v) j ON true
-     WHERE cur.data_version > prev.data_version;
+    -- Completions come from "dataVersion", the authority: one event per
+    -- migration of medup's manifest in between.  Versions beyond the
+    -- manifest are not trusted (Medplum's app role writes "dataVersion",
+    -- up to 2^31 - 1): they are one event naming the range, so the number
+    -- of events and their cost never depend on the value.
+    IF cur.data_version > prev.data_version THEN
+        latest := (SELECT max(d.data_version) FROM data_migration d);
+        INSERT INTO event (event_at, kind, data_version, job_id, detail)
+        SELECT at, 'migration_completed', m.data_version, m.job_id,
+               format('v%s completed%s', m.data_version,
+                      coalesce(' in ' || date_trunc('second', m.duration)::text, ''))
+          FROM read_migrations(cur.data_version) m
+         WHERE m.data_version > prev.data_version AND m.data_version <= least(cur.data_version, latest)
+         ORDER BY m.data_version;
+        IF cur.data_version > coalesce(latest, 0) THEN
+            INSERT INTO event (event_at, kind, detail)
+            VALUES (at, 'data_version_jump',
+                    format('data version %s -> %s: %s beyond medup''s manifest (v%s), so not counted as migrations; if Medplum really ran them, load its current manifest with medup.load_data_migrations()',
+                           prev.data_version, cur.data_version,
+                           CASE WHEN greatest(prev.data_version, latest)::bigint + 1 = cur.data_version
+                                THEN format('v%s is', cur.data_version)
+                                ELSE format('v%s-v%s are', greatest(prev.data_version, latest)::bigint + 1, cur.data_version) END,
+                           coalesce(latest, 0)));
+        END IF;
+    END IF;
 
     IF cur.job_id IS NOT NULL AND cur.job_id IS DISTINCT FROM prev.job_id THEN
         INSERT INTO event (event_at, kind, data_version, job_id, detail)
@@ -427,11 +461,75 @@ BEGIN
                 format('stalled for %s', date_trunc('second', at - prev.progress_changed_at)));
     END IF;
 
-    IF cur.invalid_indexes > coalesce(prev.invalid_indexes, 0) THEN
+    -- One event per change of the set, naming a few: the set is as large
+    -- as Medplum's app role makes it.
+    IF cur.invalid_index_set IS DISTINCT FROM prev.invalid_index_set AND cur.invalid_indexes > 0 THEN
         INSERT INTO event (event_at, kind, detail)
-        SELECT at, 'invalid_index', format('%s on %s is invalid: %s', i.index_name, i.table_name, i.fix)
-          FROM read_invalid_indexes() i;
+        SELECT at, 'invalid_index',
+               format('%s invalid index(es) on Medplum''s tables: %s%s', cur.invalid_indexes,
+                      string_agg(format('%s on %s (%s)', i.index_name, i.table_name, i.fix), ', '),
+                      CASE WHEN cur.invalid_indexes > 5 THEN ', ...: see medup.invalid_indexes' ELSE '' END)
+          FROM (SELECT * FROM read_invalid_indexes() LIMIT 5) i;
     END IF;
+END
+$$;
+
+/*
+ * Keep medup.event bounded whatever Medplum's tables say: a sample writes
+ * at most 100 events (more than the manifest has migrations), and at most 1,000 a day reach the table for this
+ * database.  The events this sample wrote past either cap (those after
+ * event id "after", at "at") are taken back, counted in
+ * medup.sampler.events_suppressed, and said once a day by one
+ * events_suppressed event.  Retention deletes far faster than that.
+ */
+CREATE FUNCTION medup.cap_events(after bigint, at timestamptz)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    per_sample constant integer := 100;
+    per_day    constant integer := 1000;
+    written    integer;
+    earlier    integer;
+    allowed    integer;
+    removed    integer;
+BEGIN
+    SELECT count(*) INTO written FROM event e
+     WHERE e.event_id > after AND e.event_at = at AND e.database_name = current_database();
+    -- Counted up to the cap only: the cost is bounded too.
+    SELECT count(*) INTO earlier FROM (
+        SELECT FROM event e
+         WHERE e.event_at > at - interval '1 day' AND e.event_id <= after
+           AND e.database_name = current_database()
+           -- the probes' events have their own bound: the servers a superuser lists
+           AND e.kind NOT LIKE 'server\_%' AND e.kind NOT IN ('deploy', 'catalog_refreshed')
+         LIMIT per_day) r;
+    allowed := greatest(0, least(per_sample, per_day - earlier));
+    IF written <= allowed THEN
+        RETURN 0;
+    END IF;
+    DELETE FROM event e
+     WHERE e.event_id > after AND e.event_at = at AND e.database_name = current_database()
+       AND e.event_id NOT IN (SELECT k.event_id FROM event k
+                               WHERE k.event_id > after AND k.event_at = at
+                                 AND k.database_name = current_database()
+                               ORDER BY k.event_id LIMIT allowed);
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    UPDATE sampler m SET events_suppressed = m.events_suppressed + removed
+     WHERE m.database_name = current_database();
+    IF NOT FOUND THEN
+        INSERT INTO sampler (database_name, events_suppressed) VALUES (current_database(), removed);
+    END IF;
+    IF NOT EXISTS (SELECT FROM event e WHERE e.kind = 'events_suppressed'
+                      AND e.event_at > at - interval '1 day'
+                      AND e.database_name = current_database()) THEN
+        INSERT INTO event (event_at, kind, detail)
+        VALUES (at, 'events_suppressed',
+                format('medup.event takes at most %s events per sample and %s a day from the samples of this database: later ones are counted in medup.sampler.events_suppressed, not written, until a day after this one.  So many changes in Medplum''s tables are not a migration: look at what writes "DatabaseMigration" and "AsyncJob".',
+                       per_sample, per_day));
+    END IF;
+    RETURN removed;
 END
 $$;
 

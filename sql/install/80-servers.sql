@@ -17,12 +17,26 @@ CREATE FUNCTION medup.http_get(url text, OUT answered_url text, OUT body jsonb, 
 RETURNS record
 AS 'MODULE_PATHNAME', 'medup_http_get' LANGUAGE C VOLATILE STRICT;
 
+/*
+ * GET several URLs a superuser configured at once: one row per URL, in
+ * order, with the URL that answered (masked) and the body, or the error a
+ * fetch of it alone would raise (sqlstate, message).
+ */
+CREATE FUNCTION medup.http_get_all(urls text[])
+RETURNS TABLE (url text, answered_url text, body text, sqlstate text, error text)
+AS 'MODULE_PATHNAME', 'medup_http_get_all' LANGUAGE C VOLATILE STRICT;
+
+/* One answer of http_get_all() as JSON; invalid JSON raises 22P02 naming the URL. */
+CREATE FUNCTION medup.parse_answer(shown text, body text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'medup_parse_answer' LANGUAGE C IMMUTABLE STRICT;
+
 /* The healthcheck URL of every server in medup.servers. */
 CREATE FUNCTION medup.server_urls()
 RETURNS text[]
 AS 'MODULE_PATHNAME', 'medup_server_urls' LANGUAGE C STABLE;
 
-/* A URL with its user:password@ shown as ***@. */
+/* A URL with the user name and password libcurl reads in it shown as ***; NULL for a URL medup refuses to show or fetch. */
 CREATE FUNCTION medup.masked_url(url text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'medup_masked_url' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -132,7 +146,7 @@ DECLARE
 BEGIN
     fresh_after := now() - server_freshness();
     next_needs := (SELECT d.server_version FROM data_migration d
-                    WHERE d.data_version = servers_report.data_version + 1);
+                    WHERE d.data_version = servers_report.data_version::bigint + 1);
     SELECT jsonb_agg(jsonb_build_object(
                'url', s.url, 'state', s.state, 'version', s.version::text,
                'last_seen_at', s.last_seen_at, 'fresh', coalesce(s.last_seen_at > fresh_after, false),
@@ -141,7 +155,7 @@ BEGIN
            string_agg(CASE
                WHEN s.version >= upper(allowed) THEN format(
                    '%s runs %s: it would refuse to start after a restart, as migration v%s must complete on a server before %s.',
-                   s.url, s.version, servers_report.data_version + 1, upper(allowed))
+                   s.url, s.version, servers_report.data_version::bigint + 1, upper(allowed))
                WHEN s.version < lower(allowed) THEN format(
                    '%s runs %s, older than %s, the lowest version this database''s completed migrations allow: deploy it forward.',
                    s.url, s.version, lower(allowed)) END,
@@ -158,7 +172,7 @@ BEGIN
        AND NOT coalesce(lowest < lower(allowed), false) THEN   -- said above
         advice := concat_ws(' ', advice, format(
             'The servers run different versions: Medplum holds migration v%s back while %s runs %s, older than the %s it needs ("cluster not compatible"); finish the deploy.',
-            data_version + 1, lowest_url, lowest, next_needs));
+            data_version::bigint + 1, lowest_url, lowest, next_needs));
     END IF;
 END
 $$;
@@ -242,9 +256,12 @@ $$;
 
 /*
  * medup.probe(): ask every server in medup.servers for its /healthcheck
- * now, record what each said (medup.servers, events) and return it.  A
- * server that cannot be reached or answers badly is recorded as such; the
- * others are still probed.  A cancel or statement_timeout stops it.
+ * now, all at once, record what each said (medup.servers, events) and
+ * return it.  A server that cannot be reached or answers badly is
+ * recorded as such; the others are still probed, and servers that are
+ * down cost one timeout in all, not one each.  No fetch outlasts the
+ * statement's own timeout (it ends as a timed-out fetch, recorded); a
+ * cancel stops it.
  */
 CREATE FUNCTION medup.probe()
 RETURNS TABLE (url text, state text, version medup.version, previous_version medup.version, detail text)
@@ -253,28 +270,35 @@ SET search_path = pg_catalog, medup, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    target  text;
     answer  record;
     seen    record;
     code    text;
     shown_urls text[] := '{}';
 BEGIN
     PERFORM refuse_fetch_under_medplum_lock();
-    FOREACH target IN ARRAY server_urls()
+    FOR answer IN SELECT a.*, a.ordinality AS position
+                    FROM http_get_all(server_urls()) WITH ORDINALITY a
     LOOP
-        url := masked_url(target);
+        url := coalesce(answer.url, format('(server %s of medup.servers: URL not shown)', answer.position));
         shown_urls := shown_urls || url;
         BEGIN
-            SELECT * INTO answer FROM http_get(target);
-            seen := read_healthcheck(answer.answered_url, answer.body);
-            state := seen.state;
-            version := seen.version;
-            detail := seen.detail;
+            IF answer.error IS NOT NULL THEN
+                detail := answer.error;
+                code := answer.sqlstate;
+            ELSE
+                seen := read_healthcheck(answer.answered_url, parse_answer(answer.answered_url, answer.body));
+                state := seen.state;
+                version := seen.version;
+                detail := seen.detail;
+            END IF;
         EXCEPTION WHEN OTHERS THEN  -- a cancel is not caught: it stops the probe
             GET STACKED DIAGNOSTICS detail = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
+        END;
+        IF code IS NOT NULL THEN
             state := CASE WHEN code LIKE '08%' THEN 'unreachable' ELSE 'error' END;
             version := NULL;
-        END;
+            code := NULL;
+        END IF;
         previous_version := record_probe(url, state, version, detail);
         RETURN NEXT;
     END LOOP;
@@ -297,13 +321,14 @@ DECLARE
     next_page text := nullif(current_setting('medup.releases_url'), '');
     page      record;
     pages     integer := 0;
-    releases  jsonb := '[]';
+    bodies    jsonb[] := '{}';
 BEGIN
     WHILE next_page IS NOT NULL
     LOOP
         pages := pages + 1;
         IF pages > 100 THEN
-            RAISE EXCEPTION 'the releases at % go on for more than 100 pages', masked_url(current_setting('medup.releases_url'))
+            RAISE EXCEPTION 'the releases at % go on for more than 100 pages',
+                            coalesce(masked_url(current_setting('medup.releases_url')), 'medup.releases_url')
                 USING ERRCODE = 'program_limit_exceeded',
                       HINT = 'Ask for more releases per page (per_page=100 on GitHub).';
         END IF;
@@ -314,10 +339,13 @@ BEGIN
                       DETAIL = format('It is a JSON %s, not an array.', jsonb_typeof(page.body)),
                       HINT = 'medup.releases_url must answer in the format of GitHub''s releases API.';
         END IF;
-        releases := releases || page.body;
+        bodies := bodies || page.body;
         next_page := page.next_url;
     END LOOP;
-    RETURN releases;
+    -- Put together once: appending page after page would copy all of them each time.
+    RETURN (SELECT coalesce(jsonb_agg(r.value ORDER BY b.page, r.position), '[]')
+              FROM unnest(bodies) WITH ORDINALITY AS b(body, page),
+                   jsonb_array_elements(b.body) WITH ORDINALITY AS r(value, position));
 END
 $$;
 
@@ -332,34 +360,38 @@ LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
-    element  jsonb;
-    position integer := 0;
-    document jsonb := '[]';
-    problem  text;
+    bad record;
 BEGIN
-    FOR element IN SELECT value FROM jsonb_array_elements(releases)
-    LOOP
-        position := position + 1;
-        problem := CASE
-            WHEN jsonb_typeof(element) <> 'object' THEN 'is not an object'
-            WHEN jsonb_typeof(element -> 'tag_name') IS DISTINCT FROM 'string' THEN 'has no string "tag_name"'
-            WHEN jsonb_typeof(element -> 'draft') IS DISTINCT FROM 'boolean' THEN 'has no boolean "draft"'
-            WHEN jsonb_typeof(element -> 'prerelease') IS DISTINCT FROM 'boolean' THEN 'has no boolean "prerelease"'
-            WHEN coalesce(jsonb_typeof(element -> 'published_at'), 'null') NOT IN ('string', 'null')
-                THEN '"published_at" is not a string' END;
-        IF problem IS NOT NULL THEN
-            RAISE EXCEPTION 'the releases from % are not in GitHub''s format', shown
-                USING ERRCODE = 'invalid_parameter_value',
-                      DETAIL = format('Release %s (%s) %s.', position, left(element::text, 80), problem),
-                      HINT = 'medup.releases_url must answer in the format of GitHub''s releases API.';
-        END IF;
-        CONTINUE WHEN (element ->> 'draft')::boolean OR (element ->> 'prerelease')::boolean;
-        document := document || jsonb_build_array(jsonb_build_object(
-            'version', element -> 'tag_name',
-            'released_on', left(element ->> 'published_at', 10),
-            'source', format('GitHub release %s', element ->> 'tag_name')));
-    END LOOP;
-    RETURN document;
+    -- Set at a time, linear in the number of releases: a releases list is
+    -- as long as the server that sends it makes it.
+    SELECT e.position, e.element, CASE
+            WHEN jsonb_typeof(e.element) <> 'object' THEN 'is not an object'
+            WHEN jsonb_typeof(e.element -> 'tag_name') IS DISTINCT FROM 'string' THEN 'has no string "tag_name"'
+            WHEN jsonb_typeof(e.element -> 'draft') IS DISTINCT FROM 'boolean' THEN 'has no boolean "draft"'
+            WHEN jsonb_typeof(e.element -> 'prerelease') IS DISTINCT FROM 'boolean' THEN 'has no boolean "prerelease"'
+            WHEN coalesce(jsonb_typeof(e.element -> 'published_at'), 'null') NOT IN ('string', 'null')
+                THEN '"published_at" is not a string' END AS problem
+      INTO bad
+      FROM jsonb_array_elements(releases) WITH ORDINALITY AS e(element, position)
+     WHERE jsonb_typeof(e.element) <> 'object'
+        OR jsonb_typeof(e.element -> 'tag_name') IS DISTINCT FROM 'string'
+        OR jsonb_typeof(e.element -> 'draft') IS DISTINCT FROM 'boolean'
+        OR jsonb_typeof(e.element -> 'prerelease') IS DISTINCT FROM 'boolean'
+        OR coalesce(jsonb_typeof(e.element -> 'published_at'), 'null') NOT IN ('string', 'null')
+     ORDER BY e.position LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'the releases from % are not in GitHub''s format', shown
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Release %s (%s) %s.', bad.position, left(bad.element::text, 80), bad.problem),
+                  HINT = 'medup.releases_url must answer in the format of GitHub''s releases API.';
+    END IF;
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'version', e.element -> 'tag_name',
+                       'released_on', left(e.element ->> 'published_at', 10),
+                       'source', format('GitHub release %s', e.element ->> 'tag_name'))
+                       ORDER BY e.position), '[]')
+              FROM jsonb_array_elements(releases) WITH ORDINALITY AS e(element, position)
+             WHERE NOT (e.element ->> 'draft')::boolean AND NOT (e.element ->> 'prerelease')::boolean);
 END
 $$;
 
@@ -400,13 +432,13 @@ DECLARE
 BEGIN
     PERFORM refuse_fetch_under_medplum_lock();
     -- masked_url() is C: calling it loads medup's library, which defines the settings.
-    releases_url := masked_url(current_setting('medup.releases_url'));
-    manifest_url := masked_url(current_setting('medup.manifest_url'));
+    releases_url := coalesce(masked_url(current_setting('medup.releases_url')), 'medup.releases_url');
+    manifest_url := coalesce(masked_url(current_setting('medup.manifest_url')), 'medup.manifest_url');
     -- Everything is fetched before anything is written.
-    IF releases_url <> '' THEN
+    IF current_setting('medup.releases_url') <> '' THEN
         releases := releases_document(releases_url, fetch_releases());
     END IF;
-    IF manifest_url <> '' THEN
+    IF current_setting('medup.manifest_url') <> '' THEN
         manifest := (http_get(current_setting('medup.manifest_url'))).body;
     END IF;
 

@@ -62,7 +62,7 @@ GRANT EXECUTE ON FUNCTION
     medup.read_jobs(boolean, integer),
     medup.read_migrations(integer),
     medup.read_migration_row(),
-    medup.read_progress(),
+    medup.read_progress(boolean),
     medup.read_invalid_indexes(),
     medup.read_durations(),
     medup.read_sampling(),

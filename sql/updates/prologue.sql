@@ -24,8 +24,37 @@
 -- No sample while the update runs: a sample (the worker's too) tries this
 -- lock first (see medup.take_sample()) and is skipped, and counted, rather than
 -- failing on the functions and views being replaced.  A sample already
--- running is waited for.
-SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('medup.sample'), 0);
+-- running is waited for, 15 s at most (the worker's samples end within
+-- 10): anyone may take an advisory lock, and a session that holds it
+-- longer makes the update fail, naming that session, instead of wait
+-- forever.
+DO $$
+DECLARE
+    holder record;
+BEGIN
+    FOR attempt IN 1 .. 150 LOOP
+        IF pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('medup.sample'), 0) THEN
+            RETURN;
+        END IF;
+        PERFORM pg_catalog.pg_sleep(0.1);
+    END LOOP;
+    SELECT l.pid, a.usename, a.application_name INTO holder
+      FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid
+     WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.granted
+       AND l.classid OPERATOR(pg_catalog.=) pg_catalog.hashtext('medup.sample')::pg_catalog.oid
+       AND l.objid OPERATOR(pg_catalog.=) 0 AND l.objsubid OPERATOR(pg_catalog.=) 2
+       AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+                                               WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+     LIMIT 1;
+    RAISE EXCEPTION 'medup cannot be updated while session % (role %, application_name %) holds medup''s sampler lock',
+                    coalesce(holder.pid::text, 'unknown'), coalesce(holder.usename::text, 'unknown'),
+                    coalesce(pg_catalog.quote_literal(holder.application_name), 'unknown')
+        USING ERRCODE = 'lock_not_available',
+              DETAIL = 'The update waited 15 s for advisory lock (hashtext(''medup.sample''), 0), which keeps samples out while medup''s functions are replaced.',
+              HINT = pg_catalog.format('Find out why that session holds it; end it with SELECT pg_terminate_backend(%s) if it should not, then run ALTER EXTENSION medup UPDATE again.',
+                                       coalesce(holder.pid::text, 'pid'));
+END
+$$;
 
 /*
  * Grants you made on medup's functions and views to roles of your own go
