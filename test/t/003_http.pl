@@ -12,34 +12,20 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
-use JSON::PP;
 use IPC::Run;
 use MedupTest;
-
-my $fixture = $ENV{MEDUP_HTTP_FIXTURE} // "test/http_fixture.py";
-my $python = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
+use MedupHttpFixture;
 
 # --- the loopback server --------------------------------------------------
-my $web = PostgreSQL::Test::Utils::tempdir();
 # A self-signed certificate, when openssl is there: TLS verification must refuse it.
-my $have_tls = system("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 "
-	  . "-keyout $web/tls.key -out $web/tls.pem >/dev/null 2>&1") == 0;
-my $web_process = IPC::Run::start([ $python, $fixture, $web ], '>', "$web/out", '2>', "$web/err");
-END { local $?; $web_process->kill_kill if $web_process; }
-for (1 .. 100) { last if -e "$web/ports"; sleep(0.1); }
-my ($port, $other_port, $closed_port, $tls_port) = split ' ', slurp_file("$web/ports");
+my $have_tls;
+my ($web, $port, $other_port, $closed_port, $tls_port) = start_http_fixture(sub {
+	my ($dir) = @_;
+	$have_tls = system("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 "
+		  . "-keyout $dir/tls.key -out $dir/tls.pem >/dev/null 2>&1") == 0;
+});
 my $base = "http://127.0.0.1:$port";
 
-my %routes;
-sub route
-{
-	my ($path, %answer) = @_;
-	$routes{$path} = {%answer};
-	open my $fh, '>', "$web/routes.tmp" or die;
-	print $fh encode_json(\%routes);
-	close $fh;
-	rename "$web/routes.tmp", "$web/routes.json" or die;
-}
 sub requests_to
 {
 	my ($which_port, $path_re) = @_;
@@ -209,7 +195,7 @@ refresh_fails('', qr/ERROR:  22023: the manifest from .*manifest\.json cannot be
 route('/manifest.json', body => '[1, 2]');
 refresh_fails('', qr/ERROR:  22023: the manifest from .* cannot be loaded/, 'a manifest that is not an object');
 route('/manifest.json', body => $with_v55);
-my $page1 = $routes{'/repos/medplum/medplum/releases?per_page=3'};
+my $page1 = route_of('/repos/medplum/medplum/releases?per_page=3');
 route('/repos/medplum/medplum/releases?per_page=3', %$page1, body => '[{"tag_name":"v5.5.0","draft":false}]');
 refresh_fails('', qr/ERROR:  22023: the releases from .* are not in GitHub's format\nDETAIL:  Release 1 .* has no boolean "prerelease"/,
 	'a release of the wrong shape');

@@ -47,7 +47,7 @@ BEGIN
         EXECUTE format('ALTER TABLE %s OWNER TO medplum_app', t);
     END LOOP;
 END $$;
-GRANT CREATE ON SCHEMA public TO db_owner;
+GRANT CREATE ON SCHEMA public TO db_owner, medplum_app;
 CREATE EXTENSION medup;
 });
 $ENV{PGOPTIONS} = '-c search_path=public';

@@ -17,28 +17,11 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
-use JSON::PP;
-use IPC::Run;
+use lib 'test/perl';
+use MedupHttpFixture;
 
-my $fixture = $ENV{MEDUP_HTTP_FIXTURE} // "test/http_fixture.py";
-my $python = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
-
-my $web = PostgreSQL::Test::Utils::tempdir();
-my $web_process = IPC::Run::start([ $python, $fixture, $web ], '>', "$web/out", '2>', "$web/err");
-END { local $?; $web_process->kill_kill if $web_process; }
-for (1 .. 100) { last if -e "$web/ports"; sleep(0.1); }
-my ($port, $other_port, $closed_port) = split ' ', slurp_file("$web/ports");
+my ($web, $port, $other_port, $closed_port) = start_http_fixture();
 my $base = "http://127.0.0.1:$port";
-my %routes;
-sub route
-{
-	my ($path, %answer) = @_;
-	$routes{$path} = {%answer};
-	open my $fh, '>', "$web/routes.tmp" or die;
-	print $fh encode_json(\%routes);
-	close $fh;
-	rename "$web/routes.tmp", "$web/routes.json" or die;
-}
 my $healthy = '{"ok":true,"version":"5.0.10-1a2b3c4","platform":"linux","runtime":"v22.11.0","postgres":true,"redis":true}';
 route("/$_/healthcheck", body => $healthy) for qw(good netrc);
 route("/slow$_/healthcheck", body => $healthy, delay => 120) for 1 .. 4;
@@ -70,8 +53,10 @@ medup.probe_interval = 1
 medup.servers = '$servers'
 medup.releases_url = ''
 medup.manifest_url = '$base/manifest.json'
-# The statements of this test carry passwords, and PostgreSQL logs the
-# text of a failing statement: the client's words, not medup's.
+# The statements of this test carry passwords, and PostgreSQL logs
+# statements (the test framework turns that on) and the text of a failing
+# one: the client's words, not medup's.
+log_statement = 'none'
 log_min_error_statement = panic
 });
 $node->start;
