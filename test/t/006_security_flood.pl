@@ -125,7 +125,7 @@ note("events after 100 flips of 52 migrations each: $events");
 cmp_ok($events, '<=', 1001, 'the flood: at most 1,000 events a day, and the one saying so');
 is(medplum(q{SELECT count(*) FROM medup.event WHERE kind = 'events_suppressed'}), '1',
 	'one events_suppressed event');
-cmp_ok(medplum('SELECT events_suppressed FROM medup.sampler'), '>', 4000,
+cmp_ok(medplum('SELECT events_suppressed FROM medup.sampler'), '>', 1000,
 	'the suppressed events are counted');
 ($outcome, $elapsed) = sample_after(9);
 cmp_ok($elapsed, '<', 2, 'a sample over the cap stays cheap');
