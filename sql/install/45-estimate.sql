@@ -617,9 +617,10 @@ BEGIN
                                WHERE d.server_version <= lowest);
     END IF;
     BEGIN
+        -- No migration follows v2^31 - 1, the most "dataVersion" can say.
         SELECT j.data_version, j.job_id INTO running, running_job
-          FROM read_jobs(true, r.data_version + 1) j
-         WHERE j.data_version = r.data_version + 1 AND j.status IN ('active', 'accepted')
+          FROM read_jobs(true, least(r.data_version, 2147483646) + 1) j
+         WHERE j.data_version = r.data_version::bigint + 1 AND j.status IN ('active', 'accepted')
          ORDER BY j.requested_at DESC NULLS LAST, j.last_updated DESC LIMIT 1;
     EXCEPTION WHEN lock_not_available THEN
         NULL;   -- no running job known: it is priced whole

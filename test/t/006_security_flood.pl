@@ -98,6 +98,7 @@ cmp_ok($elapsed, '<', 2, 'dataVersion 2^31 - 1: the sample stays cheap');
 is(medplum('SELECT data_version FROM medup.status()'), '2147483647', 'status() reports the value');
 is(medplum('SELECT count(*) > 0 FROM medup.migrations'), 't', 'medup.migrations answers');
 is(medplum(q{SELECT count(*) FROM medup.check('latest')}) > 0, 1, 'check() answers');
+is(medplum(q{SELECT count(*) > 0 FROM medup.estimate('latest')}), 't', 'estimate() answers');
 ($outcome, $elapsed) = sample_after(9);
 ($outcome, $elapsed) = sample_after(2147483600);
 note(sprintf('sample after a jump from 9 to 2147483600: %.3f s', $elapsed));
