@@ -34,6 +34,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
+#include "commands/extension.h"
 #include "commands/dbcommands.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -881,6 +882,22 @@ medup_worker_recover(MemoryContext context)
 	return message;
 }
 
+/*
+ * Whether medup is installed now, in a transaction of its own: a sample
+ * that fails because DROP EXTENSION medup committed while it ran is no
+ * failure to log.
+ */
+static bool
+extension_installed(void)
+{
+	bool		installed;
+
+	StartTransactionCommand();
+	installed = OidIsValid(get_extension_oid("medup", true));
+	CommitTransactionCommand();
+	return installed;
+}
+
 /* A failed sample is logged (once while it fails the same way) and the sampler goes on. */
 static void
 sample_or_log(void)
@@ -901,6 +918,8 @@ sample_or_log(void)
 		/* An update holds the lock and replaces what the sample calls: skipped. */
 		if (sampler_lock_held_elsewhere)
 			note_outcome("skipped: another session holds medup's sampler lock (an ALTER EXTENSION medup UPDATE?)");
+		else if (!extension_installed())
+			note_outcome("the medup extension is not installed");
 		else
 			note_outcome(psprintf("sample failed: %s", message));
 		pfree(message);
