@@ -494,6 +494,7 @@ DECLARE
     details    text[];
     hints      text[];
     i          integer;
+    next_i     integer;
     busy       integer;
     pending    integer;
     got        jsonb;
@@ -508,48 +509,56 @@ BEGIN
         EXECUTE format('SELECT %I.dblink_disconnect($1)', ds) USING t.c;
     END LOOP;
     FOR i IN 1 .. n LOOP
-        conn[i] := 'medup_target_' || i;
-        started[i] := clock_timestamp();
-        row_locked[i] := false;
-        jobs_locked[i] := false;
-        job_scope[i] := jobs;
-        BEGIN
-            SELECT * INTO t FROM medup.target g WHERE g.name = names[i];
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'target "%" does not exist', names[i]
-                    USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM medup.targets lists them.';
-            ELSIF medup.server_option(t.server_name, 'connect_timeout') IS NULL THEN
-                RAISE EXCEPTION 'foreign server "%" of target "%" has no connect_timeout', t.server_name, t.name
-                    USING ERRCODE = 'invalid_parameter_value',
-                          HINT = format('ALTER SERVER %I OPTIONS (ADD connect_timeout ''5'');', t.server_name);
-            END IF;
-            tschema[i] := t.medplum_schema;
-            -- A global database's jobs are its shards' too: read them all.
-            IF jobs = 'row' AND t.role = 'global' THEN
-                job_scope[i] := 'open';
-            END IF;
-            phase[i] := 'connecting';
-            EXECUTE format('SELECT %I.dblink_connect($1, $2)', ds) USING conn[i], t.server_name::text;
-            EXECUTE format('SELECT %I.dblink_send_query($1, $2)', ds)
-                USING conn[i], medup.remote_shape_sql(t.medplum_schema,
-                                                      (extract(epoch FROM timeout) * 1000)::integer);
-            phase[i] := 'shape';
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS e_code = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
-                                    e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-            codes[i] := e_code; msgs[i] := e_msg; details[i] := e_detail; hints[i] := e_hint;
-            IF phase[i] = 'connecting' AND codes[i] = '08001' THEN
-                msgs[i] := format('could not connect to target "%s"', names[i]);
-            END IF;
-            phase[i] := 'failed';
-            finished[i] := clock_timestamp();
-        END;
+        phase[i] := 'waiting';
     END LOOP;
-
+    next_i := 1;
     LOOP
-        pending := 0;
+        -- Connect the next target (dblink connects synchronously), then
+        -- look at those already asked: answers are taken while the next
+        -- targets connect, so each target's time runs from its own start.
+        IF next_i <= n THEN
+            i := next_i;
+            next_i := next_i + 1;
+            conn[i] := 'medup_target_' || i;
+            started[i] := clock_timestamp();
+            row_locked[i] := false;
+            jobs_locked[i] := false;
+            job_scope[i] := jobs;
+            BEGIN
+                SELECT * INTO t FROM medup.target g WHERE g.name = names[i];
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'target "%" does not exist', names[i]
+                        USING ERRCODE = 'undefined_object', HINT = 'SELECT name FROM medup.targets lists them.';
+                ELSIF medup.server_option(t.server_name, 'connect_timeout') IS NULL THEN
+                    RAISE EXCEPTION 'foreign server "%" of target "%" has no connect_timeout', t.server_name, t.name
+                        USING ERRCODE = 'invalid_parameter_value',
+                              HINT = format('ALTER SERVER %I OPTIONS (ADD connect_timeout ''5'');', t.server_name);
+                END IF;
+                tschema[i] := t.medplum_schema;
+                -- A global database's jobs are its shards' too: read them all.
+                IF jobs = 'row' AND t.role = 'global' THEN
+                    job_scope[i] := 'open';
+                END IF;
+                phase[i] := 'connecting';
+                EXECUTE format('SELECT %I.dblink_connect($1, $2)', ds) USING conn[i], t.server_name::text;
+                EXECUTE format('SELECT %I.dblink_send_query($1, $2)', ds)
+                    USING conn[i], medup.remote_shape_sql(t.medplum_schema,
+                                                          (extract(epoch FROM timeout) * 1000)::integer);
+                phase[i] := 'shape';
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS e_code = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+                                        e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+                codes[i] := e_code; msgs[i] := e_msg; details[i] := e_detail; hints[i] := e_hint;
+                IF phase[i] = 'connecting' AND codes[i] = '08001' THEN
+                    msgs[i] := format('could not connect to target "%s"', names[i]);
+                END IF;
+                phase[i] := 'failed';
+                finished[i] := clock_timestamp();
+            END;
+        END IF;
+        pending := n - next_i + 1;
         FOR i IN 1 .. n LOOP
-            CONTINUE WHEN phase[i] IN ('done', 'failed');
+            CONTINUE WHEN phase[i] IN ('done', 'failed', 'waiting');
             BEGIN
                 EXECUTE format('SELECT %I.dblink_is_busy($1)', ds) INTO busy USING conn[i];
                 -- Only a target still busy can have run out of time: an
@@ -634,7 +643,9 @@ BEGIN
             END;
         END LOOP;
         EXIT WHEN pending = 0;
-        PERFORM pg_sleep(0.001);
+        IF next_i > n THEN
+            PERFORM pg_sleep(0.001);
+        END IF;
     END LOOP;
 
     -- A remote that hangs is left to its statement_timeout: closing the
