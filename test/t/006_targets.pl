@@ -17,7 +17,7 @@ my $password = 'Xq7-never-SHOWN-pw';
 
 # The remote: no medup needed there for the monitoring login; medup is
 # installed only to compute the answer to compare with.
-my $remote = PostgreSQL::Test::Cluster->new('remote', port => 54462);
+my $remote = PostgreSQL::Test::Cluster->new('remote');
 $remote->init;
 $remote->append_conf('postgresql.conf', qq{
 listen_addresses = '127.0.0.1'
@@ -55,11 +55,13 @@ my $node = medup_node('monitor', q{
 medup.target_timeout = '10s'
 log_statement = 'all'
 log_min_messages = debug1
-}, port => 54463);
+});
 $node->safe_psql('postgres', 'CREATE DATABASE monitor');
 sub mon { return $node->safe_psql('monitor', shift); }
 mon('CREATE EXTENSION medup');
 my $port = $remote->port;
+# A port nothing listens on: the target that is down.
+my $down_port = PostgreSQL::Test::Cluster::get_free_port();
 
 # Without dblink, a remote target is refused with what to do; with it in
 # public (which every role may use), too.
@@ -83,7 +85,7 @@ CREATE SERVER medplum_nogrant FOREIGN DATA WRAPPER dblink_fdw
 CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_nogrant
     OPTIONS (user 'medup_nogrant', password '$password');
 CREATE SERVER medplum_down FOREIGN DATA WRAPPER dblink_fdw
-    OPTIONS (host '127.0.0.1', port '54464', dbname 'medplum', connect_timeout '2');
+    OPTIONS (host '127.0.0.1', port '$down_port', dbname 'medplum', connect_timeout '2');
 CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_down
     OPTIONS (user 'medup_monitor', password '$password');
 CREATE SERVER medplum_no_timeout FOREIGN DATA WRAPPER dblink_fdw
