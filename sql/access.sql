@@ -100,7 +100,9 @@ BEGIN
     BEGIN
         ALTER ROLE medplum_app SUPERUSER;
     EXCEPTION WHEN OTHERS THEN
-        INSERT INTO mp_planted.ran_as VALUES (current_user, NULL, SQLERRM);
+        -- The SQLSTATE (42501, insufficient_privilege), not the message:
+        -- PostgreSQL 16 reworded it ("permission denied to alter role").
+        INSERT INTO mp_planted.ran_as VALUES (current_user, NULL, SQLSTATE);
     END;
     RETURN v;
 END $$;

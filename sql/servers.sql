@@ -25,7 +25,14 @@ SET medup.servers = 'http://10.0.0.1:8103';
 SET medup.manifest_url = 'http://169.254.169.254/latest/meta-data';
 SET medup.http_max_kb = '1GB';
 SET medup.http_max_bytes = '1GB';
-SHOW medup.servers;
+-- Reading it is refused (42501); by SQLSTATE, as 16 reworded the message.
+DO $$
+BEGIN
+    PERFORM current_setting('medup.servers');
+    RAISE NOTICE 'medup.servers was read';
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'reading medup.servers is refused: SQLSTATE %', SQLSTATE;
+END $$;
 ALTER ROLE servers_dba SET medup.releases_url = 'http://127.0.0.1:5432';
 -- Probes, refreshes and the fetch itself stay with the owner.
 SELECT * FROM medup.probe();

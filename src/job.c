@@ -21,6 +21,9 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"				/* VARDATA_ANY, VARSIZE_ANY_EXHDR: in postgres.h until 16 */
+#endif
 
 PG_FUNCTION_INFO_V1(medup_parse_job);
 PG_FUNCTION_INFO_V1(medup_parse_job_text);

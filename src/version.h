@@ -11,6 +11,9 @@
 #define MEDUP_VERSION_H
 
 #include "postgres.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"				/* VARSIZE, SET_VARSIZE: in postgres.h until 16 */
+#endif
 
 /* Longest suffix kept, dash included; a git describe suffix is far shorter. */
 #define MEDUP_VERSION_MAX_SUFFIX 64
