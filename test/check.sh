@@ -7,29 +7,117 @@
 # the tests named (as the summary names them).  MEDUP_CHECK_NO_BUILD=1 skips
 # the build and install (test/t/check_command.sh runs this script on a copy
 # of a tree that is built and installed already).
+#
+# PG_MAJOR=17 bash test/check.sh runs the suite against PostgreSQL 17.  A
+# version that the host's Debian release does not ship (17 on Debian 12)
+# comes from the Debian release that ships it: the suite runs inside a fresh
+# copy of that release's root (test/debian-root.sh), and only the tests
+# marked "# medup-test: host-only" (they make roots of their own) run on
+# the host.  MEDUP_KEEP_ROOT=1 keeps the copy of a run that failed.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$REPO/test/debian-root.sh"
 
 selected() {   # selected NAME: is test NAME to run?
   [ -z "${MEDUP_CHECK_TESTS:-}" ] || [[ " $MEDUP_CHECK_TESTS " == *" $1 "* ]]
 }
 
-bash "$REPO/test/deps.sh" --with-prometheus
-if [ -z "${MEDUP_CHECK_NO_BUILD:-}" ]; then build_and_install; fi
-
 passed=0
 failed=0
 skipped=0
 failures=()
-record() {   # record NAME STATUS (77: a shell test that could not run here, skipped)
+# STATUS 0 passed; 77 skipped, for a shell test that could not run here;
+# anything else failed.
+tally() {   # tally NAME STATUS
   if [ "$2" -eq 0 ]; then
-    passed=$((passed + 1)); echo "ok   $1"
+    passed=$((passed + 1))
   elif [ "$2" -eq 77 ] && [[ "$1" == shell/* ]]; then
-    skipped=$((skipped + 1)); echo "skip $1"
+    skipped=$((skipped + 1))
   else
-    failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"
+    failed=$((failed + 1)); failures+=("$1")
   fi
 }
+record() {   # record NAME STATUS: tally, and say it
+  tally "$@"
+  if [ "$2" -eq 0 ]; then echo "ok   $1"
+  elif [ "$2" -eq 77 ] && [[ "$1" == shell/* ]]; then echo "skip $1"
+  else echo "FAIL $1"; fi
+}
+host_only() { grep -qx '# medup-test: host-only' "$1"; }
+
+# --- shell tests: each test/t/*.sh starts what it needs ------------------
+shell_tests() {   # shell_tests all|host-only
+  local t name status
+  for t in "$REPO"/test/t/*.sh; do
+    [ -e "$t" ] || continue
+    name="shell/$(basename "$t" .sh)"
+    selected "$name" || continue
+    if [ "$1" = host-only ] && ! host_only "$t"; then continue; fi
+    if [ -n "${MEDUP_IN_ROOT:-}" ] && host_only "$t"; then continue; fi
+    echo "== $(basename "$t")"
+    set +e
+    bash "$t"
+    status=$?
+    set -e
+    record "$name" "$status"
+  done
+}
+
+summary() {   # summary [WHERE-FAILED-FILES-ARE]
+  echo
+  if [ "$failed" -gt 0 ]; then echo "failed: ${failures[*]}${1:+ ($1)}"; fi
+  if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+  else
+    echo "$passed passed, $failed failed"
+  fi
+  [ "$failed" -eq 0 ]
+}
+
+# --- PostgreSQL of another Debian release: the suite in its root ---------
+release="$(debian_release_of "$PG_MAJOR")"
+if [ -z "${MEDUP_IN_ROOT:-}" ] && [ "$release" != "$(host_release)" ]; then
+  bash "$REPO/test/deps.sh" roots
+  start=$SECONDS
+  if ! root="$(debian_root_new "$PG_MAJOR")"; then
+    record "the Debian $release root" 1
+    summary
+    exit
+  fi
+  echo "== the suite in a copy of Debian $release's root ($root, ready in $((SECONDS - start)) s)"
+  debian_root_copy_repo "$root" /medup
+  set +e
+  MEDUP_IN_ROOT=1 debian_root_run "$root" bash /medup/test/check.sh | tee "$root/check.log"
+  status=${PIPESTATUS[0]}
+  set -e
+  # Its tests, by the lines it wrote for each.
+  counted=0
+  failed_before=$failed
+  while read -r verdict name; do
+    case "$verdict" in ok) tally "$name" 0 ;; skip) tally "$name" 77 ;; *) tally "$name" 1 ;; esac
+    counted=$((counted + 1))
+  done < <(sed -n 's/^\(ok\)   \(.*\)$/\1 \2/p; s/^\(skip\) \(.*\)$/\1 \2/p; s/^\(FAIL\) \(.*\)$/\1 \2/p' "$root/check.log")
+  # It must agree with its exit status, and have run something.
+  if { [ "$status" -ne 0 ] && [ "$failed" -eq "$failed_before" ]; } || [ "$counted" -eq 0 ]; then
+    record "the suite in the root (exited $status)" 1
+  fi
+  kept=""
+  if [ "$status" -ne 0 ] && [ -n "${MEDUP_KEEP_ROOT:-}" ]; then
+    kept="the root is kept in $root"
+  else
+    debian_root_remove "$root"
+  fi
+  shell_tests host-only
+  summary "$kept"
+  exit
+fi
+
+if [ -n "${MEDUP_IN_ROOT:-}" ]; then
+  bash "$REPO/test/deps.sh" suite prometheus
+else
+  bash "$REPO/test/deps.sh" suite roots prometheus
+fi
+if [ -z "${MEDUP_CHECK_NO_BUILD:-}" ]; then build_and_install; fi
 
 # --- pg_regress, then the TAP tests: `make installcheck` (PGXS) ------------
 # In a copy of the tree owned by the server user: as root, the server runs
@@ -86,27 +174,7 @@ for t in "$work"/test/t/*.pl; do
   record "tap/${name%.pl}" "$status"
 done
 
-# --- shell tests: each test/t/*.sh starts what it needs ------------------
-for t in "$REPO"/test/t/*.sh; do
-  [ -e "$t" ] || continue
-  selected "shell/$(basename "$t" .sh)" || continue
-  echo "== $(basename "$t")"
-  set +e
-  bash "$t"
-  status=$?
-  set -e
-  record "shell/$(basename "$t" .sh)" "$status"
-done
+shell_tests all
 
-echo
-if [ "$failed" -gt 0 ]; then
-  echo "failed: ${failures[*]} (pg_regress and TAP files kept in $work)"
-else
-  rm -rf "$work"
-fi
-if [ "$skipped" -gt 0 ]; then
-  echo "$passed passed, $failed failed, $skipped skipped"
-else
-  echo "$passed passed, $failed failed"
-fi
-[ "$failed" -eq 0 ]
+if [ "$failed" -eq 0 ]; then rm -rf "$work"; fi
+summary "pg_regress and TAP files kept in $work"
