@@ -38,7 +38,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: demo check-all freeze
+.PHONY: demo check-all freeze dist
 
 demo:
 	bash test/demo.sh
@@ -115,6 +115,13 @@ all install installcheck:
 	@echo "PostgreSQL server headers are missing: run 'bash test/deps.sh' (or 'make demo') first" >&2
 	@exit 1
 endif
+
+# A PGXN distribution: the committed tree (git archive, so nothing that is
+# not in git) as medup-VERSION.zip, VERSION being META.json's.
+DISTVERSION = $(shell sed -n 's/^   "version": *"\([^"]*\)",*$$/\1/p' META.json)
+dist:
+	git archive --format=zip --prefix=medup-$(DISTVERSION)/ -o medup-$(DISTVERSION).zip HEAD
+	@echo "medup-$(DISTVERSION).zip"
 
 print-regress:
 	@echo $(REGRESS)
