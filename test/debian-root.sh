@@ -133,6 +133,6 @@ debian_root_run() {
 # at PATH inside the root in DIR.
 debian_root_copy_repo() {
   mkdir -p "$1$2"
-  (cd "$REPO" && tar --exclude=./.git --exclude='*.o' --exclude='*.bc' --exclude='*.so' -cf - .) |
+  (cd "$REPO" && tar --exclude=./.git --exclude=./build --exclude='*.o' --exclude='*.bc' --exclude='*.so' -cf - .) |
     (cd "$1$2" && tar -xf -)
 }

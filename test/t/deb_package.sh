@@ -76,7 +76,7 @@ debian_root_remove "$build"; build=""
 cat > "$target/tmp/try.sh" <<EOF
 set -eu
 # No network here: apt-get must find every dependency installed already.
-apt-get install -y -q --no-download ./tmp/$deb > /tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+apt-get install -y -q --no-download /tmp/$deb > /tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
 echo "installed: \$(dpkg-query -W -f='\${Package} \${Version} \${Status}' $package)"
 echo "medup.so from: \$(dpkg -S /usr/lib/postgresql/$PG_MAJOR/lib/medup.so)"
 pg_createcluster $PG_MAJOR medup_test -p 5439 -- -A trust > /dev/null
