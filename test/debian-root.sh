@@ -123,7 +123,7 @@ debian_root_run() {
       dir="$1"; shift
       ip link set lo up
       mount -t proc proc "$dir/proc"
-      mount --bind /dev "$dir/dev"
+      mount --rbind /dev "$dir/dev"
       mount -t tmpfs -o mode=1777 tmpfs "$dir/dev/shm"
       exec chroot "$dir" /usr/bin/env -i "$@"' \
     debian-root "$dir" "${env[@]}" "$@"

@@ -75,8 +75,10 @@ debian_root_remove "$build"; build=""
 
 cat > "$target/tmp/try.sh" <<EOF
 set -eu
-# No network here: apt-get must find every dependency installed already.
-apt-get install -y -q --no-download /tmp/$deb > /tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+# No network here (the root's own loopback only): apt-get must find every
+# dependency installed already.  (Not --no-download: apt then loses the
+# local file's path, 'Pathname to install is not absolute'.)
+apt-get install -y -q /tmp/$deb > /tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
 echo "installed: \$(dpkg-query -W -f='\${Package} \${Version} \${Status}' $package)"
 echo "medup.so from: \$(dpkg -S /usr/lib/postgresql/$PG_MAJOR/lib/medup.so)"
 pg_createcluster $PG_MAJOR medup_test -p 5439 -- -A trust > /dev/null
