@@ -89,6 +89,46 @@ SELECT data_version, duration FROM medup.timeline WHERE data_version = 99;
 DELETE FROM medup.event WHERE data_version = 99;
 DELETE FROM medup.job_downtime WHERE job_id = '00000000-0000-0000-0000-000000000099';
 
+-- Every sample, event and counter names its target: this database's are
+-- under its name, the name status() and medup.fleet give the local target.
+SELECT (SELECT count(*) FROM medup.sample WHERE target = current_database()) AS local_samples,
+       (SELECT count(*) FROM medup.sample) AS samples,
+       (SELECT count(*) FROM medup.event WHERE target = current_database()) AS local_events,
+       (SELECT count(*) FROM medup.event) AS events,
+       (SELECT bool_and(target = current_database()) FROM medup.sampler) AS sampler_local,
+       (SELECT bool_and(target = current_database()) FROM medup.job_downtime) AS downtime_local;
+SELECT count(*) AS rows, bool_and(target = current_database()) AS local FROM medup.history;
+SELECT data_version, target = current_database() AS local FROM medup.timeline ORDER BY data_version;
+-- Another target's samples, events and downtime (the worker records those
+-- of remote targets the same way) stay apart: this database's next sample
+-- compares with its own previous one (no event: nothing changed here, while
+-- the other target's newer sample is at another data version), history
+-- and the timeline keep one series per target, and the other target's
+-- downtime of the same job is not this database's.
+INSERT INTO medup.sample (sampled_at, target, state, schema_version, data_version, rows_done, job_id)
+VALUES (clock_timestamp(), 'regress_other', 'migrating', 90, 3, 100, '00000000-0000-0000-0000-000000000012'),
+       (clock_timestamp() + interval '1 second', 'regress_other', 'migrating', 90, 3, 160, '00000000-0000-0000-0000-000000000012');
+INSERT INTO medup.event (event_at, target, kind, data_version, job_id, detail) VALUES
+    ('2025-06-01 10:00:00+00', 'regress_other', 'migration_started', 12, '00000000-0000-0000-0000-000000000012', 'test'),
+    ('2025-06-01 10:30:00+00', 'regress_other', 'migration_completed', 12, '00000000-0000-0000-0000-000000000012', 'test');
+INSERT INTO medup.job_downtime (target, job_id, downtime)
+VALUES ('regress_other', '00000000-0000-0000-0000-000000000012', '00:10:00');
+SELECT max(event_id) AS events_before FROM medup.event \gset
+SELECT medup.take_sample();
+SELECT count(*) AS new_events FROM medup.event WHERE event_id > :events_before;
+SELECT target = current_database() AS local, count(*) AS samples, max(rows_since_last) AS rows_since_last
+  FROM medup.history GROUP BY 1 ORDER BY 1;
+SELECT target = current_database() AS local, data_version, attempts_seen, failures, duration, last_event
+  FROM medup.timeline ORDER BY 1, 2;
+SELECT target = current_database() AS local, count(*) AS jobs, max(downtime) < '1 minute' AS short
+  FROM medup.job_downtime GROUP BY 1 ORDER BY 1;
+SELECT payload::json->>'target' AS target, payload::json->'versions' AS versions
+  FROM medup.event e, medup.event_payload(e) payload
+ WHERE e.target = 'regress_other' ORDER BY e.event_id LIMIT 1;
+DELETE FROM medup.sample WHERE target = 'regress_other';
+DELETE FROM medup.event WHERE target = 'regress_other';
+DELETE FROM medup.job_downtime WHERE target = 'regress_other';
+
 -- Not Medplum: nothing is recorded, the outcome is kept.
 SET medup.medplum_schema = 'mp_not_medplum';
 SELECT medup.take_sample();
@@ -128,6 +168,8 @@ SELECT name, setting, unit, context FROM pg_settings WHERE name LIKE 'medup.%' O
 -- The worker's databases (none listed here): medup_reader may read them.
 SET ROLE medup_reader;
 SELECT count(*) AS watched FROM medup.sampling;
+SELECT target FROM medup.sampling;
+SELECT count(*) AS completed, bool_and(target = current_database()) AS local FROM medup.durations;
 RESET ROLE;
 
 RESET medup.medplum_schema;

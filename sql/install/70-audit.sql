@@ -37,11 +37,13 @@ CREATE TABLE medup.sample (
     stalled             boolean NOT NULL DEFAULT false,
     job_updated_at      timestamptz,
     invalid_index_set   text,               -- md5 of the invalid indexes' names
-    PRIMARY KEY (database_name, sampled_at)
+    -- the Medplum database sampled: this one (its name) or a remote target's name
+    target              text NOT NULL DEFAULT current_database(),
+    PRIMARY KEY (target, sampled_at)
 );
 CREATE INDEX sample_sampled_at_idx ON medup.sample (sampled_at);
 COMMENT ON TABLE medup.sample IS
-    'One row per sample and database: Medplum''s migration state and PostgreSQL''s live progress';
+    'One row per sample and target: Medplum''s migration state and PostgreSQL''s live progress';
 
 CREATE TABLE medup.event (
     event_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -57,22 +59,24 @@ CREATE TABLE medup.event (
                        'events_suppressed')),
     data_version   integer,
     job_id         uuid,
-    detail         text
+    detail         text,
+    target         text NOT NULL DEFAULT current_database()   -- the target it is about
 );
 CREATE INDEX event_event_at_idx ON medup.event (event_at);
-CREATE INDEX event_migration_idx ON medup.event (database_name, data_version, event_at);
+CREATE INDEX event_migration_idx ON medup.event (target, data_version, event_at);
 COMMENT ON TABLE medup.event IS 'One row per change medup saw between two samples';
 
--- What each database's sampling has done: skipped samples are counted here.
+-- What each target's sampling has done: skipped samples are counted here.
 CREATE TABLE medup.sampler (
-    database_name  name PRIMARY KEY,
+    database_name  name NOT NULL,
     samples        bigint NOT NULL DEFAULT 0,
     skipped        bigint NOT NULL DEFAULT 0,
     last_outcome   text,
     last_sample_at timestamptz,
     last_skip_at   timestamptz,
     last_retention_at timestamptz,
-    events_suppressed bigint NOT NULL DEFAULT 0     -- over the cap: see cap_events()
+    events_suppressed bigint NOT NULL DEFAULT 0,    -- over the cap: see cap_events()
+    target         text PRIMARY KEY DEFAULT current_database()
 );
 
 -- Time a running migration's job spent with no Medplum server connected
@@ -83,7 +87,8 @@ CREATE TABLE medup.job_downtime (
     database_name name NOT NULL DEFAULT current_database(),
     job_id        uuid NOT NULL,
     downtime      interval NOT NULL,
-    PRIMARY KEY (database_name, job_id)
+    target        text NOT NULL DEFAULT current_database(),
+    PRIMARY KEY (target, job_id)
 );
 
 SELECT pg_catalog.pg_extension_config_dump('medup.sample', '');
@@ -106,7 +111,8 @@ CREATE FUNCTION medup.read_sampling(
     OUT last_late_at timestamptz, OUT cpu_ms_per_sample double precision)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medup_sampling' LANGUAGE C VOLATILE;
-CREATE VIEW medup.sampling AS SELECT * FROM medup.read_sampling();
+CREATE VIEW medup.sampling AS
+    SELECT s.*, s.database_name::text AS target FROM medup.read_sampling() s;
 COMMENT ON VIEW medup.sampling IS
     'One row per database the background worker watches: its samplers, late samples, CPU per sample';
 
@@ -124,7 +130,7 @@ AS $$
                 ELSE coalesce(job.finished_at, job.last_updated) END
            - job.requested_at
            - coalesce((SELECT d.downtime FROM job_downtime d
-                        WHERE d.database_name = medup.target_key() AND d.job_id = job.job_id),
+                        WHERE d.target = medup.target_key() AND d.job_id = job.job_id),
                       interval '0')
 $$;
 
@@ -162,7 +168,7 @@ BEGIN
     WITH last_ones AS (
         SELECT s.sampled_at, s.rows_done, s.progress, s.job_id
           FROM sample s
-         WHERE s.database_name = current_database()
+         WHERE s.target = medup.target_key()
          ORDER BY s.sampled_at DESC LIMIT 200
     ), recent AS (
         SELECT l.sampled_at, l.rows_done, l.progress
@@ -175,7 +181,7 @@ BEGIN
           FROM recent
     ), newest AS (
         SELECT s.sampled_at, s.stalled, s.progress_changed_at, s.job_id
-          FROM sample s WHERE s.database_name = current_database()
+          FROM sample s WHERE s.target = medup.target_key()
          ORDER BY s.sampled_at DESC LIMIT 1
     )
     SELECT nullif(span.rows_per_s, 0),
@@ -250,14 +256,14 @@ BEGIN
         INSERT INTO sampler AS m (database_name, skipped, last_outcome, last_skip_at)
         VALUES (current_database(), CASE WHEN outcome LIKE 'skipped%' THEN 1 ELSE 0 END, outcome,
                 CASE WHEN outcome LIKE 'skipped%' THEN clock_timestamp() END)
-        ON CONFLICT (database_name) DO UPDATE
+        ON CONFLICT (target) DO UPDATE
             SET skipped = m.skipped + EXCLUDED.skipped, last_outcome = EXCLUDED.last_outcome,
                 last_skip_at = coalesce(EXCLUDED.last_skip_at, m.last_skip_at);
         RETURN outcome;
     END IF;
 
     SELECT * INTO prev FROM sample p
-     WHERE p.database_name = current_database()
+     WHERE p.target = current_database()::text
      ORDER BY p.sampled_at DESC LIMIT 1;
     -- PostgreSQL's own counters, while a migration runs.
     SELECT NULL::text AS command, NULL::text AS phase, NULL::float8 AS fraction,
@@ -276,6 +282,7 @@ BEGIN
     -- order of the table's columns, which an update may extend.
     cur.sampled_at := clock_timestamp();
     cur.database_name := current_database();
+    cur.target := current_database();
     cur.state := s.state;
     cur.schema_version := s.schema_version;
     cur.data_version := s.data_version;
@@ -323,7 +330,7 @@ BEGIN
        AND NOT medplum_connected() THEN
         INSERT INTO job_downtime AS d (job_id, downtime)
         VALUES (cur.job_id, cur.sampled_at - prev.sampled_at)
-        ON CONFLICT (database_name, job_id) DO UPDATE SET downtime = d.downtime + EXCLUDED.downtime;
+        ON CONFLICT (target, job_id) DO UPDATE SET downtime = d.downtime + EXCLUDED.downtime;
     END IF;
 
     -- Most samples see no change: compare first, derive events only then.
@@ -338,7 +345,7 @@ BEGIN
         PERFORM cap_events(coalesce(last_event, 0), cur.sampled_at);
     END IF;
     -- Retention once a minute is plenty, and keeps most samples cheap.
-    retention_due := NOT EXISTS (SELECT FROM sampler m WHERE m.database_name = current_database()
+    retention_due := NOT EXISTS (SELECT FROM sampler m WHERE m.target = current_database()::text
                                     AND m.last_retention_at > now() - interval '1 minute');
     IF retention_due THEN
         PERFORM apply_retention();
@@ -346,7 +353,7 @@ BEGIN
 
     INSERT INTO sampler AS m (database_name, samples, last_outcome, last_sample_at, last_retention_at)
     VALUES (current_database(), 1, 'sampled', cur.sampled_at, CASE WHEN retention_due THEN now() END)
-    ON CONFLICT (database_name) DO UPDATE
+    ON CONFLICT (target) DO UPDATE
         SET samples = m.samples + 1, last_outcome = 'sampled', last_sample_at = EXCLUDED.last_sample_at,
             last_retention_at = coalesce(EXCLUDED.last_retention_at, m.last_retention_at);
     RETURN 'sampled';
@@ -476,13 +483,13 @@ $$;
 
 /*
  * Keep medup.event bounded whatever Medplum's tables say: a sample writes
- * at most 100 events (more than the manifest has migrations), and at most 1,000 a day reach the table for this
- * database.  The events this sample wrote past either cap (those after
+ * at most 100 events (more than the manifest has migrations), and at most 1,000 a day reach the table for each
+ * target.  The events this sample wrote past either cap (those after
  * event id "after", at "at") are taken back, counted in
  * medup.sampler.events_suppressed, and said once a day by one
  * events_suppressed event.  Retention deletes far faster than that.
  */
-CREATE FUNCTION medup.cap_events(after bigint, at timestamptz)
+CREATE FUNCTION medup.cap_events(after bigint, at timestamptz, for_target text DEFAULT current_database())
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, medup, pg_temp
@@ -496,12 +503,12 @@ DECLARE
     removed    integer;
 BEGIN
     SELECT count(*) INTO written FROM event e
-     WHERE e.event_id > after AND e.event_at = at AND e.database_name = current_database();
+     WHERE e.event_id > after AND e.event_at = at AND e.target = for_target;
     -- Counted up to the cap only: the cost is bounded too.
     SELECT count(*) INTO earlier FROM (
         SELECT FROM event e
          WHERE e.event_at > at - interval '1 day' AND e.event_id <= after
-           AND e.database_name = current_database()
+           AND e.target = for_target
            -- the probes' events have their own bound: the servers a superuser lists
            AND e.kind NOT LIKE 'server\_%' AND e.kind NOT IN ('deploy', 'catalog_refreshed')
          LIMIT per_day) r;
@@ -510,22 +517,22 @@ BEGIN
         RETURN 0;
     END IF;
     DELETE FROM event e
-     WHERE e.event_id > after AND e.event_at = at AND e.database_name = current_database()
+     WHERE e.event_id > after AND e.event_at = at AND e.target = for_target
        AND e.event_id NOT IN (SELECT k.event_id FROM event k
                                WHERE k.event_id > after AND k.event_at = at
-                                 AND k.database_name = current_database()
+                                 AND k.target = for_target
                                ORDER BY k.event_id LIMIT allowed);
     GET DIAGNOSTICS removed = ROW_COUNT;
     UPDATE sampler m SET events_suppressed = m.events_suppressed + removed
-     WHERE m.database_name = current_database();
+     WHERE m.target = for_target;
     IF NOT FOUND THEN
-        INSERT INTO sampler (database_name, events_suppressed) VALUES (current_database(), removed);
+        INSERT INTO sampler (database_name, target, events_suppressed) VALUES (current_database(), for_target, removed);
     END IF;
     IF NOT EXISTS (SELECT FROM event e WHERE e.kind = 'events_suppressed'
                       AND e.event_at > at - interval '1 day'
-                      AND e.database_name = current_database()) THEN
-        INSERT INTO event (event_at, kind, detail)
-        VALUES (at, 'events_suppressed',
+                      AND e.target = for_target) THEN
+        INSERT INTO event (event_at, target, kind, detail)
+        VALUES (at, for_target, 'events_suppressed',
                 format('medup.event takes at most %s events per sample and %s a day from the samples of this database: later ones are counted in medup.sampler.events_suppressed, not written, until a day after this one.  So many changes in Medplum''s tables are not a migration: look at what writes "DatabaseMigration" and "AsyncJob".',
                        per_sample, per_day));
     END IF;
@@ -569,9 +576,9 @@ CREATE VIEW medup.history AS
            (s.rows_done - lag(s.rows_done) OVER w)
                / nullif(extract(epoch FROM s.sampled_at - lag(s.sampled_at) OVER w), 0) AS rows_per_second,
            s.lock_pid, cardinality(s.blocked_pids) AS blocked, s.failed_migration,
-           s.invalid_indexes, s.stalled
+           s.invalid_indexes, s.stalled, s.target
       FROM medup.sample s
-    WINDOW w AS (PARTITION BY s.database_name, s.job_id ORDER BY s.sampled_at);
+    WINDOW w AS (PARTITION BY s.target, s.job_id ORDER BY s.sampled_at);
 COMMENT ON VIEW medup.history IS
     'One row per sample, with a "time" column for Grafana';
 
@@ -583,18 +590,19 @@ CREATE VIEW medup.timeline AS
              - min(e.event_at) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried'))
              -- downtime is not migration time
              - coalesce((SELECT sum(d.downtime) FROM medup.job_downtime d
-                          WHERE d.database_name = e.database_name
+                          WHERE d.target = e.target
                             AND d.job_id IN (SELECT x.job_id FROM medup.event x
-                                              WHERE x.database_name = e.database_name
+                                              WHERE x.target = e.target
                                                 AND x.data_version = e.data_version)),
                         interval '0') AS duration,
            count(*) FILTER (WHERE e.kind IN ('migration_started', 'migration_retried')) AS attempts_seen,
            count(*) FILTER (WHERE e.kind = 'migration_failed') AS failures,
            count(*) FILTER (WHERE e.kind = 'stall_started') AS stalls,
-           (array_agg(e.kind ORDER BY e.event_at DESC, e.event_id DESC))[1] AS last_event
+           (array_agg(e.kind ORDER BY e.event_at DESC, e.event_id DESC))[1] AS last_event,
+           e.target
       FROM medup.event e
      WHERE e.data_version IS NOT NULL AND (e.kind LIKE 'migration_%' OR e.kind LIKE 'stall_%')
-     GROUP BY e.database_name, e.data_version;
+     GROUP BY e.database_name, e.target, e.data_version;
 COMMENT ON VIEW medup.timeline IS
     'One row per migration medup watched: when it started and finished, attempts, failures and stalls, from medup.event';
 
@@ -625,7 +633,8 @@ BEGIN
      ORDER BY j.data_version, j.requested_at;
 END
 $$;
-CREATE VIEW medup.durations AS SELECT * FROM medup.read_durations();
+CREATE VIEW medup.durations AS
+    SELECT d.*, current_database()::text AS target FROM medup.read_durations() d;
 COMMENT ON VIEW medup.durations IS
     'How long each completed post-deploy migration took in this database';
 
@@ -652,7 +661,7 @@ SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
     max_bytes constant integer := 7999;
-    target    text := coalesce(to_jsonb(e) ->> 'target', e.database_name::text);
+    target    text := e.target;
     versions  json;
     detail    text := e.detail;
     payload   text;
@@ -660,7 +669,7 @@ DECLARE
     detail_bytes integer;
 BEGIN
     SELECT json_build_object('schema', s.schema_version, 'data', s.data_version) INTO versions
-      FROM sample s WHERE s.database_name = e.database_name
+      FROM sample s WHERE s.target = e.target
      ORDER BY s.sampled_at DESC LIMIT 1;
     -- Cut the detail by its average bytes per character in JSON (escapes
     -- and multibyte characters count more): one pass for uniform text, a
