@@ -132,9 +132,12 @@ is(panel(9, 'remote_mp'),
 like(panel(9, @all), qr/^medplum\|10\|running\|/m, 'the local running migration is in it with All');
 like(panel(9, @all), qr/^remote_mp\|13\|next\|/m, 'and the remote one\'s next');
 unlike(panel(9, 'medplum'), qr/remote_mp/, 'the local target alone shows no remote row');
-ok(panel(2, 'medplum') ne '', 'the history of the local target has its sample');
-like(panel(5, 'medplum'), qr/^1\|3\.3\.0\|/, 'the durations panel shows the local migrations');
-is(panel(5, 'remote_mp'), '', 'and not for another target (they are this database\'s jobs)');
+like(panel(2, 'medplum'), qr/\|medplum\|/, 'the history of the local target has its sample, labelled by target');
+like(panel(3, 'medplum'), qr/\|migrating$/m, 'the state panel shows the local target\'s sampled state');
+like(panel(5, 'medplum'), qr/^medplum\|1\|3\.3\.0\|/, 'the durations panel shows the local migrations');
+unlike(panel(5, @all), qr/^remote_mp/m, 'and no other target\'s under its name');
+like(panel(6, 'medplum'), qr/^\S+ \S+\|medplum\|/m, 'the events panel shows the local target\'s events');
+is(panel(6, 'remote_mp') =~ /\|medplum\|/ ? 1 : 0, 0, 'and only the selected target\'s');
 
 # A target that is down: its row in the fleet panel, with its error; its
 # Now panel is the error.
