@@ -109,13 +109,31 @@ CREATE AGGREGATE pg_catalog.min(medup.version) (
     PARALLEL = SAFE
 );
 -- END STATE
+COMMENT ON FUNCTION medup.version_in(cstring) IS 'medup.version''s input function.';
+COMMENT ON FUNCTION medup.version_out(medup.version) IS 'medup.version''s output function.';
+COMMENT ON FUNCTION medup.version_recv(internal) IS 'medup.version''s binary input function.';
+COMMENT ON FUNCTION medup.version_send(medup.version) IS 'medup.version''s binary output function.';
+COMMENT ON FUNCTION medup.version_cmp(medup.version,medup.version) IS 'medup.version''s btree comparison (-1, 0, 1).';
+COMMENT ON FUNCTION medup.version_lt(medup.version,medup.version) IS 'medup.version''s < operator.';
+COMMENT ON FUNCTION medup.version_le(medup.version,medup.version) IS 'medup.version''s <= operator.';
+COMMENT ON FUNCTION medup.version_eq(medup.version,medup.version) IS 'medup.version''s = operator.';
+COMMENT ON FUNCTION medup.version_ne(medup.version,medup.version) IS 'medup.version''s <> operator.';
+COMMENT ON FUNCTION medup.version_ge(medup.version,medup.version) IS 'medup.version''s >= operator.';
+COMMENT ON FUNCTION medup.version_gt(medup.version,medup.version) IS 'medup.version''s > operator.';
+COMMENT ON FUNCTION medup.version_hash(medup.version) IS 'medup.version''s hash (hash indexes and joins).';
+COMMENT ON FUNCTION medup.version_hash_extended(medup.version,bigint) IS 'medup.version''s 64-bit seeded hash.';
+COMMENT ON FUNCTION medup.version_larger(medup.version,medup.version) IS 'max(medup.version)''s transition function.';
+COMMENT ON FUNCTION medup.version_smaller(medup.version,medup.version) IS 'min(medup.version)''s transition function.';
 
 CREATE FUNCTION medup.major(medup.version) RETURNS integer
     AS 'MODULE_PATHNAME', 'medup_version_major' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION medup.major(medup.version) IS 'A version''s major number.';
 CREATE FUNCTION medup.minor(medup.version) RETURNS integer
     AS 'MODULE_PATHNAME', 'medup_version_minor' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION medup.minor(medup.version) IS 'A version''s minor number.';
 CREATE FUNCTION medup.patch(medup.version) RETURNS integer
     AS 'MODULE_PATHNAME', 'medup_version_patch' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION medup.patch(medup.version) IS 'A version''s patch number.';
 CREATE FUNCTION medup.base(medup.version) RETURNS medup.version
     AS 'MODULE_PATHNAME', 'medup_version_base' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION medup.base(medup.version) IS

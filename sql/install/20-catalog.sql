@@ -105,6 +105,7 @@ BEGIN
           WHERE d.data_version = lowest_server_version.data_version));
 END
 $$;
+COMMENT ON FUNCTION medup.lowest_server_version(integer,integer) IS 'The lowest server version that can run on a database at this schema and data version.';
 
 CREATE FUNCTION medup._document_error(document_name text, detail text, hint text)
 RETURNS void
@@ -116,6 +117,7 @@ BEGIN
         USING ERRCODE = 'invalid_parameter_value', DETAIL = detail, HINT = hint;
 END
 $$;
+COMMENT ON FUNCTION medup._document_error(text,text,text) IS 'Raises a loader''s 22023 error naming the document element at fault.';
 
 /*
  * Read one version out of a catalog document, or raise an error that names
@@ -148,6 +150,7 @@ EXCEPTION
             'A version has the form MAJOR.MINOR.PATCH, such as "4.1.12".');
 END
 $$;
+COMMENT ON FUNCTION medup._document_version(text,text,text,jsonb,boolean) IS 'Reads one version out of a catalog document element, or raises naming the element.';
 
 
 /*
@@ -241,6 +244,7 @@ BEGIN
     RETURN cardinality(versions);
 END
 $$;
+COMMENT ON FUNCTION medup.load_releases(jsonb) IS 'Loads Medplum releases into the catalog.';
 
 /*
  * medup.load_data_migrations('{"v1": {"serverVersion": "3.3.0", "requiredBefore": "4.0.0"}, ...}')
@@ -306,4 +310,5 @@ BEGIN
     RETURN cardinality(numbers);
 END
 $$;
+COMMENT ON FUNCTION medup.load_data_migrations(jsonb) IS 'Loads Medplum''s post-deploy migration manifest into the catalog.';
 

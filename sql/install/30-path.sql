@@ -33,6 +33,7 @@ BEGIN
     RETURN nullif(array_to_string(parts, ', '), '');
 END
 $$;
+COMMENT ON FUNCTION medup.format_migrations(integer[]) IS 'A readable list of migration numbers ("v2-v12, v15").';
 
 /* The latest known release of a minor, or NULL. */
 CREATE FUNCTION medup.latest_patch(major integer, minor integer)
@@ -47,6 +48,7 @@ BEGIN
      WHERE medup.major(version) = $1 AND medup.minor(version) = $2);
 END
 $$;
+COMMENT ON FUNCTION medup.latest_patch(integer,integer) IS 'The latest known release of a minor.';
 
 /*
  * Turn what the DBA typed as a target into a known release: 'latest', a
@@ -107,6 +109,7 @@ BEGIN
     RETURN resolved;
 END
 $$;
+COMMENT ON FUNCTION medup.resolve_target(text) IS 'A target as typed (''latest'', a minor, a version) as a known release.';
 
 /* The sentence in upgrade_path's reason column. */
 CREATE FUNCTION medup.stop_reason(stop medup.version, is_target boolean,
@@ -124,6 +127,7 @@ AS $$
         CASE WHEN crosses_major
              THEN 'major version: update application code for breaking changes first' END)
 $$;
+COMMENT ON FUNCTION medup.stop_reason(medup.version,boolean,text,boolean) IS 'The sentence in upgrade_path()''s reason column.';
 
 /*
  * medup.path_stops(from_version, to_version [, required_only])
@@ -264,4 +268,5 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION medup.path_stops(medup.version,text,boolean) IS 'The stops of upgrade_path() without their prices.';
 

@@ -12,10 +12,16 @@
 
 CREATE TYPE medup.version_range AS RANGE (subtype = medup.version);
 COMMENT ON TYPE medup.version_range IS 'A range of Medplum server versions';
+COMMENT ON FUNCTION medup.version_range(medup.version,medup.version) IS 'Constructs a medup.version_range.';
+COMMENT ON FUNCTION medup.version_range(medup.version,medup.version,text) IS 'Constructs a medup.version_range.';
+COMMENT ON FUNCTION medup.version_multirange() IS 'Constructs a medup.version_multirange.';
+COMMENT ON FUNCTION medup.version_multirange(medup.version_range) IS 'Constructs a medup.version_multirange.';
+COMMENT ON FUNCTION medup.version_multirange(medup.version_range[]) IS 'Constructs a medup.version_multirange.';
 
 /* The pid of the medup launcher when it watches this database, or NULL (not preloaded, not listed). */
 CREATE FUNCTION medup.worker_pid() RETURNS integer
     AS 'MODULE_PATHNAME', 'medup_worker_pid' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION medup.worker_pid() IS 'The pid of medup''s launcher when it watches this database.';
 
 /*
  * Run SQL built at run time with a plan kept for the session (src/plan_cache.c):
@@ -27,6 +33,7 @@ CREATE FUNCTION medup.worker_pid() RETURNS integer
 CREATE FUNCTION medup.cached_query(source regclass, sql text, param integer)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medup_cached_query_as_owner' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medup.cached_query(regclass,text,integer) IS 'Runs SQL on Medplum''s tables with a plan kept for the session, as the table''s owner (src/plan_cache.c).';
 
 /* The schema that holds Medplum's tables (setting medup.medplum_schema). */
 CREATE FUNCTION medup.medplum_schema()
@@ -43,6 +50,7 @@ BEGIN
     RETURN coalesce(nullif(current_setting('medup.medplum_schema', true), ''), 'public');
 END
 $$;
+COMMENT ON FUNCTION medup.medplum_schema() IS 'The schema of Medplum''s tables (setting medup.medplum_schema).';
 
 /* Which Medplum tables and columns exist: Medplum's schema changed over time. */
 CREATE FUNCTION medup.medplum_tables(OUT schema_name text, OUT migration_table regclass,
@@ -66,6 +74,7 @@ BEGIN
        AND a.attname IN ('type', 'status', 'firstBoot') AND NOT a.attisdropped;
 END
 $$;
+COMMENT ON FUNCTION medup.medplum_tables() IS 'Which of Medplum''s tables and columns exist in this era.';
 
 /*
  * Every data-migration AsyncJob, parsed.  Only the migration fields leave
@@ -171,11 +180,13 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION medup.read_jobs(boolean,integer) IS 'The rows of medup.jobs for this database.';
 
 /* Whether a job's text may be of that data migration (src/job.c): a filter that never changes an answer. */
 CREATE FUNCTION medup.job_may_be(content text, data_version integer)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'medup_job_may_be' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION medup.job_may_be(text,integer) IS 'Whether a job''s text may be of a data migration (a filter that never changes an answer; src/job.c).';
 
 /*
  * One job's migration fields (src/job.c), or NULL when the job is not a
@@ -191,6 +202,7 @@ AS 'MODULE_PATHNAME', 'medup_job_may_be' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION medup.parse_job(id uuid, job text, last_updated timestamptz)
 RETURNS medup.job
 AS 'MODULE_PATHNAME', 'medup_parse_job_text' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION medup.parse_job(uuid,text,timestamp with time zone) IS 'One job''s migration fields (src/job.c), or NULL when it is not a data migration.';
 
 /*
  * The "DatabaseMigration" row, or why it cannot be read: problem says it
@@ -244,6 +256,7 @@ EXCEPTION
         problem := '"DatabaseMigration" cannot be read by its own owner, as whom medup reads it';
 END
 $$;
+COMMENT ON FUNCTION medup.read_migration_row() IS 'The "DatabaseMigration" row, or why it cannot be read.';
 
 /*
  * How far one PostgreSQL operation is, 0-1, from its progress view's row.
@@ -307,6 +320,7 @@ AS $$
                     OR (p.phase = 'building index' AND phase_fraction.phase LIKE 'building index%'))
              ORDER BY p.phase = phase_fraction.phase DESC LIMIT 1) w
 $$;
+COMMENT ON FUNCTION medup.phase_fraction(text,text,bigint,bigint,bigint,bigint) IS 'How far one PostgreSQL operation is, 0-1, every phase weighted.';
 
 /*
  * Who is Medplum's server: the one definition.  application_name is the
@@ -322,10 +336,12 @@ RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ BEGIN RETURN 'medplum-server'; END $$;  -- the one place (remote targets' SQL takes it as a literal)
+COMMENT ON FUNCTION medup.medplum_application_name() IS 'The application_name of Medplum''s server sessions (medplum-server).';
 
 CREATE FUNCTION medup.medplum_role_ids(migration_table regclass)
 RETURNS oid[]
 AS 'MODULE_PATHNAME', 'medup_medplum_role_ids' LANGUAGE C STABLE;
+COMMENT ON FUNCTION medup.medplum_role_ids(regclass) IS 'The roles whose sessions may be Medplum''s servers: the table owner and medup.medplum_roles.';
 
 /* This database's sessions of Medplum's servers, as above.  Internal: it shows query texts. */
 CREATE FUNCTION medup.medplum_sessions()
@@ -345,6 +361,7 @@ BEGIN
        AND a.usesysid = ANY (roles);
 END
 $$;
+COMMENT ON FUNCTION medup.medplum_sessions() IS 'This database''s sessions of Medplum''s servers (with query texts: owner only).';
 
 /*
  * What PostgreSQL is doing for Medplum right now: index builds, vacuum and
@@ -362,6 +379,7 @@ RETURNS oid
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT d.oid FROM pg_database d WHERE d.datname = current_database() $$;
+COMMENT ON FUNCTION medup.current_database_oid() IS 'This database''s OID, as pg_locks and the progress views name it.';
 
 CREATE FUNCTION medup.read_progress(medplum_only boolean DEFAULT false)
 RETURNS TABLE (pid integer, command text, phase text, relation text, index_name text,
@@ -423,6 +441,7 @@ BEGIN
        AND (NOT medplum_only OR w.pid IN (SELECT m.pid FROM medup.medplum_sessions() m));
 END
 $$;
+COMMENT ON FUNCTION medup.read_progress(boolean) IS 'The rows of medup.progress for this database (all sessions, or Medplum''s).';
 
 /*
  * Indexes on Medplum's tables left invalid by a failed concurrent build,
@@ -459,6 +478,7 @@ BEGIN
      ORDER BY 1, 2;
 END
 $$;
+COMMENT ON FUNCTION medup.read_invalid_indexes() IS 'The rows of medup.invalid_indexes for this database.';
 
 /* The owner of "DatabaseMigration": Medplum's app role; NULL without the table. */
 CREATE FUNCTION medup.medplum_owner()
@@ -471,6 +491,7 @@ BEGIN
              WHERE c.oid = to_regclass(format('%I.%I', medup.medplum_schema(), 'DatabaseMigration')));
 END
 $$;
+COMMENT ON FUNCTION medup.medplum_owner() IS 'The owner of "DatabaseMigration": Medplum''s app role.';
 
 /* How many there are, cheaply: status() asks every time. */
 CREATE FUNCTION medup.count_invalid_indexes()
@@ -492,6 +513,7 @@ BEGIN
     RETURN (SELECT count(*)::integer FROM medup.read_invalid_indexes());
 END
 $$;
+COMMENT ON FUNCTION medup.count_invalid_indexes() IS 'How many invalid indexes Medplum''s tables have, cheaply.';
 
 
 
@@ -515,6 +537,7 @@ BEGIN
              WHERE a.wait_event_type = 'Lock');
 END
 $$;
+COMMENT ON FUNCTION medup.medplum_blockers() IS 'The sessions Medplum''s server sessions wait for on a lock.';
 
 /* Whether any Medplum server is connected to this database (medplum_sessions()). */
 CREATE FUNCTION medup.medplum_connected()
@@ -529,6 +552,7 @@ BEGIN
     RETURN EXISTS (SELECT FROM medup.medplum_sessions());
 END
 $$;
+COMMENT ON FUNCTION medup.medplum_connected() IS 'Whether any Medplum server session is connected to this database.';
 
 /*
  * Whether a Medplum server session is working on a migration now: running
@@ -557,6 +581,7 @@ BEGIN
                     AND a.query_start < now() - interval '5 seconds')));
 END
 $$;
+COMMENT ON FUNCTION medup.medplum_working() IS 'Whether a Medplum server session is working on a migration now.';
 
 /*
  * The session holding Medplum's pre-deploy migration lock (advisory lock
@@ -595,6 +620,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION medup.migration_lock_holder() IS 'The session holding Medplum''s pre-deploy lock (advisory lock 1).';
 
 /*
  * One row per data migration the catalog knows, like Medplum's admin
@@ -647,4 +673,5 @@ BEGIN
      ORDER BY k.data_version;
 END
 $$;
+COMMENT ON FUNCTION medup.read_migrations(integer) IS 'The rows of medup.migrations for this database.';
 

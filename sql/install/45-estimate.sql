@@ -121,6 +121,7 @@ BEGIN
     RETURN array_position(ARRAY['confirmed', 'likely', 'uncertain', 'guess'], confidence);
 END
 $$;
+COMMENT ON FUNCTION medup.confidence_rank(text) IS 'Orders the catalog''s confidence levels, most sure first.';
 
 /* Lines of a tab-separated document, without comments, blank lines and the header line. */
 CREATE FUNCTION medup._tsv_lines(document text, header text)
@@ -132,6 +133,7 @@ AS $$
       FROM regexp_split_to_table(document, E'\r?\n') WITH ORDINALITY AS l(line, n)
      WHERE l.line !~ '^\s*(#|$)' AND split_part(l.line, E'\t', 1) <> header
 $$;
+COMMENT ON FUNCTION medup._tsv_lines(text,text) IS 'The lines of a tab-separated document, without comments, blank lines and header.';
 
 /*
  * medup.load_migration_work(work [, indexes])
@@ -217,6 +219,7 @@ BEGIN
     GET DIAGNOSTICS index_builds = ROW_COUNT;
 END
 $$;
+COMMENT ON FUNCTION medup.load_migration_work(text,text) IS 'Loads what each migration does (the estimates'' catalog), in the shipped files'' shape.';
 
 /*
  * What PostgreSQL's statistics say about each table of Medplum's schema:
@@ -270,6 +273,7 @@ BEGIN
      WHERE c.relnamespace = schema_oid AND c.relkind IN ('r', 'p');
 END
 $$;
+COMMENT ON FUNCTION medup.read_table_stats() IS 'The statistics of Medplum''s tables the estimates use.';
 
 /*
  * The share of a table's rows a reindex rewrites: not deleted, and
@@ -314,6 +318,7 @@ BEGIN
     RETURN least(1, (null_share + below) * (1 - coalesce(deleted_share, 0)));
 END
 $$;
+COMMENT ON FUNCTION medup.eligible_share(integer,double precision,double precision,integer[],double precision[],integer[]) IS 'The share of a table''s rows a reindex rewrites, from pg_statistic.';
 
 /*
  * The migration fields of data-migration jobs' output that estimates
@@ -385,6 +390,7 @@ EXCEPTION
         RETURN;   -- no history this time: the defaults answer
 END
 $$;
+COMMENT ON FUNCTION medup.read_job_steps() IS 'The counts and durations Medplum wrote into its data-migration jobs, for the estimates.';
 
 /*
  * Called by medup.take_sample() while a migration runs: each index build on
@@ -421,6 +427,7 @@ BEGIN
          WHERE x.last_seen < now() - setting_interval('medup.event_retention') LIMIT 100));
 END
 $$;
+COMMENT ON FUNCTION medup.note_index_builds(timestamp with time zone) IS 'Records the index builds a running migration makes, for the estimates (medup.index_build).';
 
 /*
  * The work of one index build on a table, in row-equivalents: its rows
@@ -434,6 +441,7 @@ RETURNS double precision
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ BEGIN RETURN coalesce(live_rows, 0) + coalesce(heap_bytes, 0) / 1024.0; END $$;
+COMMENT ON FUNCTION medup.build_work(double precision,bigint) IS 'The work of one index build on a table, in row-equivalents: its rows plus its heap in kB.';
 
 /*
  * The default rates, when this database has no history of that kind of
@@ -463,6 +471,7 @@ BEGIN
            ('build_overhead', 2,             0.01,             's per build');
 END
 $$;
+COMMENT ON FUNCTION medup.default_rates() IS 'The default rates of each kind of work, used where this database has no history.';
 
 /*
  * The rates estimates use: learned from this database's completed jobs
@@ -563,6 +572,7 @@ BEGIN
       CROSS JOIN shift s;
 END
 $$;
+COMMENT ON FUNCTION medup.estimate_rates(medup.table_stat[]) IS 'The rates estimates use: learned from this database''s completed jobs, else the defaults.';
 
 /* The tables a migration's table patterns name, among those that exist. */
 CREATE FUNCTION medup.expand_tables(patterns text[], stats medup.table_stat[])
@@ -584,6 +594,7 @@ BEGIN
        AND NOT ('-' || t.table_name = ANY (patterns));
 END
 $$;
+COMMENT ON FUNCTION medup.expand_tables(text[],medup.table_stat[]) IS 'The tables a migration''s table patterns name, among those that exist.';
 
 CREATE TYPE medup.migration_estimate AS (data_version integer, kind text, confidence text,
     est_work text, est_tables integer, est_live_rows bigint, est_heap_bytes bigint,
@@ -627,6 +638,7 @@ BEGIN
     END;
 END
 $$;
+COMMENT ON FUNCTION medup.estimate_context() IS 'What this database knows that changes an estimate: data version, first boot, running migration.';
 
 /* "1,234,567" */
 CREATE FUNCTION medup.format_count(n double precision)
@@ -634,6 +646,7 @@ RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ BEGIN RETURN to_char(round(n), 'FM999,999,999,999,999,990'); END $$;
+COMMENT ON FUNCTION medup.format_count(double precision) IS 'A count written with thousands separators.';
 
 /*
  * What each of these migrations will cost on this database, as a range of
@@ -805,6 +818,7 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION medup.estimate_migrations(integer[],integer,integer,integer,uuid) IS 'What each of some migrations will cost on this database, as a range of durations.';
 
 /*
  * medup.estimate(target_version [, current])
@@ -859,6 +873,7 @@ BEGIN
      ORDER BY p.stop, e.data_version;
 END
 $$;
+COMMENT ON FUNCTION medup.estimate(text,text) IS 'What each post-deploy migration between the database and a target version will cost here.';
 
 /*
  * medup.upgrade_path(from_version, to_version [, required_only])
@@ -916,3 +931,4 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION medup.upgrade_path(medup.version,text,boolean) IS 'The versions to deploy, in order, from one version to a target, with what each stop costs here.';

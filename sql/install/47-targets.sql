@@ -37,10 +37,13 @@ SELECT pg_catalog.pg_extension_config_dump('medup.target', '');
 /* The remote facts held for the answer being computed (src/target.c). */
 CREATE FUNCTION medup.snapshot_set(facts jsonb) RETURNS void
     AS 'MODULE_PATHNAME', 'medup_snapshot_set' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medup.snapshot_set(jsonb) IS 'Holds a remote target''s facts for the answer being computed (src/target.c).';
 CREATE FUNCTION medup.snapshot() RETURNS jsonb
     AS 'MODULE_PATHNAME', 'medup_snapshot' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medup.snapshot() IS 'The remote facts held for the answer being computed.';
 CREATE FUNCTION medup.remote_active() RETURNS boolean
     AS 'MODULE_PATHNAME', 'medup_remote_active' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medup.remote_active() IS 'Whether the answer being computed is a remote target''s.';
 
 /* The target whose answer is being computed: a remote one's name, or this database's. */
 CREATE FUNCTION medup.target_key()
@@ -55,6 +58,7 @@ BEGIN
     RETURN current_database()::text;
 END
 $$;
+COMMENT ON FUNCTION medup.target_key() IS 'The target whose answer is being computed.';
 
 /* Whether a target name means this database (NULL does). */
 CREATE FUNCTION medup.is_local_target(target text)
@@ -66,6 +70,7 @@ BEGIN
     RETURN target IS NULL OR target = current_database()::text;
 END
 $$;
+COMMENT ON FUNCTION medup.is_local_target(text) IS 'Whether a target name means this database.';
 
 /*
  * The schema of the dblink extension, which must be installed in this
@@ -108,6 +113,7 @@ BEGIN
     RETURN schema_name;
 END
 $$;
+COMMENT ON FUNCTION medup.dblink_schema() IS 'The schema of the dblink extension, refused when other roles may use it (42501).';
 
 /* A foreign server's option, or NULL (host, port, dbname, connect_timeout: never credentials). */
 CREATE FUNCTION medup.server_option(server_name name, option_name text)
@@ -119,6 +125,7 @@ AS $$
       FROM pg_foreign_server s, unnest(s.srvoptions) o
      WHERE s.srvname = server_name AND o LIKE option_name || '=%'
 $$;
+COMMENT ON FUNCTION medup.server_option(name,text) IS 'A foreign server''s option (never credentials).';
 
 /*
  * Register a remote Medplum database.  server: a foreign server (CREATE
@@ -183,6 +190,7 @@ EXCEPTION WHEN unique_violation THEN
         USING ERRCODE = 'duplicate_object', HINT = 'Drop it first with medup.drop_target(), or choose another name.';
 END
 $$;
+COMMENT ON FUNCTION medup.add_target(text,name,text,text,text) IS 'Registers a remote Medplum database (through a dblink or postgres_fdw foreign server) as a target.';
 
 CREATE FUNCTION medup.drop_target(name text)
 RETURNS text
@@ -198,6 +206,7 @@ BEGIN
     RETURN name;
 END
 $$;
+COMMENT ON FUNCTION medup.drop_target(text) IS 'Removes a remote target.';
 
 /* Every target: this database first, then the registered ones. */
 CREATE VIEW medup.targets AS
@@ -253,6 +262,7 @@ SELECT set_config('search_path', 'pg_catalog, pg_temp', false) AS s1,
   LEFT JOIN pg_class j ON j.relnamespace = n.oid AND j.relname = 'AsyncJob'
 $q$, timeout_ms, medplum_schema)
 $$;
+COMMENT ON FUNCTION medup.remote_shape_sql(text,integer) IS 'The query that reads a remote target''s tables'' shape and the login''s rights.';
 
 /*
  * Round trip 2: the facts, in one query.  with_row: the
@@ -375,6 +385,7 @@ $q$,
              ELSE '' END);
 END
 $$;
+COMMENT ON FUNCTION medup.remote_facts_sql(text,jsonb,boolean,text,integer,boolean) IS 'The query that reads a remote target''s facts in one round trip.';
 
 /* The column list of the facts query, for dblink_get_result(). */
 CREATE FUNCTION medup.remote_facts_columns()
@@ -386,6 +397,7 @@ SELECT 'version integer, "dataVersion" integer, "firstBoot" boolean, jobs json, 
         lock_role text, lock_application text, blockers integer[], connected boolean, working boolean,
         invalid json, progress json'
 $$;
+COMMENT ON FUNCTION medup.remote_facts_columns() IS 'The column list of a remote target''s facts query.';
 
 /*
  * After round trip 1: the login's missing rights as an error (42501, with
@@ -414,6 +426,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION medup.remote_rights_problem(text,text,jsonb) IS 'The remote login''s missing rights, with the GRANT to run.';
 
 /*
  * The snapshot of one target from the answers of the facts queries: the
@@ -454,6 +467,7 @@ BEGIN
         'invalid', coalesce(rest->'invalid', '[]'), 'progress', coalesce(rest->'progress', '[]'));
 END
 $$;
+COMMENT ON FUNCTION medup.remote_snapshot(text,text,jsonb,jsonb,jsonb,jsonb,boolean,boolean,text,integer) IS 'One remote target''s facts, as the local readers give them.';
 
 /*
  * Read the facts of remote targets, concurrently: each target gets its
@@ -671,6 +685,7 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION medup.read_targets(text[],text) IS 'Reads the facts of remote targets, concurrently, each within medup.target_timeout.';
 
 CREATE FUNCTION medup.dblink_connections(ds text)
 RETURNS SETOF text
@@ -681,6 +696,7 @@ BEGIN
     RETURN QUERY EXECUTE format('SELECT unnest(%I.dblink_get_connections())', ds);
 END
 $$;
+COMMENT ON FUNCTION medup.dblink_connections(text) IS 'The names of dblink''s open connections.';
 
 /* Send the query of a phase of read_targets() (nothing for the others). */
 CREATE FUNCTION medup.send_facts_query(ds text, conn text, medplum_schema text, shape jsonb,
@@ -705,6 +721,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION medup.send_facts_query(text,text,text,jsonb,text,text,integer) IS 'Sends the query of one phase of read_targets().';
 
 /* Raise a target's error as it was read: message, and DETAIL and HINT when there are. */
 CREATE FUNCTION medup.raise_target_error(code text, message text, detail text, hint text)
@@ -723,6 +740,7 @@ BEGIN
     RAISE EXCEPTION '%', message USING ERRCODE = code;
 END
 $$;
+COMMENT ON FUNCTION medup.raise_target_error(text,text,text,text) IS 'Raises a target''s error as it was read.';
 
 /*
  * Hold the facts of one remote target for the answer being computed
@@ -743,6 +761,7 @@ BEGIN
     PERFORM medup.snapshot_set(r.facts);
 END
 $$;
+COMMENT ON FUNCTION medup.use_target(text,text) IS 'Holds the facts of one remote target for the answer being computed, or raises its error.';
 
 /*
  * The readers' side of a snapshot: what 40-inspect.sql's readers return
@@ -803,6 +822,7 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION medup.snapshot_jobs(boolean,integer) IS 'read_jobs() on a remote target''s facts.';
 
 CREATE FUNCTION medup.snapshot_progress()
 RETURNS TABLE (pid integer, command text, phase text, relation text, index_name text,
@@ -822,6 +842,7 @@ AS $$
                 blocks_done bigint, blocks_total bigint, tuples_done bigint, tuples_total bigint,
                 wait_event text, blocked_by integer[], application_name text, started_at timestamptz)
 $$;
+COMMENT ON FUNCTION medup.snapshot_progress() IS 'read_progress() on a remote target''s facts.';
 
 CREATE FUNCTION medup.snapshot_invalid_indexes()
 RETURNS TABLE (table_name text, index_name text, definition text, size bigint, fix text)
@@ -833,3 +854,4 @@ AS $$
            AS i(table_name text, index_name text, definition text, size bigint, fix text)
      ORDER BY 1, 2
 $$;
+COMMENT ON FUNCTION medup.snapshot_invalid_indexes() IS 'read_invalid_indexes() on a remote target''s facts.';

@@ -191,6 +191,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION medup.status(text) IS 'Where this database (or a target) stands in Medplum''s upgrade: one row.';
 
 /*
  * The next version to deploy toward the newest release, given the lowest
@@ -234,6 +235,7 @@ BEGIN
     RETURN coalesce(next_minor, nullif(this_minor, here));
 END
 $$;
+COMMENT ON FUNCTION medup.next_deploy(medup.version,integer) IS 'The next version to deploy toward the newest release.';
 
 /*
  * Who runs post-deploy migrations for a server at least this version:
@@ -245,6 +247,7 @@ RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ BEGIN RETURN coalesce(lowest < '4.1.0'::medup.version, true); END $$;
+COMMENT ON FUNCTION medup.admin_runs_migrations(medup.version) IS 'Whether an era runs post-deploy migrations only through the super-admin action (before 4.1.0).';
 
 /* How to run migration v (again) in this era: the end of some advice. */
 CREATE FUNCTION medup.run_advice(v integer, admin_only boolean)
@@ -259,6 +262,7 @@ BEGIN
     END;
 END
 $$;
+COMMENT ON FUNCTION medup.run_advice(integer,boolean) IS 'How to run a migration (again) in this era: the end of some advice.';
 
 /*
  * The one sentence status() ends with: what the DBA should do now.  These
@@ -312,6 +316,7 @@ BEGIN
     END;
 END
 $$;
+COMMENT ON FUNCTION medup.status_advice(text,integer,integer[],integer,integer,integer,integer[],medup.version,integer,text,boolean,boolean) IS 'The sentence status() ends with: what to do now.';
 
 /* medup.migrations of the target being answered for. */
 CREATE FUNCTION medup.read_migration_states()
@@ -328,6 +333,7 @@ AS $$
            m.steps_done, m.rows_done, m.detail
       FROM medup.read_migrations((SELECT r.data_version FROM medup.read_migration_row() r)) m
 $$;
+COMMENT ON FUNCTION medup.read_migration_states() IS 'The rows of medup.migrations for the target being answered for.';
 
 /*
  * The views' rows of one remote target: its facts are read once (every
@@ -346,6 +352,7 @@ BEGIN
     PERFORM medup.snapshot_set(NULL);
 END
 $$;
+COMMENT ON FUNCTION medup.target_migrations(text) IS 'medup.migrations of one remote target.';
 
 CREATE FUNCTION medup.target_jobs(name text)
 RETURNS SETOF medup.job
@@ -358,6 +365,7 @@ BEGIN
     PERFORM medup.snapshot_set(NULL);
 END
 $$;
+COMMENT ON FUNCTION medup.target_jobs(text) IS 'medup.jobs of one remote target.';
 
 CREATE FUNCTION medup.target_progress(name text)
 RETURNS SETOF record
@@ -370,6 +378,7 @@ BEGIN
     PERFORM medup.snapshot_set(NULL);
 END
 $$;
+COMMENT ON FUNCTION medup.target_progress(text) IS 'medup.progress of one remote target.';
 
 CREATE FUNCTION medup.target_invalid_indexes(name text)
 RETURNS SETOF record
@@ -382,6 +391,7 @@ BEGIN
     PERFORM medup.snapshot_set(NULL);
 END
 $$;
+COMMENT ON FUNCTION medup.target_invalid_indexes(text) IS 'medup.invalid_indexes of one remote target.';
 
 /*
  * The views: this database's rows, then each remote target's (column

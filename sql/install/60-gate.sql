@@ -37,6 +37,7 @@ BEGIN
         END;
 END
 $$;
+COMMENT ON FUNCTION medup.rollback_refusal(medup.version,medup.version,integer) IS 'Why a rollback is refused, or NULL inside Medplum''s rollback window.';
 
 /*
  * The pending migrations (after data_version) that must complete before
@@ -67,6 +68,7 @@ BEGIN
              GROUP BY d.required_before) g;
 END
 $$;
+COMMENT ON FUNCTION medup.due_before(medup.version,integer,integer) IS 'The pending migrations that must complete before a target version can start, grouped by required_before.';
 
 /*
  * medup.check(target [, current]): one row per rule, in order.  The rules
@@ -382,6 +384,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION medup."check"(text,text,text) IS 'Every deploy rule for a target version, one row each.';
 
 /*
  * medup.gate(version [, current] [, target]): succeeds with a short text, or
@@ -421,3 +424,4 @@ BEGIN
                   target_ver);
 END
 $$;
+COMMENT ON FUNCTION medup.gate(text,text,text) IS 'Raises when deploying a version is unsafe; else says it is safe.';

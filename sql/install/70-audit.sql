@@ -111,6 +111,7 @@ CREATE FUNCTION medup.read_sampling(
     OUT last_late_at timestamptz, OUT cpu_ms_per_sample double precision)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medup_sampling' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medup.read_sampling() IS 'The rows of medup.sampling, from shared memory.';
 CREATE VIEW medup.sampling AS
     SELECT s.*, s.database_name::text AS target FROM medup.read_sampling() s;
 COMMENT ON VIEW medup.sampling IS
@@ -133,6 +134,7 @@ AS $$
                         WHERE d.target = medup.target_key() AND d.job_id = job.job_id),
                       interval '0')
 $$;
+COMMENT ON FUNCTION medup.migration_time(medup.job) IS 'How long a job has been migrating, less the downtime the samples saw.';
 
 /*
  * One of medup's duration settings as an interval.  In C: a call loads
@@ -143,6 +145,7 @@ CREATE FUNCTION medup.setting_interval(name text)
 RETURNS interval
 AS 'MODULE_PATHNAME', 'medup_setting_interval'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION medup.setting_interval(text) IS 'One of medup''s duration settings as an interval.';
 
 /*
  * Rate and ETA of the running job, from the samples of the last 15 minutes
@@ -194,11 +197,13 @@ BEGIN
       FROM span;
 END
 $$;
+COMMENT ON FUNCTION medup.history_estimates(uuid,double precision) IS 'Rate and ETA of the running job, from the samples of the last 15 minutes.';
 
 /* Make this statement end within the worker's time for a sample, unless it ends sooner (src/medup.c). */
 CREATE FUNCTION medup.bound_sample()
 RETURNS void
 AS 'MODULE_PATHNAME', 'medup_bound_sample' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medup.bound_sample() IS 'Arms the worker''s time limit around a sample taken by hand (src/medup.c).';
 
 /*
  * Take one sample of this database.  Returns what it did: 'sampled',
@@ -359,6 +364,7 @@ BEGIN
     RETURN 'sampled';
 END
 $$;
+COMMENT ON FUNCTION medup.take_sample() IS 'Takes one sample into medup.sample and derives its events.';
 
 /*
  * take_sample()'s name until 0.3, deprecated: it was also the table's name.
@@ -372,6 +378,7 @@ RETURNS text
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, medup, pg_temp
 AS $$ SELECT medup.take_sample() $$;
+COMMENT ON FUNCTION medup.sample() IS 'take_sample()''s old name, kept for the worker and older scripts.';
 
 /* The events between two samples (prev is all NULL on the first one). */
 CREATE FUNCTION medup.record_events(prev medup.sample, cur medup.sample, last_error text)
@@ -480,6 +487,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION medup.record_events(medup.sample,medup.sample,text) IS 'Records the events between two samples.';
 
 /*
  * Keep medup.event bounded whatever Medplum's tables say: a sample writes
@@ -539,11 +547,13 @@ BEGIN
     RETURN removed;
 END
 $$;
+COMMENT ON FUNCTION medup.cap_events(bigint,timestamp with time zone) IS 'Keeps the events of a sample and of a day under their caps, counting the rest in medup.sampler.';
 
 /*
  * Delete what is older than medup.retention (samples) and
- * medup.event_retention (events), a small batch per sample so that no
- * sample ever does a long delete.
+ * medup.event_retention (events), a small batch at a time so that no
+ * sample ever does a long delete.  take_sample() calls it at most once a
+ * minute (medup.sampler.last_retention_at).
  */
 CREATE FUNCTION medup.apply_retention(batch integer DEFAULT 1000)
 RETURNS integer
@@ -567,6 +577,7 @@ BEGIN
     RETURN removed + more;
 END
 $$;
+COMMENT ON FUNCTION medup.apply_retention(integer) IS 'Deletes samples and events past medup.retention and medup.event_retention, at most batch rows each.';
 
 CREATE VIEW medup.history AS
     SELECT s.sampled_at AS "time", s.database_name, s.state, s.schema_version, s.data_version,
@@ -633,6 +644,7 @@ BEGIN
      ORDER BY j.data_version, j.requested_at;
 END
 $$;
+COMMENT ON FUNCTION medup.read_durations() IS 'The rows of medup.durations.';
 CREATE VIEW medup.durations AS
     SELECT d.*, current_database()::text AS target FROM medup.read_durations() d;
 COMMENT ON VIEW medup.durations IS
@@ -705,6 +717,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
+COMMENT ON FUNCTION medup.notify_event() IS 'Trigger function: NOTIFY medup_events for each event recorded.';
 -- A trigger, so that every event is sent, whoever records it (samples,
 -- probes, catalog refreshes).  It is code: an update drops it with the
 -- functions (sql/updates/prologue.sql) and this creates it again.

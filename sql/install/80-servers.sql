@@ -16,6 +16,7 @@
 CREATE FUNCTION medup.http_get(url text, OUT answered_url text, OUT body jsonb, OUT next_url text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'medup_http_get' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION medup.http_get(text) IS 'Fetches one configured URL (src/http.c).';
 
 /*
  * GET several URLs a superuser configured at once: one row per URL, in
@@ -25,21 +26,25 @@ AS 'MODULE_PATHNAME', 'medup_http_get' LANGUAGE C VOLATILE STRICT;
 CREATE FUNCTION medup.http_get_all(urls text[])
 RETURNS TABLE (url text, answered_url text, body text, sqlstate text, error text)
 AS 'MODULE_PATHNAME', 'medup_http_get_all' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION medup.http_get_all(text[]) IS 'Fetches several configured URLs at once (src/http.c).';
 
 /* One answer of http_get_all() as JSON; invalid JSON raises 22P02 naming the URL. */
 CREATE FUNCTION medup.parse_answer(shown text, body text)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'medup_parse_answer' LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION medup.parse_answer(text,text) IS 'One answer of http_get_all() as JSON; 22P02 when it is not JSON.';
 
 /* The healthcheck URL of every server in medup.servers. */
 CREATE FUNCTION medup.server_urls()
 RETURNS text[]
 AS 'MODULE_PATHNAME', 'medup_server_urls' LANGUAGE C STABLE;
+COMMENT ON FUNCTION medup.server_urls() IS 'The healthcheck URL of every server in medup.servers.';
 
 /* A URL with the user name and password libcurl reads in it shown as ***; NULL for a URL medup refuses to show or fetch. */
 CREATE FUNCTION medup.masked_url(url text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'medup_masked_url' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION medup.masked_url(text) IS 'A URL with its credentials shown as ***.';
 
 CREATE FUNCTION medup.refuse_fetch_under_medplum_lock()
 RETURNS void
@@ -58,6 +63,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION medup.refuse_fetch_under_medplum_lock() IS 'Refuses a fetch (55000) while the transaction holds a lock on Medplum''s tables.';
 
 ------------------------------------------------------------------------
 -- Servers
@@ -87,6 +93,7 @@ BEGIN
     RETURN greatest(3 * medup.setting_interval('medup.probe_interval'), interval '5 minutes');
 END
 $$;
+COMMENT ON FUNCTION medup.server_freshness() IS 'How recent a reported version must be to count.';
 
 CREATE VIEW medup.servers AS
     SELECT s.url, s.state, s.version, s.version_since, s.last_seen_at, s.probed_at,
@@ -123,6 +130,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION medup.reported_version() IS 'The lowest version Medplum''s servers reported recently, and each server''s.';
 
 /*
  * The servers as status() shows them: one JSON object per server (url,
@@ -176,6 +184,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION medup.servers_report(medup.version_range,integer) IS 'The servers as status() shows them, and advice for those out of range.';
 
 /* What one healthcheck answer says: state, version, detail.  Raises 22023 on a wrong shape. */
 CREATE FUNCTION medup.read_healthcheck(shown text, answer jsonb,
@@ -215,6 +224,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION medup.read_healthcheck(text,jsonb) IS 'What one healthcheck answer says; 22023 on a wrong shape.';
 
 /* Record one probe's outcome, with events for what changed; returns the version it had before. */
 CREATE FUNCTION medup.record_probe(shown text, new_state text, new_version medup.version, new_detail text)
@@ -253,6 +263,7 @@ BEGIN
     RETURN before.version;
 END
 $$;
+COMMENT ON FUNCTION medup.record_probe(text,text,medup.version,text) IS 'Records one probe''s outcome, with events for what changed.';
 
 /*
  * medup.probe(): ask every server in medup.servers for its /healthcheck
@@ -306,6 +317,7 @@ BEGIN
     DELETE FROM server s WHERE s.url <> ALL (shown_urls);
 END
 $$;
+COMMENT ON FUNCTION medup.probe() IS 'Asks every server of medup.servers for its /healthcheck now.';
 
 ------------------------------------------------------------------------
 -- Catalog refresh
@@ -348,6 +360,7 @@ BEGIN
                    jsonb_array_elements(b.body) WITH ORDINALITY AS r(value, position));
 END
 $$;
+COMMENT ON FUNCTION medup.fetch_releases() IS 'Every release on every page of medup.releases_url.';
 
 /*
  * GitHub's releases as a medup.load_releases() document: drafts and
@@ -394,6 +407,7 @@ BEGIN
              WHERE NOT (e.element ->> 'draft')::boolean AND NOT (e.element ->> 'prerelease')::boolean);
 END
 $$;
+COMMENT ON FUNCTION medup.releases_document(text,jsonb) IS 'GitHub''s releases as a load_releases() document.';
 
 /* "server 4.1.12 <= version < 4.2.0" for one manifest entry. */
 CREATE FUNCTION medup.migration_range_text(entry jsonb)
@@ -404,6 +418,7 @@ AS $$
     SELECT format('runs on %s <= version', entry ->> 'serverVersion')
            || coalesce(' < ' || (entry ->> 'requiredBefore'), '')
 $$;
+COMMENT ON FUNCTION medup.migration_range_text(jsonb) IS '"server 4.1.12 <= version < 4.2.0" for one manifest entry.';
 
 /*
  * medup.refresh_catalog(): fetch Medplum's releases and its post-deploy
@@ -499,3 +514,4 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION medup.refresh_catalog() IS 'Fetches Medplum''s releases and manifest and loads what changed.';

@@ -34,6 +34,7 @@ BEGIN
     RETURN running;
 END
 $$;
+COMMENT ON FUNCTION medup.global_running_for(jsonb,integer) IS 'The job running in a global database that may be moving a shard.';
 
 /*
  * One row per target: this database first, then the remote ones by name.
@@ -114,6 +115,7 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION medup.read_fleet(text) IS 'The rows of medup.fleet.';
 
 CREATE VIEW medup.fleet AS SELECT * FROM medup.read_fleet();
 COMMENT ON VIEW medup.fleet IS
@@ -168,6 +170,7 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION medup.fleet_check(text,text) IS 'Each target''s first refusal of a version.';
 
 /*
  * medup.fleet_gate(version, cluster): 'safe to deploy X on N targets', or
@@ -208,3 +211,4 @@ BEGIN
                   CASE WHEN cluster IS NOT NULL THEN format(' of cluster "%s"', cluster) ELSE '' END);
 END
 $$;
+COMMENT ON FUNCTION medup.fleet_gate(text,text) IS 'Raises when any target refuses a version; else says it is safe on all.';

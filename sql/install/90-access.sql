@@ -135,4 +135,5 @@ GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version,
 CREATE FUNCTION medup.restore_grant(statement text) RETURNS void
     LANGUAGE c STRICT VOLATILE
     AS 'MODULE_PATHNAME', 'medup_restore_grant';
+COMMENT ON FUNCTION medup.restore_grant(text) IS 'Makes again, during an update, a grant a DBA had made on medup''s code.';
 REVOKE ALL ON FUNCTION medup.restore_grant(text) FROM PUBLIC;
