@@ -547,7 +547,7 @@ BEGIN
     RETURN removed;
 END
 $$;
-COMMENT ON FUNCTION medup.cap_events(bigint,timestamp with time zone) IS 'Keeps the events of a sample and of a day under their caps, counting the rest in medup.sampler.';
+COMMENT ON FUNCTION medup.cap_events(bigint,timestamp with time zone,text) IS 'Keeps the events of a sample and of a day under their caps, counting the rest in medup.sampler.';
 
 /*
  * Delete what is older than medup.retention (samples) and
