@@ -68,6 +68,50 @@ done
 show "What happened: the worker's samples (medup.history) and events" \
      "SELECT \"time\", state, data_version, running_migration, rows_done FROM medup.history ORDER BY \"time\" DESC LIMIT 3;"
 show "" "SELECT event_at, kind, data_version, detail FROM medup.event ORDER BY event_id;"
+
+# --- Medplum where medup cannot be installed: remote targets, a sharded fleet
+# Three more databases of this cluster play a sharded Medplum on a managed
+# server (Aurora, RDS): a global database and two shards, with no medup in
+# them.  Medplum keeps every shard's data-migration jobs in the global
+# database: v11 runs there; shard 1 has completed v10, shard 2 v11.  medup,
+# in "medplum", reads them over a connection as a plain monitoring login,
+# exactly as README's "Medplum on Aurora, RDS or Cloud SQL" says.
+for db in eu_global eu_shard1 eu_shard2; do
+  "${PSQL[@]}" -d postgres -c "CREATE DATABASE medplum_$db"
+  "${PSQL[@]}" -d "medplum_$db" -f "$REPO/test/medplum.sql" >/dev/null
+done
+"${PSQL[@]}" -d medplum_eu_global >/dev/null <<'SQL'
+CALL medplum_fixture.create_tables('public', '4.1.12', 93, 10);
+CALL medplum_fixture.complete_migrations('public', 10, '2026-10-01 02:00:00+00');
+CALL medplum_fixture.write_job('public', '4.1.12', md5('eu-v11')::uuid, 11, 'accepted',
+  now() - interval '25 min', now() - interval '25 min');
+SQL
+"${PSQL[@]}" -d medplum_eu_shard1 -c "CALL medplum_fixture.create_tables('public', '4.1.12', 93, 10)" -c 'DELETE FROM "AsyncJob"' >/dev/null
+"${PSQL[@]}" -d medplum_eu_shard2 -c "CALL medplum_fixture.create_tables('public', '4.1.12', 93, 11)" -c 'DELETE FROM "AsyncJob"' >/dev/null
+# On each Medplum database: the monitoring login (the README's script).
+"${PSQL[@]}" -d postgres -c "CREATE ROLE medup_monitor LOGIN PASSWORD 'demo only'" -c "GRANT pg_monitor TO medup_monitor"
+for db in eu_global eu_shard1 eu_shard2; do
+  "${PSQL[@]}" -d "medplum_$db" -c 'GRANT USAGE ON SCHEMA public TO medup_monitor' \
+    -c 'GRANT SELECT ON public."DatabaseMigration", public."AsyncJob" TO medup_monitor'
+done
+# On the monitoring side: dblink in a schema only superusers use, a foreign
+# server and user mapping per database, a target each.
+"${PSQL[@]}" -d medplum -c 'CREATE SCHEMA medup_dblink' -c 'CREATE EXTENSION dblink SCHEMA medup_dblink'
+for db in eu_global eu_shard1 eu_shard2; do
+  role=shard; [ "$db" = eu_global ] && role=global
+  "${PSQL[@]}" -d medplum \
+    -c "CREATE SERVER medplum_$db FOREIGN DATA WRAPPER dblink_fdw OPTIONS (host '$DEMO_DIR', port '$DEMO_PORT', dbname 'medplum_$db', connect_timeout '5')" \
+    -c "CREATE USER MAPPING FOR postgres SERVER medplum_$db OPTIONS (user 'medup_monitor', password 'demo only')" \
+    -c "SELECT medup.add_target('$db', 'medplum_$db', cluster => 'eu', role => '$role')" >/dev/null
+done
+show "Medplum where medup cannot be installed: a sharded Medplum (global + 2 shards) as remote targets" \
+     "SELECT name, kind, cluster, role, dbname FROM medup.targets;"
+show "A remote target answers like a local one" \
+     "SELECT state, data_version, running_migration, next_step, advice FROM medup.status('eu_global');" -x
+show "The fleet: every target at once, read concurrently" \
+     "SELECT name, cluster, role, reachable, state, data_version AS data, running_migration AS running, next_step, server_version_range AS range FROM medup.fleet;"
+show "May I deploy 4.2.6 to the whole eu cluster?" "SELECT medup.fleet_gate('4.2.6', 'eu');"
+show "And 4.1.18?" "SELECT medup.fleet_gate('4.1.18', 'eu');"
 echo
 echo "The cluster keeps running so you can look around:"
 echo "  psql -h $DEMO_DIR -p $DEMO_PORT -U postgres medplum"
