@@ -53,8 +53,11 @@ include $(PGXS)
 PROVE_FLAGS = --timer -I test/perl
 
 # The install script is the SQL surface, one file per concern in sql/install/
-# concatenated in this order (each part uses only what the parts before it
-# define), followed by the shipped catalog, generated from the data
+# concatenated in this order (the tables, types and views of each part use
+# only what the parts before it define; function bodies, resolved when they
+# run, also call functions of later parts, as 40-inspect.sql calls the
+# remote targets' snapshot_*() of 47-targets.sql), followed by the shipped
+# catalog, generated from the data
 # files in sql/install/catalog/.
 INSTALL_PARTS = \
 	sql/install/00-header.sql \

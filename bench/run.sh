@@ -161,7 +161,7 @@ summary=()
 
 # --- part 1: upgrade_path over the longest path in the catalog -----------
 echo
-echo "== upgrade_path (issue \"foundation\")"
+echo "== upgrade_path"
 from="$(q "SELECT min(version) FROM medup.release")"
 latest="$(q "SELECT max(version) FROM medup.release")"
 steps="$(q "SELECT count(*) FROM medup.upgrade_path('$from', 'latest')")"
@@ -195,7 +195,7 @@ done
 
 # --- part 2: status() and check() against a Medplum-shaped AsyncJob -------
 echo
-echo "== status() / check() (issue \"inspection\")"
+echo "== status() / check()"
 # Generate every size first; all schemas stay, so status() can be timed on
 # all sizes in interleaved rounds.  psql reads the generator as it goes: run
 # a private copy, so an edit made to it meanwhile cannot break the run.
@@ -275,7 +275,7 @@ summary+=("naive JSON scan at $big rows: $(fmt_ms "${nv[$big]}") ms")
 
 # --- part 3: sample(), its storage, and the worker's overhead ---------------
 echo
-echo "== sample(), storage and worker overhead (issue \"background worker\")"
+echo "== sample(), storage and worker overhead"
 clear_audit() {   # sample() writes: start every measurement from empty tables
   q "DELETE FROM medup.event" "DELETE FROM medup.sample" "DELETE FROM medup.sampler"
 }

@@ -22,14 +22,21 @@ PG_MODULE_MAGIC;
 #define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
 #endif
 
-/* Read by SQL through current_setting(), like the retention settings below. */
+/*
+ * medup.medplum_schema is read by SQL (medup.medplum_schema(), through
+ * current_setting()); medup.medplum_roles by src/plan_cache.c; the others
+ * by the worker (src/worker.c, src/periodic.c).
+ */
 static char *medup_medplum_schema = NULL;
 char	   *medup_medplum_roles = NULL;
 char	   *medup_databases = NULL;
 int			medup_naptime = 10;
 int			medup_max_samplers = 2;
 
-/* Read by SQL through current_setting(); kept here for their definitions. */
+/*
+ * Read by SQL through medup.setting_interval() (below), as intervals: C
+ * keeps them only for their definitions.
+ */
 static int	medup_retention = 30 * 86400;
 static int	medup_event_retention = 365 * 86400;
 static int	medup_stall_after = 30 * 60;
@@ -52,7 +59,8 @@ check_role_list(char **newval, void **extra, GucSource source)
 }
 
 /*
- * Reaching Medplum's servers and its published catalog (http.c, servers.c).
+ * Reaching Medplum's servers and its published catalog (src/http.c, and
+ * sql/install/80-servers.sql).
  * Every URL is superuser-only: whoever sets one aims the database server's
  * network access.  The timings are server-wide.
  */

@@ -69,7 +69,10 @@ static uint64 use_counter = 0;
 PG_FUNCTION_INFO_V1(medup_cached_query);
 PG_FUNCTION_INFO_V1(medup_cached_query_as_owner);
 
-/* The plan for sql, prepared now if it is new (the least used one goes). */
+/*
+ * The plan for sql, prepared now if it is new; when every slot is taken, the
+ * least recently used plan goes.
+ */
 static SPIPlanPtr
 plan_for(const char *sql)
 {
