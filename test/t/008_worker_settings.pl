@@ -9,25 +9,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use MedupTest;
 
-# make installcheck runs the tests from the top of the tree.
-my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // 'test/medplum.sql';
-my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // 'test/sample-medplum.sql';
-
-my $node = PostgreSQL::Test::Cluster->new('settings');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
-medup.databases = 'medplum'
-medup.naptime = 1
-});
-$node->start;
-$node->safe_psql('postgres', q{
-CREATE ROLE db_owner LOGIN;
-CREATE DATABASE medplum OWNER db_owner;});
-$node->safe_psql('medplum', slurp_file($medplum_sql));
-$node->safe_psql('medplum', slurp_file($sample_sql));
-$node->safe_psql('medplum', 'CREATE EXTENSION medup');
+my $node = medup_node('settings', "medup.databases = 'medplum'\nmedup.naptime = 1\n");
+$node->safe_psql('postgres', 'CREATE ROLE db_owner LOGIN');
+medplum_database($node, 'medplum', owner => 'db_owner');
 my $worker_role = $node->safe_psql('postgres', 'SELECT rolname FROM pg_roles WHERE oid = 10');
 
 # The hostile values: what each would do to a sample that took them.

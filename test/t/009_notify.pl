@@ -8,22 +8,10 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use JSON::PP;
 use Time::HiRes qw(time sleep);
+use MedupTest;
 
-my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // "test/medplum.sql";
-my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // "test/sample-medplum.sql";
-
-my $node = PostgreSQL::Test::Cluster->new('notify');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
-medup.databases = 'medplum'
-medup.naptime = 1
-medup.stall_after = 3600
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE medplum');
-$node->safe_psql('medplum', slurp_file($medplum_sql));
-$node->safe_psql('medplum', slurp_file($sample_sql));
+my $node = medup_node('notify', "medup.databases = 'medplum'\nmedup.naptime = 1\nmedup.stall_after = 3600\n");
+medplum_database($node, 'medplum', extension => 0);
 
 # The listener: psql prints each notification after the next command.
 my $listener = $node->background_psql('medplum');

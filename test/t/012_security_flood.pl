@@ -16,28 +16,15 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
+use MedupTest;
 
-my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // "test/medplum.sql";
-my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // "test/sample-medplum.sql";
-
-my $node = PostgreSQL::Test::Cluster->new('flood');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
-medup.databases = 'medplum'
-medup.naptime = 1
-medup.stall_after = 3
-});
-$node->start;
-
+my $node = medup_node('flood', "medup.databases = 'medplum'\nmedup.naptime = 1\nmedup.stall_after = 3\n");
 $node->safe_psql('postgres', q{
 CREATE ROLE medplum_app LOGIN;
 CREATE ROLE db_owner LOGIN;
 CREATE ROLE intruder LOGIN;     -- CONNECT, as every role has, and nothing else
-CREATE DATABASE medplum OWNER db_owner;
 });
-$node->safe_psql('medplum', slurp_file($medplum_sql));
-$node->safe_psql('medplum', slurp_file($sample_sql));
+medplum_database($node, 'medplum', owner => 'db_owner', extension => 0);
 $node->safe_psql('medplum', q{
 DO $$
 DECLARE t regclass;
