@@ -1,3 +1,15 @@
+/*
+ * The session's one remembered answer (src/memo.c): status() keeps the
+ * running migration's time left there, for at most a naptime (60 s at
+ * most).  Internal.
+ */
+CREATE FUNCTION medup.memo_get(key text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medup_memo_get' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION medup.memo_put(key text, value text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'medup_memo_put' LANGUAGE C VOLATILE STRICT;
+
 CREATE FUNCTION medup.status(target text DEFAULT NULL,
     OUT state text, OUT schema_version integer, OUT data_version integer,
     OUT latest_data_version integer, OUT first_boot boolean,
@@ -29,6 +41,8 @@ DECLARE
     remote     boolean;        -- answering for a remote target (47-targets.sql)
     own_snapshot boolean := false;
     lock_is_medplum boolean;
+    memo_key   text;
+    memo       text;
 BEGIN
     -- A remote target: read its facts once; every reader below then
     -- returns them, and everything else is decided as for this database.
@@ -133,14 +147,27 @@ BEGIN
             -- (45-estimate.sql): a reindex's types not done yet, a custom
             -- migration's index builds not done yet.  It reads this
             -- database's statistics: none for a remote target yet.
-            BEGIN
-                SELECT e.est_low, e.est_high INTO est_time_left_low, est_time_left_high
-                  FROM estimate_migrations(ARRAY[running_migration], data_version,
-                                           CASE WHEN first_boot THEN running_migration END,
-                                           running_migration, running_job) e;
-            EXCEPTION WHEN lock_not_available THEN
-                NULL;   -- no estimate this time, rather than no status
-            END;
+            -- It costs milliseconds (every completed job's output, the
+            -- tables' statistics), so the session remembers it for these
+            -- facts of the running job, for at most a naptime (memo.c).
+            memo_key := concat_ws('|', 'time_left', current_database(), medplum_schema, data_version,
+                                  first_boot, running_job, running_job_updated_at, running_steps_done,
+                                  running_rows_done, running_step);
+            memo := medup.memo_get(memo_key);
+            IF memo IS NOT NULL THEN
+                est_time_left_low := nullif(split_part(memo, '|', 1), '')::interval;
+                est_time_left_high := nullif(split_part(memo, '|', 2), '')::interval;
+            ELSE
+                BEGIN
+                    SELECT e.est_low, e.est_high INTO est_time_left_low, est_time_left_high
+                      FROM estimate_migrations(ARRAY[running_migration], data_version,
+                                               CASE WHEN first_boot THEN running_migration END,
+                                               running_migration, running_job) e;
+                    PERFORM medup.memo_put(memo_key, concat(est_time_left_low, '|', est_time_left_high));
+                EXCEPTION WHEN lock_not_available THEN
+                    NULL;   -- no estimate this time, rather than no status
+                END;
+            END IF;
         END IF;
     ELSIF next_job.status = 'error' THEN
         failed_migration := next_job.data_version;
