@@ -1,38 +1,50 @@
 #!/usr/bin/env bash
-# medup's benchmark: builds and installs medup, starts a private throw-away
-# cluster, and prints per-call times measured in this one run next to a
-# baseline measured the same way, so that the ratios mean something even on
-# a small, noisy machine.
+# medup's benchmark: this tree against a base release, measured in one run.
 #
-#   bash bench/run.sh
+#   bash bench/run.sh                 # this tree against 0.2 (BASE=93a2102)
+#   BASE=v0.2 bash bench/run.sh       # against any git ref
+#
+# It builds the base (git archive of BASE) into one private PostgreSQL
+# install tree and this working tree into another, starts one throw-away
+# cluster from each (same settings, same generated Medplum data), and times
+# the same calls on both, alternating: round 1 base then this tree, round 2
+# this tree then base, and so on, so a burst of load elsewhere on the
+# machine hits both alike.  Printed per measurement: the base's time, this
+# tree's, the ratio (the median of the per-round ratios) and whether this
+# tree is within 20% of the base.  Then what only this tree has: a remote
+# status() next to a local one, with the round trips it made, and the
+# background worker's CPU per sample on both.
 #
 # Environment:
-#   MEDUP_BENCH_PORT   port of the private cluster (default 54340)
-#   MEDUP_BENCH_SIZES  "AsyncJob" sizes for the status part
-#                      (default "1000 100000 1000000")
-#   MEDUP_BENCH_PGBENCH_SECONDS  length of one pgbench run of the worker
-#                      overhead part (default 15; 0 skips that part)
-#   MEDUP_BENCH_PGBENCH_RUNS     pgbench runs, alternating worker off and on
-#                      (default 6; even, at least 2)
+#   BASE                   git ref of the base (default 93a2102, medup 0.2)
+#   MEDUP_BENCH_PORT       port of the base's cluster; this tree's is the
+#                          next one (default 54340)
+#   MEDUP_BENCH_SIZES      "AsyncJob" sizes (default "1000 100000 1000000")
+#   MEDUP_BENCH_ROUNDS     alternating rounds per measurement (default 5)
+#   MEDUP_BENCH_WORKER_SECONDS  how long the workers sample (default 20;
+#                          0 skips that part)
+#   MEDUP_BENCH_TREE_BASE, MEDUP_BENCH_TREE_NOW
+#                          private install trees to build into (copies of
+#                          PostgreSQL's: usr/lib/postgresql/N, usr/share/
+#                          postgresql/N, usr/include/postgresql under one
+#                          root); default: copies of PG_BINDIR's tree made in
+#                          the run's temporary directory and removed after.
+#                          The system's tree is never installed into.
 #
-# Every time is a per-call time from a loop run inside the server (a plpgsql
-# function calling the query n times, timed with clock_timestamp()), so
-# neither the client nor the socket is measured.  Queries that are compared
-# with each other are timed in interleaved repeats (A B C A B C ...), so a
-# burst of load elsewhere on the machine hits all of them alike; the ratios
-# are medians of the per-repeat ratios.
-#
-# It is a measurement, not a test: a missed target prints MISS and the
-# script still exits 0; a real error exits non-zero.
+# It is a measurement, not a test: a measurement over 20% prints OVER and
+# the script still exits 0; a real error exits non-zero.
 set -euo pipefail
 source "$(dirname "$0")/../test/lib.sh"
 
-BENCH_PORT="${MEDUP_BENCH_PORT:-54340}"
-BENCH_SIZES="${MEDUP_BENCH_SIZES:-1000 100000 1000000}"
+BASE="${BASE:-93a2102}"
+PORT_BASE="${MEDUP_BENCH_PORT:-54340}"
+PORT_NOW=$((PORT_BASE + 1))
+ROUNDS="${MEDUP_BENCH_ROUNDS:-5}"
+WORKER_SECONDS="${MEDUP_BENCH_WORKER_SECONDS:-20}"
 GEN="$REPO/bench/asyncjob_gen.sql"
 
 sizes=()
-for n in $BENCH_SIZES; do
+for n in ${MEDUP_BENCH_SIZES:-1000 100000 1000000}; do
   if ! [[ "$n" =~ ^[1-9][0-9]*$ ]]; then
     echo "MEDUP_BENCH_SIZES: \"$n\" is not a positive integer" >&2
     exit 2
@@ -43,510 +55,323 @@ if [ ${#sizes[@]} -eq 0 ]; then
   echo "MEDUP_BENCH_SIZES is empty" >&2
   exit 2
 fi
-PGB_SECONDS="${MEDUP_BENCH_PGBENCH_SECONDS:-15}"
-PGB_RUNS="${MEDUP_BENCH_PGBENCH_RUNS:-6}"
-if ! [[ "$PGB_SECONDS" =~ ^[0-9]+$ ]]; then
-  echo "MEDUP_BENCH_PGBENCH_SECONDS: \"$PGB_SECONDS\" is not a number of seconds" >&2
+for v in ROUNDS WORKER_SECONDS; do
+  if ! [[ "${!v}" =~ ^[0-9]+$ ]]; then
+    echo "MEDUP_BENCH_$v: \"${!v}\" is not a number" >&2
+    exit 2
+  fi
+done
+if [ "$ROUNDS" -lt 1 ]; then
+  echo "MEDUP_BENCH_ROUNDS must be at least 1" >&2
   exit 2
 fi
-if ! [[ "$PGB_RUNS" =~ ^[1-9][0-9]*$ ]] || [ $((PGB_RUNS % 2)) -ne 0 ]; then
-  echo "MEDUP_BENCH_PGBENCH_RUNS: \"$PGB_RUNS\" is not an even number >= 2" >&2
+if ! base_commit="$(git -C "$REPO" rev-parse --verify --quiet "$BASE^{commit}")"; then
+  echo "BASE=$BASE is not a commit of $REPO" >&2
   exit 2
-fi
-if [ ! -f "$GEN" ]; then
-  echo "$GEN is missing" >&2
-  exit 1
 fi
 
 bash "$REPO/test/deps.sh"
-build_and_install
 
-# --- the private cluster ---------------------------------------------------
-BENCH_DIR="$(server_tmpdir bench)"
+W="$(server_tmpdir bench)"
+PIDS=()
 cleanup() {
   local rc=$?
-  if [ -f "$BENCH_DIR/data/postmaster.pid" ]; then
-    as_server_user "$PG_BINDIR/pg_ctl" -D "$BENCH_DIR/data" stop -m immediate >/dev/null 2>&1 || true
-  fi
-  rm -rf "$BENCH_DIR"
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for side in base now; do
+    if [ -f "$W/$side/data/postmaster.pid" ]; then
+      as_server_user "$(bindir "$side")/pg_ctl" -D "$W/$side/data" stop -m immediate >/dev/null 2>&1 || true
+    fi
+  done
+  rm -rf "$W"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-echo "== private cluster in $BENCH_DIR, port $BENCH_PORT"
-as_server_user "$PG_BINDIR/initdb" -D "$BENCH_DIR/data" -A trust -U postgres >/dev/null
-cat >> "$BENCH_DIR/data/postgresql.conf" <<CONF
-port = $BENCH_PORT
-listen_addresses = ''
-unix_socket_directories = '$BENCH_DIR'
+# --- two install trees, two builds ---------------------------------------
+PG_MAJOR="$("$PG_BINDIR/pg_config" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')"
+ROOT_OF_SYSTEM="$(cd "$PG_BINDIR/../../../.." && pwd)"   # PG_BINDIR is ROOT/usr/lib/postgresql/N/bin
+make_tree() {   # make_tree DIR: a private copy of PG_BINDIR's install tree
+  mkdir -p "$1/usr/lib/postgresql" "$1/usr/share/postgresql" "$1/usr/include"
+  cp -a "$ROOT_OF_SYSTEM/usr/lib/postgresql/$PG_MAJOR" "$1/usr/lib/postgresql/"
+  cp -a "$ROOT_OF_SYSTEM/usr/share/postgresql/$PG_MAJOR" "$1/usr/share/postgresql/"
+  cp -a "$ROOT_OF_SYSTEM/usr/include/postgresql" "$1/usr/include/"
+}
+TREE_BASE="${MEDUP_BENCH_TREE_BASE:-}"
+TREE_NOW="${MEDUP_BENCH_TREE_NOW:-}"
+if [ -z "$TREE_BASE" ]; then TREE_BASE="$W/tree-base"; make_tree "$TREE_BASE"; fi
+if [ -z "$TREE_NOW" ]; then TREE_NOW="$W/tree-now"; make_tree "$TREE_NOW"; fi
+bindir() {   # bindir base|now
+  if [ "$1" = base ]; then echo "$TREE_BASE/usr/lib/postgresql/$PG_MAJOR/bin"
+  else echo "$TREE_NOW/usr/lib/postgresql/$PG_MAJOR/bin"; fi
+}
+for side in base now; do
+  if [ ! -x "$(bindir $side)/pg_config" ]; then
+    echo "no PostgreSQL $PG_MAJOR install tree at $(bindir $side)" >&2
+    exit 1
+  fi
+done
+
+echo "== build: base $BASE ($(git -C "$REPO" rev-parse --short "$base_commit")) and this tree ($(git -C "$REPO" rev-parse --short HEAD)$(git --no-optional-locks -C "$REPO" diff --quiet HEAD 2>/dev/null || echo '+changes'))"
+mkdir -p "$W/base-src"
+git -C "$REPO" archive "$base_commit" | tar -x -C "$W/base-src"
+build_into() {   # build_into SRC_DIR SIDE
+  make -C "$1" -s clean >/dev/null
+  make -C "$1" -s PG_CONFIG="$(bindir "$2")/pg_config" >/dev/null
+  make -C "$1" -s PG_CONFIG="$(bindir "$2")/pg_config" install >/dev/null
+}
+build_into "$W/base-src" base
+build_into "$REPO" now
+V_BASE="$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$W/base-src/medup.control")"
+V_NOW="$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$REPO/medup.control")"
+chown -R postgres: "$W" 2>/dev/null || true
+
+# --- two clusters --------------------------------------------------------
+# The base's cluster also listens on the loopback: it is the remote target
+# of this tree's in the remote part, with the statements of the monitoring
+# login logged there to count them.
+for side in base now; do
+  if [ "$side" = base ]; then port=$PORT_BASE; else port=$PORT_NOW; fi
+  mkdir -p "$W/$side"; chown postgres: "$W/$side" 2>/dev/null || true
+  as_server_user "$(bindir $side)/initdb" -D "$W/$side/data" -A trust -U postgres >/dev/null
+  cat >> "$W/$side/data/postgresql.conf" <<CONF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$W'
 shared_preload_libraries = 'medup'
-shared_buffers = '1GB'
+shared_buffers = '512MB'
 max_wal_size = '4GB'
+password_encryption = 'scram-sha-256'
+log_connections = on
+log_line_prefix = '%m [%p] %u@%d '
 CONF
-if ! as_server_user "$PG_BINDIR/pg_ctl" -D "$BENCH_DIR/data" -l "$BENCH_DIR/server.log" -w start >/dev/null; then
-  cat "$BENCH_DIR/server.log" >&2 || true
-  exit 1
-fi
+  { echo "host all medup_monitor 127.0.0.1/32 scram-sha-256"; cat "$W/$side/data/pg_hba.conf"; } > "$W/hba"
+  as_server_user cp "$W/hba" "$W/$side/data/pg_hba.conf"
+  if ! as_server_user "$(bindir $side)/pg_ctl" -D "$W/$side/data" -l "$W/$side/server.log" -w start >/dev/null; then
+    cat "$W/$side/server.log" >&2 || true
+    exit 1
+  fi
+done
 
 export PGOPTIONS="-c client_min_messages=warning"
-PSQL=("$PG_BINDIR/psql" -h "$BENCH_DIR" -p "$BENCH_PORT" -U postgres -X -q -v ON_ERROR_STOP=1)
-q() {   # q SQL...: run each SQL in one session of database bench, unaligned output
-  local args=()
+psql_on() {   # psql_on SIDE [DB] psql-args...
+  local side="$1" port=$PORT_BASE
+  shift
+  if [ "$side" = now ]; then port=$PORT_NOW; fi
+  "$(bindir "$side")/psql" -h "$W" -p "$port" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"
+}
+q() {   # q SIDE SQL...: each SQL in one session of database bench, unaligned
+  local side="$1" args=()
+  shift
   for s in "$@"; do args+=(-c "$s"); done
-  "${PSQL[@]}" -d bench -At -F '|' "${args[@]}"
+  psql_on "$side" -d bench -At -F '|' "${args[@]}"
 }
 
-"${PSQL[@]}" -d postgres -c "CREATE DATABASE bench"
-q "CREATE EXTENSION medup"
-
-# The timers (bench/timer.sql): medup_bench.timeit() runs each query in a
-# loop inside the server, medup_bench.prepare_tx()/_txdrive() the same with
-# one transaction per call.
-"${PSQL[@]}" -d bench -f "$REPO/bench/timer.sql" >/dev/null
-
-# query_arrays QUERY [SETTING] [QUERY [SETTING]]...: the two SQL arrays
-# (queries, settings; "" for no setting), dollar-quoted, comma-separated:
-# "ARRAY[...]::text[], ARRAY[...]::text[]".
-query_arrays() {
-  local qs=() ss=()
-  while [ $# -gt 0 ]; do
-    qs+=("\$q\$$1\$q\$")
-    if [ -n "${2:-}" ]; then ss+=("\$s\$$2\$s\$"); else ss+=("NULL"); fi
-    shift 2 || shift 1
+echo "== data: the same Medplum-shaped schemas in both clusters (bench/asyncjob_gen.sql)"
+cp "$GEN" "$W/asyncjob_gen.sql"
+for side in base now; do
+  psql_on "$side" -d postgres -c "CREATE DATABASE bench"
+  q "$side" "CREATE EXTENSION medup"
+  psql_on "$side" -d bench -f "$REPO/bench/timer.sql" >/dev/null
+  psql_on "$side" -d bench -f "$REPO/test/medplum.sql" >/dev/null
+done
+gen() {   # gen SIDE: every size, one after the other
+  local n
+  for n in "${sizes[@]}"; do
+    psql_on "$1" -d bench -At -v schema="bench_$n" -v rows="$n" -f "$W/asyncjob_gen.sql" >/dev/null
+    q "$1" "VACUUM (ANALYZE) bench_$n.\"AsyncJob\", bench_$n.\"AsyncJob_History\""
   done
-  echo "ARRAY[$(IFS=,; echo "${qs[*]}")]::text[], ARRAY[$(IFS=,; echo "${ss[*]}")]::text[]"
 }
+t0=$(date +%s)
+gen base & g1=$!
+gen now & g2=$!
+PIDS+=("$g1" "$g2")
+wait "$g1"; wait "$g2"
+PIDS=()
+echo "sizes ${sizes[*]}: generated and vacuumed in both clusters in $(( $(date +%s) - t0 )) s"
+big="${sizes[0]}"
+for n in "${sizes[@]}"; do if [ "$n" -gt "$big" ]; then big="$n"; fi; done
+echo "medup $V_BASE (base) and medup $V_NOW (this tree); at every size the state is: $(q now "SET medup.medplum_schema = 'bench_$big'" "SELECT state || ', running v' || running_migration FROM medup.status()")"
 
-# timeit MAX_ITER REPEATS TARGET_MS QUERY [SETTING] [QUERY [SETTING]]...
-# (pairs; use "" for no setting).  Prints one line per query:
-# "no|median ms|min ms|max ms|calls|median ratio to the first query"
-timeit() {
-  local max_iter="$1" repeats="$2" target="$3"
-  shift 3
-  q "SELECT query_no, round(median_ms::numeric, 6), round(min_ms::numeric, 6), round(max_ms::numeric, 6),
-            calls, round(ratio_to_first::numeric, 3)
-     FROM medup_bench.timeit($(query_arrays "$@"), $max_iter, $repeats, $target)"
-}
-
-# timeit_tx MAX_ITER REPEATS TARGET_MS QUERY [SETTING] [QUERY [SETTING]]...:
-# like timeit, one transaction per call; SETTING is a statement run first.
-timeit_tx() {
-  local max_iter="$1" repeats="$2" target="$3"
-  shift 3
-  q "SELECT medup_bench.prepare_tx($(query_arrays "$@"))" >/dev/null
-  q "CALL medup_bench._txdrive($max_iter, $repeats, $target)"
-  q "SELECT query_no, round(median_ms::numeric, 6), round(min_ms::numeric, 6), round(max_ms::numeric, 6),
-            calls, round(ratio_to_first::numeric, 3)
-     FROM medup_bench.tx_summary()"
-}
-
-fmt_ms() {   # a readable number of milliseconds
+# --- the timer -------------------------------------------------------------
+fmt_ms() {
   awk -v x="$1" 'BEGIN { if (x == "" || x == "-") print "-";
                          else if (x < 0.1) printf "%.4f", x; else if (x < 10) printf "%.3f", x;
                          else if (x < 1000) printf "%.1f", x; else printf "%.0f", x }'
-}
-fmt_x() {   # a readable ratio
-  awk -v r="$1" 'BEGIN { if (r == "" || r == "-") print "-"; else if (r >= 100) printf "%.0fx", r;
-                         else printf "%.2fx", r }'
-}
-div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b <= 0) print "-";
-                                           else print a / b }'; }
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-field() { echo "$1" | cut -d'|' -f"$2"; }
-line_no() { echo "$1" | sed -n "${2}p"; }
-
-summary=()
-
-# --- part 1: upgrade_path over the longest path in the catalog -----------
-echo
-echo "== upgrade_path"
-from="$(q "SELECT min(version) FROM medup.release")"
-latest="$(q "SELECT max(version) FROM medup.release")"
-steps="$(q "SELECT count(*) FROM medup.upgrade_path('$from', 'latest')")"
-steps_req="$(q "SELECT count(*) FROM medup.upgrade_path('$from', 'latest', required_only => true)")"
-echo "longest path in the catalog: $from -> latest ($latest): $steps stops, $steps_req required"
-
-labels=("baseline: generate_series(1, $steps)"
-        "upgrade_path('$from', 'latest')"
-        "upgrade_path('$from', 'latest', required_only)")
-out="$(timeit 2000 5 400 \
-  "SELECT * FROM generate_series(1, $steps)" "" \
-  "SELECT * FROM medup.upgrade_path('$from', 'latest')" "" \
-  "SELECT * FROM medup.upgrade_path('$from', 'latest', required_only => true)" "")"
-printf '%-48s %10s %9s %9s %7s %8s\n' "query (per call, in-server loop)" "median ms" "min ms" "max ms" "calls" "x base"
-for i in 1 2 3; do
-  row="$(line_no "$out" "$i")"
-  printf '%-48s %10s %9s %9s %7s %8s\n' "${labels[$((i - 1))]}" "$(fmt_ms "$(field "$row" 2)")" \
-    "$(fmt_ms "$(field "$row" 3)")" "$(fmt_ms "$(field "$row" 4)")" "$(field "$row" 5)x5" \
-    "$(fmt_x "$(field "$row" 6)")"
-done
-base_ms="$(field "$(line_no "$out" 1)" 2)"
-for i in 2 3; do
-  row="$(line_no "$out" "$i")"
-  m="$(field "$row" 2)"
-  if lt "$m" 1; then verdict=PASS; else verdict=MISS; fi
-  l="$(printf '%-46s %s ms per call, %s baseline (target < 1 ms): %s' "${labels[$((i - 1))]}" \
-        "$(fmt_ms "$m")" "$(fmt_x "$(field "$row" 6)")" "$verdict")"
-  echo "$l"
-  summary+=("$l")
-done
-
-# --- part 2: status() and check() against a Medplum-shaped AsyncJob -------
-echo
-echo "== status() / check()"
-# Generate every size first; all schemas stay, so status() can be timed on
-# all sizes in interleaved rounds.  psql reads the generator as it goes: run
-# a private copy, so an edit made to it meanwhile cannot break the run.
-cp "$GEN" "$BENCH_DIR/asyncjob_gen.sql"
-"${PSQL[@]}" -d bench -q -f "$REPO/test/medplum.sql" >/dev/null
-for n in "${sizes[@]}"; do
-  schema="bench_$n"
-  t0=$(date +%s.%N)
-  gen_out="$("${PSQL[@]}" -d bench -At -F '|' -v schema="$schema" -v rows="$n" -f "$BENCH_DIR/asyncjob_gen.sql" | tail -n 1)"
-  q "VACUUM (ANALYZE) $schema.\"AsyncJob\", $schema.\"AsyncJob_History\""
-  t1=$(date +%s.%N)
-  printf '%s: %s rows, %s data-migration jobs, %s; generated and vacuumed in %.0f s\n' "$schema" \
-    "$(field "$gen_out" 1)" "$(field "$gen_out" 2)" "$(field "$gen_out" 3)" \
-    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
-done
-
-# The naive scan parses every row's JSON: seconds at 1M rows.  At most 200
-# calls a repeat, 3 repeats, after a warm-up that reads the table into memory.
-NAIVE_WHERE="(content::jsonb ->> 'type') = 'data-migration' AND (content::jsonb ->> 'status') = 'active'"
-declare -A st ck nv
-for n in "${sizes[@]}"; do
-  st[$n]="-"; ck[$n]="-"
-  nv[$n]="$(field "$(timeit 200 3 1000 "SELECT count(*) FROM bench_$n.\"AsyncJob\" WHERE $NAIVE_WHERE" "")" 2)"
-  echo "naive scan at $n rows: $(fmt_ms "${nv[$n]}") ms"
-done
-
-ref="${sizes[0]}"
-big="${sizes[0]}"
-for n in "${sizes[@]}"; do
-  if [ "$n" -eq 1000 ]; then ref=1000; fi
-  if [ "$n" -gt "$big" ]; then big="$n"; fi
-done
-# status() and check() on every size, interleaved, $ref first: the ratio to
-# the first query is then status(N)/status($ref), a median of per-round ratios.
-ordered=("$ref")
-for n in "${sizes[@]}"; do if [ "$n" -ne "$ref" ]; then ordered+=("$n"); fi; done
-declare -A st_x
-for fn in status check; do
-  if [ "$fn" = status ]; then call="SELECT * FROM medup.status()"; else call="SELECT * FROM medup.check('latest')"; fi
-  args=()
-  for n in "${ordered[@]}"; do args+=("$call" "SET medup.medplum_schema = 'bench_$n'"); done
-  out="$(timeit 2000 5 400 "${args[@]}")"
-  i=0
-  for n in "${ordered[@]}"; do
-    i=$((i + 1))
-    row="$(line_no "$out" "$i")"
-    if [ "$fn" = status ]; then st[$n]="$(field "$row" 2)"; st_x[$n]="$(field "$row" 6)"
-    else ck[$n]="$(field "$row" 2)"; fi
-  done
-done
-
-echo
-printf '%10s | %12s | %11s | %11s | %13s | %s\n' rows "status() ms" "check() ms" "naive ms" "naive/status" "status(N)/status($ref)"
-printf '%10s-+-%12s-+-%11s-+-%11s-+-%13s-+-%s\n' "" "" "" "" "" "------------------------" | tr ' ' '-'
-for n in "${sizes[@]}"; do
-  printf '%10s | %12s | %11s | %11s | %13s | %s\n' "$n" "$(fmt_ms "${st[$n]}")" "$(fmt_ms "${ck[$n]}")" \
-    "$(fmt_ms "${nv[$n]}")" "$(fmt_x "$(div "${nv[$n]}" "${st[$n]}")")" \
-    "$(fmt_x "${st_x[$n]:-}")"
-done
-
-echo
-note=""
-if [ "$big" -ne 1000000 ]; then note=" (the targets are for 1000000 rows; this run's largest size)"; fi
-echo "targets at $big rows$note:"
-s="${st[$big]}"
-if lt "$s" 1; then v=PASS; else v=MISS; fi
-t1="status() at $big rows: $(fmt_ms "$s") ms (target < 1 ms): $v"
-r="${st_x[$big]}"
-if lt "$r" 2; then v=PASS; else v=MISS; fi
-t2="status() at $big rows / at $ref rows: $(fmt_x "$r") (target < 2x): $v"
-r="$(div "${nv[$big]}" "$s")"
-if ! lt "$r" 1000; then v=PASS; else v=MISS; fi
-t3="naive JSON scan / status() at $big rows: $(fmt_x "$r") (target >= 1000x): $v"
-for l in "$t1" "$t2" "$t3"; do echo "  $l"; summary+=("$l"); done
-summary+=("check('latest') at $big rows: $(fmt_ms "${ck[$big]}") ms per call")
-summary+=("naive JSON scan at $big rows: $(fmt_ms "${nv[$big]}") ms")
-
-# --- part 3: sample(), its storage, and the worker's overhead ---------------
-echo
-echo "== sample(), storage and worker overhead"
-clear_audit() {   # sample() writes: start every measurement from empty tables
-  q "DELETE FROM medup.event" "DELETE FROM medup.sample" "DELETE FROM medup.sampler"
-}
-pct() { awk -v x="$1" 'BEGIN { if (x == "" || x == "-") print "-"; else printf "%.2f%%", x * 100 }'; }
-fmt_bytes() {
-  awk -v b="$1" 'BEGIN { if (b == "" || b == "-") print "-"; else if (b < 10240) printf "%.0f B", b;
-                         else if (b < 10485760) printf "%.0f kB", b / 1024;
-                         else printf "%.1f MB", b / 1048576 }'
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
              if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# 3a. The cost of one sample, next to status() (its biggest part), one
-# transaction per call, on $ref and $big rows, each from empty tables.
-# Then once more on $big rows with medup.sample holding 30 days of rows,
-# as it does at steady state (see 3b).
-SAMPLES_30D=259200
-declare -A sp_row
-sample_cost() {   # sample_cost KEY ROWS: time status() and sample(), store the rows
-  local key="$1" n="$2" setting out
-  setting="SET medup.medplum_schema = 'bench_$n'"
-  out="$(timeit_tx 2000 5 400 "SELECT * FROM medup.status()" "$setting" "SELECT medup.take_sample()" "$setting")"
-  sp_row[$key]="$(line_no "$out" 1)#$(line_no "$out" 2)"
-  local outcome
-  outcome="$(q "SELECT string_agg(last_outcome, ', ') FROM medup.sampler")"
-  if [ "$outcome" != sampled ]; then
-    echo "warning: sample() on bench_$n said \"$outcome\", not \"sampled\": the time is for that path" >&2
+# one SIDE TX SETTING QUERY: ms per call of QUERY on SIDE, one repeat of an
+# in-server loop of about 300 ms (bench/timer.sql; TX=1: one transaction
+# per call, for calls that write, as the worker commits every sample).
+one() {
+  local side="$1" tx="$2" setting="$3" query="$4" s=NULL
+  if [ -n "$setting" ]; then s="\$s\$$setting\$s\$"; fi
+  if [ "$tx" = 1 ]; then
+    q "$side" "SELECT medup_bench.prepare_tx(ARRAY[\$q\$$query\$q\$], ARRAY[$s]::text[])" >/dev/null
+    q "$side" "CALL medup_bench._txdrive(2000, 1, 300)"
+    q "$side" "SELECT median_ms FROM medup_bench.tx_summary()"
+  else
+    q "$side" "SELECT median_ms FROM medup_bench.timeit(ARRAY[\$q\$$query\$q\$], ARRAY[$s]::text[], 2000, 1, 300)"
   fi
 }
-sizes_sample=("$ref")
-if [ "$big" -ne "$ref" ]; then sizes_sample+=("$big"); fi
-for n in "${sizes_sample[@]}"; do
-  clear_audit
-  sample_cost "$n" "$n"
-done
-loop_rows="$(q "SELECT count(*) FROM medup.sample")"
-loop_events="$(q "SELECT count(*) FROM medup.event")"
 
-# 3b. Storage, measured on what the loop on $big rows just wrote.
-q "VACUUM (ANALYZE) medup.sample" "VACUUM (ANALYZE) medup.event"
-st_row="$(q "SELECT count(*), pg_total_relation_size('medup.sample'), pg_relation_size('medup.sample'),
-                    pg_indexes_size('medup.sample') FROM medup.sample")"
-bpr="$(div "$(field "$st_row" 2)" "$(field "$st_row" 1)")"
-# Then for real: fill medup.sample to 30 days at naptime 10 s with copies
-# of the newest sample (older and older, inserted oldest first, as the
-# worker would have), vacuum, and measure the whole table.  Every copy is
-# younger than 30 days, so the retention delete still finds nothing.
-q "INSERT INTO medup.sample
-   SELECT r.* FROM (SELECT to_jsonb(s) AS j FROM medup.sample s ORDER BY s.sampled_at DESC LIMIT 1) newest,
-                   (SELECT min(sampled_at) AS oldest, count(*) AS n FROM medup.sample) o,
-                   generate_series($SAMPLES_30D - o.n, 1, -1) g,
-                   LATERAL jsonb_populate_record(NULL::medup.sample,
-                               newest.j || jsonb_build_object('sampled_at', o.oldest - g * interval '10 s')) r
-   ORDER BY r.sampled_at"
-q "VACUUM (ANALYZE) medup.sample"
-full_row="$(q "SELECT count(*), pg_total_relation_size('medup.sample'), pg_relation_size('medup.sample'),
-                      pg_indexes_size('medup.sample') FROM medup.sample")"
-# Events: rare, so their per-row size is measured on 10,000 copies of the
-# events this run recorded, in a scratch table shaped like medup.event.
-ev_bpr="-"
-if [ "$loop_events" -gt 0 ]; then
-  ev_bpr="$(q "CREATE TABLE medup_bench.event_probe (LIKE medup.event INCLUDING ALL)" \
-              "INSERT INTO medup_bench.event_probe (event_at, database_name, kind, data_version, job_id, detail)
-               SELECT e.event_at - g * interval '1 min', e.database_name, e.kind, e.data_version, e.job_id, e.detail
-                 FROM medup.event e, generate_series(1, ceil(10000.0 / $loop_events)::integer) g" \
-              "VACUUM medup_bench.event_probe" \
-              "SELECT pg_total_relation_size('medup_bench.event_probe')::float8 / count(*) FROM medup_bench.event_probe" \
-              "DROP TABLE medup_bench.event_probe")"
-fi
-
-# 3a, continued: the cost of a sample at steady state, 30 days of rows.
-sample_cost full "$big"
-
-echo "one sample: per call, in-server loop, one transaction per call (commit included, as in the worker);"
-echo "status() is the biggest part of sample() and is timed next to it, interleaved"
-printf '%10s | %-24s | %11s | %11s | %9s | %9s | %7s | %s\n' rows "medup.sample holds" "status() ms" \
-  "sample() ms" "min ms" "max ms" calls "sample/status"
-printf '%10s-+-%-24s-+-%11s-+-%11s-+-%9s-+-%9s-+-%7s-+-%s\n' "" "" "" "" "" "" "" "-------------" | tr ' ' '-'
-for key in "${sizes_sample[@]}" full; do
-  a="${sp_row[$key]%%#*}"; b="${sp_row[$key]##*#}"
-  if [ "$key" = full ]; then n="$big"; held="30 days ($SAMPLES_30D rows)"; else n="$key"; held="only this loop's rows"; fi
-  printf '%10s | %-24s | %11s | %11s | %9s | %9s | %7s | %s\n' "$n" "$held" "$(fmt_ms "$(field "$a" 2)")" \
-    "$(fmt_ms "$(field "$b" 2)")" "$(fmt_ms "$(field "$b" 3)")" "$(fmt_ms "$(field "$b" 4)")" \
-    "$(field "$b" 5)x5" "$(fmt_x "$(field "$b" 6)")"
-done
-echo "the loop on $big rows wrote $loop_rows samples and $loop_events event(s)"
-for key in "${sizes_sample[@]}" full; do
-  a="${sp_row[$key]%%#*}"; b="${sp_row[$key]##*#}"
-  m="$(field "$b" 2)"
-  if lt "$m" 2; then v=PASS; else v=MISS; fi
-  if [ "$key" = full ]; then what="sample() at $big rows, 30 days of samples kept:"; else what="sample() at $key rows:"; fi
-  l="$(printf '%-48s %s ms per call, status() %s ms (target < 2 ms): %s' "$what" "$(fmt_ms "$m")" \
-        "$(fmt_ms "$(field "$a" 2)")" "$v")"
-  echo "$l"
-  summary+=("$l")
-done
-
-echo
-echo "storage at the defaults (naptime 10 s, retention 30 days: $SAMPLES_30D samples per database):"
-printf '  after the loop on %s rows, vacuumed: %s rows, %s (heap %s, indexes %s): %s per sample\n' "$big" \
-  "$(field "$st_row" 1)" "$(fmt_bytes "$(field "$st_row" 2)")" "$(fmt_bytes "$(field "$st_row" 3)")" \
-  "$(fmt_bytes "$(field "$st_row" 4)")" "$(awk -v x="$bpr" 'BEGIN { printf "%.0f B", x }')"
-proj="$(awk -v x="$bpr" -v n="$SAMPLES_30D" 'BEGIN { print x * n }')"
-echo "  projected for 30 days: $SAMPLES_30D x that = $(fmt_bytes "$proj") (too high when the loop wrote few rows:"
-echo "  each relation's fixed pages, free space map, visibility map, index metapage and root, count per row)"
-full_bpr="$(div "$(field "$full_row" 2)" "$(field "$full_row" 1)")"
-printf '  measured, table filled to 30 days and vacuumed: %s rows, %s (heap %s, indexes %s): %s per sample\n' \
-  "$(field "$full_row" 1)" "$(fmt_bytes "$(field "$full_row" 2)")" "$(fmt_bytes "$(field "$full_row" 3)")" \
-  "$(fmt_bytes "$(field "$full_row" 4)")" "$(awk -v x="$full_bpr" 'BEGIN { printf "%.0f B", x }')"
-echo "  events are rare: one per change (a migration started, retried, completed, failed or cancelled,"
-echo "  a deploy's schema change, Medplum's lock taken or released, a stall, an invalid index), none"
-echo "  while nothing changes; an upgrade across several minors makes on the order of 100."
-if [ "$ev_bpr" != "-" ]; then
-  echo "  medup.event: $(awk -v x="$ev_bpr" 'BEGIN { printf "%.0f B", x }') per event with its indexes (10,000 copies of this run's events), so"
-  echo "  100 events $(fmt_bytes "$(awk -v x="$ev_bpr" 'BEGIN { print 100 * x }')"), 1,000 events $(fmt_bytes "$(awk -v x="$ev_bpr" 'BEGIN { print 1000 * x }')") (kept 365 days, medup.event_retention)"
-fi
-l="storage, one database, 30 days at naptime 10 s: $(fmt_bytes "$(field "$full_row" 2)") measured ($(awk -v x="$full_bpr" 'BEGIN { printf "%.0f", x }') B per sample with indexes; $(fmt_bytes "$proj") projected from the loop's $(field "$st_row" 1) rows); events: $(awk -v x="$ev_bpr" 'BEGIN { if (x == "-") print "-"; else printf "%.0f B each", x }'), rare"
-summary+=("$l")
-
-# 3c. The worker's overhead on a concurrent pgbench run in the same cluster.
-echo
-if [ "$PGB_SECONDS" -eq 0 ]; then
-  echo "worker overhead: skipped (MEDUP_BENCH_PGBENCH_SECONDS=0)"
-  summary+=("worker overhead: skipped (MEDUP_BENCH_PGBENCH_SECONDS=0)")
-else
-  # pgbench -S (select-only), 2 clients on 2 threads: CPU-bound, so every
-  # bit of CPU the worker takes shows as lost tps (the worst case for a
-  # worker that is CPU: status() and a one-row insert), and its tps is
-  # steady enough that a 1% difference can stand out of the noise; the
-  # default TPC-B-like mix waits on WAL flushes and wanders by several %
-  # between runs.  The worker samples database bench (schema bench_$big)
-  # every second (naptime 1, 10x the default); off is medup.databases = ''.
-  PGB=("$PG_BINDIR/pgbench" -h "$BENCH_DIR" -p "$BENCH_PORT" -U postgres)
-  "${PSQL[@]}" -d postgres -c "CREATE DATABASE pgbench"
-  if ! "${PGB[@]}" -i -s 10 -q pgbench >"$BENCH_DIR/pgbench-init.log" 2>&1; then
-    cat "$BENCH_DIR/pgbench-init.log" >&2
-    exit 1
-  fi
-  "${PSQL[@]}" -d postgres -c "ALTER DATABASE bench SET medup.medplum_schema = 'bench_$big'" \
-    -c "ALTER SYSTEM SET medup.naptime = 1" -c "SELECT pg_reload_conf()" >/dev/null
-  clear_audit
-  workers() { q "SELECT count(*) FROM medup.sampling"; }
-  samples_taken() { q "SELECT coalesce(sum(samples), 0) FROM medup.sampler"; }
-  worker_set() {   # worker_set on|off: and wait until it is so (on: one sample taken)
-    local list="" want=0 before c i
-    if [ "$1" = on ]; then list=bench; want=1; fi
-    before="$(samples_taken)"
-    "${PSQL[@]}" -d postgres -c "ALTER SYSTEM SET medup.databases = '$list'" -c "SELECT pg_reload_conf()" >/dev/null
-    for i in $(seq 1 150); do
-      c="$(workers)"
-      if [ "$c" -eq "$want" ] && { [ "$want" -eq 0 ] || [ "$(samples_taken)" -gt "$before" ]; }; then
-        return 0
-      fi
-      sleep 0.2
-    done
-    echo "the medup worker did not turn $1 within 30 s ($c running; see $BENCH_DIR/server.log)" >&2
-    tail -n 20 "$BENCH_DIR/server.log" >&2 || true
-    return 1
-  }
-  worker_pid() { q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'medup worker'"; }
-  cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat" 2>/dev/null || echo "-"; }
-  pgbench_tps() {
-    local out
-    if ! out="$("${PGB[@]}" -n -S -c 2 -j 2 -T "$1" pgbench 2>&1)"; then
-      echo "$out" >&2
-      return 1
+# compare LABEL TX SETTING BASE_QUERY NOW_QUERY: ROUNDS alternating rounds;
+# prints the row and keeps the verdict for the summary.
+summary=()
+over=0
+compare() {
+  local label="$1" tx="$2" setting="$3" qb="$4" qn="$5" r tb tn bs=() ns=() rs=()
+  for r in $(seq 1 "$ROUNDS"); do
+    if [ $((r % 2)) -eq 1 ]; then
+      tb="$(one base "$tx" "$setting" "$qb")"; tn="$(one now "$tx" "$setting" "$qn")"
+    else
+      tn="$(one now "$tx" "$setting" "$qn")"; tb="$(one base "$tx" "$setting" "$qb")"
     fi
-    echo "$out" | awk '/^tps = / { print $3; exit }'
-  }
+    bs+=("$tb"); ns+=("$tn"); rs+=("$(awk -v a="$tn" -v b="$tb" 'BEGIN { print a / b }')")
+  done
+  local mb mn mr v
+  mb="$(echo "${bs[*]}" | median)"; mn="$(echo "${ns[*]}" | median)"; mr="$(echo "${rs[*]}" | median)"
+  if awk -v r="$mr" 'BEGIN { exit !(r <= 1.2) }'; then v=yes; else v=OVER; over=$((over + 1)); fi
+  local line
+  line="$(printf '%-50s | %10s | %10s | %6.2fx | %s' "$label" "$(fmt_ms "$mb")" "$(fmt_ms "$mn")" "$mr" "$v")"
+  echo "$line"
+  summary+=("$line")
+}
 
-  # The worker's own CPU, from the kernel's account of its process
-  # (/proc/PID/schedstat, ns on CPU): first with nothing else running in
-  # this cluster, then during the "on" runs.  Noise-free where tps is not:
-  # a CPU-bound load can lose at most this share of the machine.
-  # A fresh worker's first samples cost more (process start, caches,
-  # plans): the idle measurement starts after its fifth sample.
-  idle_s=$((PGB_SECONDS < 10 ? PGB_SECONDS : 10))
-  worker_set on
-  for i in $(seq 1 100); do
-    if [ "$(samples_taken)" -ge 5 ]; then break; fi
+echo
+echo "== $V_BASE against this tree, same data, alternating rounds"
+printf '%-50s | %10s | %10s | %7s | %s\n' "per call, median of $ROUNDS rounds" "$V_BASE ms" "$V_NOW ms" "ratio" "within 20%"
+printf '%-50s-+-%10s-+-%10s-+-%7s-+-%s\n' "" "" "" "" "----------" | tr ' ' '-'
+oldest="$(q base "SELECT min(version) FROM medup.release")"
+S="SET medup.medplum_schema = 'bench_$big'"
+compare "upgrade_path('$oldest', 'latest')" 0 "$S" \
+  "SELECT * FROM medup.upgrade_path('$oldest', 'latest')" "SELECT * FROM medup.upgrade_path('$oldest', 'latest')"
+compare "upgrade_path(..., required_only)" 0 "$S" \
+  "SELECT * FROM medup.upgrade_path('$oldest', 'latest', required_only => true)" \
+  "SELECT * FROM medup.upgrade_path('$oldest', 'latest', required_only => true)"
+for n in "${sizes[@]}"; do
+  compare "status() at $n jobs" 0 "SET medup.medplum_schema = 'bench_$n'" \
+    "SELECT * FROM medup.status()" "SELECT * FROM medup.status()"
+done
+compare "check('latest') at $big jobs" 0 "$S" "SELECT * FROM medup.check('latest')" "SELECT * FROM medup.check('latest')"
+for v in migrations jobs progress; do
+  compare "medup.$v at $big jobs" 0 "$S" "SELECT * FROM medup.$v" "SELECT * FROM medup.$v"
+done
+# A sample writes: one transaction per call, from empty audit tables.
+for side in base now; do q "$side" "DELETE FROM medup.event" "DELETE FROM medup.sample" "DELETE FROM medup.sampler"; done
+sample_base="SELECT medup.sample()"
+sample_now="SELECT medup.take_sample()"
+if q base "SELECT to_regprocedure('medup.take_sample()') IS NOT NULL" | grep -q t; then sample_base="$sample_now"; fi
+compare "one sample at $big jobs (a transaction each)" 1 "$S" "$sample_base" "$sample_now"
+echo "status() is timed with a migration running (v21, a custom migration, its job accepted); gate() is check()"
+echo "and an error when a rule refuses, as here (a migration runs): check() times it."
+st_big="$(printf '%s\n' "${summary[@]}" | awk -F'|' -v l="status() at $big jobs " 'index($1, l) == 1 { gsub(/ /, "", $3); print $3 }')"
+if awk -v x="$st_big" 'BEGIN { exit !(x <= 1) }'; then v=PASS; else v=MISS; fi
+summary+=("status() at $big jobs: $st_big ms (target <= 1 ms at 1000000 jobs): $v")
+echo "${summary[-1]}"
+
+# --- remote: status(target) against a local status() on the same data ----
+echo
+echo "== remote target: status('remote') of this tree over TCP on the loopback, the base's cluster as Medplum"
+PW="bench-$RANDOM-$RANDOM-$RANDOM"
+psql_on base -d bench -c "CREATE ROLE medup_monitor LOGIN PASSWORD '$PW'" \
+  -c "GRANT USAGE ON SCHEMA bench_$big TO medup_monitor" \
+  -c "GRANT SELECT ON bench_$big.\"DatabaseMigration\", bench_$big.\"AsyncJob\" TO medup_monitor" \
+  -c "GRANT pg_monitor TO medup_monitor" \
+  -c "ALTER ROLE medup_monitor SET log_statement = 'all'" >/dev/null
+q now "CREATE SCHEMA medup_dblink" "CREATE EXTENSION dblink SCHEMA medup_dblink" \
+  "CREATE SERVER remote FOREIGN DATA WRAPPER dblink_fdw OPTIONS (host '127.0.0.1', port '$PORT_BASE', dbname 'bench', connect_timeout '5')" \
+  "CREATE USER MAPPING FOR postgres SERVER remote OPTIONS (user 'medup_monitor', password '$PW')" \
+  "SELECT medup.add_target('remote', 'remote', medplum_schema => 'bench_$big')" >/dev/null
+same="$(q now "$S" "SELECT (SELECT to_jsonb(s) - 'checked_at' - 'medplum_schema' - 'est_time_left_low' - 'est_time_left_high' - 'worker_running' - 'last_sample_at' FROM medup.status() s)
+                    = (SELECT to_jsonb(s) - 'checked_at' - 'medplum_schema' - 'est_time_left_low' - 'est_time_left_high' - 'worker_running' - 'last_sample_at' FROM medup.status('remote') s)")"
+log_lines() { wc -l < "$W/base/server.log"; }
+CALLS=20
+l0="$(log_lines)"
+q now "SELECT count(*) FROM generate_series(1, $CALLS), LATERAL medup.status('remote')" >/dev/null
+sleep 0.5
+tail -n +"$((l0 + 1))" "$W/base/server.log" > "$W/remote.log"
+stmts="$(grep -c 'medup_monitor@bench LOG:  statement: ' "$W/remote.log" || true)"
+conns="$(grep -c 'connection authorized: user=medup_monitor' "$W/remote.log" || true)"
+rows=()
+for r in $(seq 1 "$ROUNDS"); do
+  lt_="$(one now 0 "$S" "SELECT * FROM medup.status()")"
+  rt_="$(one now 0 "" "SELECT * FROM medup.status('remote')")"
+  ct_="$(one now 0 "" "SELECT medup_dblink.dblink_connect('c', 'remote'), medup_dblink.dblink_disconnect('c')")"
+  rows+=("$lt_ $rt_ $ct_")
+done
+col() { printf '%s\n' "${rows[@]}" | awk -v c="$1" '{ print $c }' | tr '\n' ' ' | median; }
+ml="$(col 1)"; mr="$(col 2)"; mc="$(col 3)"
+printf '%-55s %10s ms\n' "status() of the same data, local" "$(fmt_ms "$ml")"
+printf '%-55s %10s ms\n' "status('remote')" "$(fmt_ms "$mr")"
+printf '%-55s %10s ms\n' "  of which one connection (dblink_connect, disconnect)" "$(fmt_ms "$mc")"
+printf '%-55s %10s ms\n' "  the rest: queries, transfer, deciding" "$(fmt_ms "$(awk -v a="$mr" -v b="$mc" 'BEGIN { print a - b }')")"
+echo "the remote's log over $CALLS calls of status('remote'): $stmts statements, $conns connections:"
+echo "  $(awk -v s="$stmts" -v n="$CALLS" 'BEGIN { printf "%.1f", s / n }') statements (round trips) per call, each on a connection of its own call ($(awk -v s="$conns" -v n="$CALLS" 'BEGIN { printf "%.1f", s / n }') per call)"
+echo "  the statements of one call: $(grep 'LOG:  statement: ' "$W/remote.log" | head -n "$(awk -v s="$stmts" -v n="$CALLS" 'BEGIN { print int(s / n) }')" | sed -E 's/.*statement: //' | cut -c1-60 | tr '\n' '|' | sed 's/|$//; s/|/ | /g')"
+echo "  the same answer as the local status(): $([ "$same" = t ] && echo yes || echo NO)"
+summary+=("$(printf 'remote status(): %s ms, local %s ms (one connection %s ms); %s statements and %s connection(s) per call; same answer: %s' \
+  "$(fmt_ms "$mr")" "$(fmt_ms "$ml")" "$(fmt_ms "$mc")" "$(awk -v s="$stmts" -v n="$CALLS" 'BEGIN { printf "%.1f", s / n }')" \
+  "$(awk -v s="$conns" -v n="$CALLS" 'BEGIN { printf "%.1f", s / n }')" "$([ "$same" = t ] && echo yes || echo NO)")")
+
+# --- the worker: CPU per sample --------------------------------------------
+echo
+if [ "$WORKER_SECONDS" -eq 0 ]; then
+  echo "== worker: skipped (MEDUP_BENCH_WORKER_SECONDS=0)"
+else
+  echo "== worker: both clusters sample database bench (schema bench_$big) every second for $WORKER_SECONDS s, at once"
+  for side in base now; do
+    q "$side" "DELETE FROM medup.event" "DELETE FROM medup.sample" "DELETE FROM medup.sampler"
+    psql_on "$side" -d postgres -c "ALTER DATABASE bench SET medup.medplum_schema = 'bench_$big'" \
+      -c "ALTER SYSTEM SET medup.naptime = 1" -c "ALTER SYSTEM SET medup.databases = 'bench'" \
+      -c "SELECT pg_reload_conf()" >/dev/null
+  done
+  samples() { q "$1" "SELECT coalesce(sum(samples), 0) FROM medup.sampler"; }
+  # The base's worker: one long-lived process per database, its CPU from
+  # the kernel (/proc/PID/schedstat, ns on CPU), after its first 3 samples
+  # (a fresh process fills its caches).  This tree's: medup.sampling's
+  # cpu_ms_per_sample, the CPU of its finished samplers per sample, start
+  # included, as the worker counts it.
+  for i in $(seq 1 150); do
+    if [ "$(samples base)" -ge 3 ] && [ "$(samples now)" -ge 3 ]; then break; fi
     sleep 0.2
   done
-  pid="$(worker_pid)"; c0="$(cpu_ns "$pid")"; s0="$(samples_taken)"
-  sleep "$idle_s"
-  c1="$(cpu_ns "$pid")"; s1="$(samples_taken)"
-  idle_per_sample="-"
-  if [ "$c0" != "-" ] && [ "$c1" != "-" ] && [ $((s1 - s0)) -gt 0 ] && [ "$(worker_pid)" = "$pid" ]; then
-    idle_per_sample="$(awk -v a="$c0" -v b="$c1" -v n="$((s1 - s0))" 'BEGIN { print (b - a) / 1e6 / n }')"
+  bpid="$(q base "SELECT pid FROM pg_stat_activity WHERE backend_type = 'medup worker'" | head -n 1)"
+  c0="$(awk '{ print $1 }' "/proc/$bpid/schedstat" 2>/dev/null || echo -)"; s0="$(samples base)"
+  n0="$(samples now)"
+  sleep "$WORKER_SECONDS"
+  c1="$(awk '{ print $1 }' "/proc/$bpid/schedstat" 2>/dev/null || echo -)"; s1="$(samples base)"
+  n1="$(samples now)"
+  base_cpu="-"
+  if [ "$c0" != - ] && [ "$c1" != - ] && [ $((s1 - s0)) -gt 0 ]; then
+    base_cpu="$(awk -v a="$c0" -v b="$c1" -v n="$((s1 - s0))" 'BEGIN { print (b - a) / 1e6 / n }')"
   fi
-  echo "the worker alone (no pgbench), naptime 1 s, $idle_s s after its first 5 samples: $((s1 - s0)) samples, $(fmt_ms "$idle_per_sample") ms of CPU per sample"
-  worker_set off
-  warm=$((PGB_SECONDS < 5 ? PGB_SECONDS : 5))
-  pgbench_tps "$warm" >/dev/null        # warm-up, not counted
-  echo "pgbench -n -S -c 2 -j 2 -T $PGB_SECONDS (select-only) on database pgbench (scale 10), $PGB_RUNS runs,"
-  echo "alternating: the medup worker off, then on (sampling database bench, schema bench_$big, naptime 1 s);"
-  echo "each on run starts a fresh worker, its first samples included"
-  printf '%4s | %-6s | %10s | %8s | %s\n' run worker tps samples "worker CPU"
-  printf '%4s-+-%-6s-+-%10s-+-%8s-+-%s\n' "" "" "" "" "----------" | tr ' ' '-'
-  offs=(); ons=(); ratios=(); cpu_ms_total=0; cpu_s_total=0; samples_total=0
-  for r in $(seq 1 "$PGB_RUNS"); do
-    if [ $((r % 2)) -eq 1 ]; then mode=off; else mode=on; fi
-    worker_set "$mode"
-    if [ "$mode" = on ]; then
-      pid="$(worker_pid)"; c0="$(cpu_ns "$pid")"; s0="$(samples_taken)"; w0=$(date +%s.%N)
-    fi
-    tps="$(pgbench_tps "$PGB_SECONDS")"
-    if [ "$mode" = on ]; then
-      c1="$(cpu_ns "$pid")"; s1="$(samples_taken)"; w1=$(date +%s.%N)
-      ds=$((s1 - s0))
-      if [ "$c0" != "-" ] && [ "$c1" != "-" ] && [ "$(worker_pid)" = "$pid" ]; then
-        dms="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print (b - a) / 1e6 }')"
-        cpu_ms_total="$(awk -v t="$cpu_ms_total" -v d="$dms" 'BEGIN { print t + d }')"
-        cpu_s_total="$(awk -v t="$cpu_s_total" -v a="$w0" -v b="$w1" 'BEGIN { print t + b - a }')"
-        cpu="$(awk -v d="$dms" -v a="$w0" -v b="$w1" 'BEGIN { printf "%.0f ms in %.0f s", d, b - a }')"
-      else
-        cpu="-"
-      fi
-      samples_total=$((samples_total + ds))
-      ons+=("$tps")
-      ratios+=("$(div "$tps" "${offs[$((${#offs[@]} - 1))]}")")
-      printf '%4s | %-6s | %10.1f | %8s | %s\n' "$r" "$mode" "$tps" "$ds" "$cpu"
-    else
-      offs+=("$tps")
-      printf '%4s | %-6s | %10.1f | %8s | %s\n' "$r" "$mode" "$tps" "-" "-"
-    fi
+  now_row="$(q now "SELECT round(cpu_ms_per_sample::numeric, 3), samplers, late FROM medup.sampling WHERE database_name = 'bench'")"
+  now_cpu="$(echo "$now_row" | cut -d'|' -f1)"
+  outcome_b="$(q base "SELECT string_agg(last_outcome, ', ') FROM medup.sampler")"
+  outcome_n="$(q now "SELECT string_agg(last_outcome, ', ') FROM medup.sampler")"
+  printf '%-12s | %8s | %-36s | %s\n' cluster samples "CPU per sample" "last outcome"
+  printf '%-12s | %8s | %-36s | %s\n' "$V_BASE" "$((s1 - s0))" "$(fmt_ms "$base_cpu") ms (one process, /proc schedstat)" "$outcome_b"
+  printf '%-12s | %8s | %-36s | %s\n' "$V_NOW" "$((n1 - n0))" "$(fmt_ms "$now_cpu") ms (medup.sampling, $(echo "$now_row" | cut -d'|' -f2) samplers)" "$outcome_n"
+  echo "(this tree's samplers are short-lived processes: their CPU includes each one's start; at the"
+  echo " default naptime of 10 s, a tenth of a core's share per second of these figures)"
+  summary+=("worker CPU per sample at $big jobs, naptime 1 s: $V_BASE $(fmt_ms "$base_cpu") ms (long-lived process), $V_NOW $(fmt_ms "$now_cpu") ms (medup.sampling, sampler start included)")
+  for side in base now; do
+    psql_on "$side" -d postgres -c "ALTER SYSTEM RESET medup.databases" -c "ALTER SYSTEM RESET medup.naptime" \
+      -c "SELECT pg_reload_conf()" >/dev/null
   done
-  worker_set off
-  worker_outcome="$(q "SELECT string_agg(last_outcome, ', ') FROM medup.sampler")"
-  "${PSQL[@]}" -d postgres -c "ALTER SYSTEM RESET medup.naptime" -c "SELECT pg_reload_conf()" \
-    -c "ALTER DATABASE bench RESET medup.medplum_schema" >/dev/null
-
-  off_med="$(echo "${offs[*]}" | median)"
-  on_med="$(echo "${ons[*]}" | median)"
-  ratio="$(echo "${ratios[*]}" | median)"
-  loss="$(awk -v r="$ratio" 'BEGIN { print 1 - r }')"
-  off_spread="$(echo "${offs[*]}" | tr ' ' '\n' | sort -g | awk -v m="$off_med" 'NR == 1 { lo = $1 } { hi = $1 } END { print (hi - lo) / m }')"
-  on_spread="$(echo "${ons[*]}" | tr ' ' '\n' | sort -g | awk -v m="$on_med" 'NR == 1 { lo = $1 } { hi = $1 } END { print (hi - lo) / m }')"
-  echo
-  echo "tps median: off $(printf '%.1f' "$off_med"), on $(printf '%.1f' "$on_med"); on/off: median of the ${#ratios[@]} per-pair ratios (each on run over the off run before it) $(awk -v r="$ratio" 'BEGIN { printf "%.4f", r }')"
-  echo "noise: the ${#offs[@]} off runs spread over $(pct "$off_spread") of their median (on runs: $(pct "$on_spread"))"
-  if [ "$worker_outcome" != sampled ]; then
-    echo "warning: the worker's last sample said \"$worker_outcome\", not \"sampled\"" >&2
-  fi
-  cpu_line="-"; cpu_share="-"
-  if awk -v s="$cpu_s_total" 'BEGIN { exit !(s > 0) }'; then
-    cpu_share="$(awk -v ms="$cpu_ms_total" -v s="$cpu_s_total" -v c="$(nproc)" 'BEGIN { print ms / s / 1000 / c }')"
-    cpu_line="$(awk -v ms="$cpu_ms_total" -v s="$cpu_s_total" -v n="$samples_total" -v c="$(nproc)" \
-      'BEGIN { printf "%.1f ms of CPU per second = %.2f%% of the %d cores, %.2f ms per sample (%d samples)", ms / s, ms / s / 10 / c, c, (n > 0 ? ms / n : 0), n }')"
-    echo "the worker during the on runs (from /proc/PID/schedstat): $cpu_line"
-    echo "  (at the default naptime of 10 s, a tenth of that)"
-  fi
-  if lt "$loss" 0.01; then v=PASS; else v=MISS; fi
-  if lt "$(awk -v x="$loss" 'BEGIN { print (x < 0 ? -x : x) }')" "$off_spread"; then
-    noise="the difference is within the spread of the off runs: noise"
-    v="$v, within noise"
-  else
-    noise="the difference is larger than the spread of the off runs"
-    v="$v, above noise"
-  fi
-  l1="worker overhead, pgbench -S 2 clients, ${#offs[@]}+${#ons[@]} runs of $PGB_SECONDS s: tps off $(printf '%.0f' "$off_med"), on $(printf '%.0f' "$on_med") (medians), on/off $(awk -v r="$ratio" 'BEGIN { printf "%.4f", r }'), loss $(pct "$loss") (target < 1%): $v"
-  l2="  noise: off runs spread $(pct "$off_spread"), on runs $(pct "$on_spread"); $noise"
-  l3="  worker CPU at naptime 1 s: $(fmt_ms "$idle_per_sample") ms per sample alone; during the on runs $cpu_line"
-  for l in "$l1" "$l2" "$l3"; do echo "$l"; summary+=("$l"); done
 fi
 
 # --- summary ---------------------------------------------------------------
 echo
 echo "== summary (paste into a note)"
 echo '```'
-echo "medup bench, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$(git --no-optional-locks -C "$REPO" diff --quiet HEAD 2>/dev/null || echo '+dirty'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), PostgreSQL $("$PG_BINDIR/postgres" -V | awk '{print $3}')"
-echo "per-call medians of in-server loops, interleaved repeats; baseline generate_series(1, $steps): $(fmt_ms "$base_ms") ms"
+echo "medup bench, $(date -u +%Y-%m-%dT%H:%MZ), base $BASE ($V_BASE) against $(git -C "$REPO" rev-parse --short HEAD)$(git --no-optional-locks -C "$REPO" diff --quiet HEAD 2>/dev/null || echo '+changes') ($V_NOW), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), PostgreSQL $("$(bindir now)/postgres" -V | awk '{print $3}')"
+echo "in-server loops of ~300 ms per round, $ROUNDS rounds alternating base/now; ratio = median of per-round now/base"
 for l in "${summary[@]}"; do echo "$l"; done
+echo "measurements over 20%: $over"
 echo '```'
