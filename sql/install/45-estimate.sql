@@ -326,9 +326,10 @@ COMMENT ON FUNCTION medup.eligible_share(integer,double precision,double precisi
  * action's durationMs with the index it built (the name in its SQL text;
  * the text itself is not returned).  Completed and running jobs only; a
  * job medup's parser does not read whole (over 1 MB, nested deeper than
- * 64 levels, not JSON) is left out (medup.jobs reports it).
+ * 64 levels, not JSON) is left out (medup.jobs reports it).  only_job:
+ * that job's alone (a running migration's done types), the others not parsed.
  */
-CREATE FUNCTION medup.read_job_steps()
+CREATE FUNCTION medup.read_job_steps(only_job uuid DEFAULT NULL)
 RETURNS TABLE (job_id uuid, data_version integer, status text, resource_type text,
                index_name text, rows bigint, ms bigint, done boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -352,6 +353,8 @@ BEGIN
                           ELSE '' END);
     FOR raw IN SELECT * FROM medup.cached_query(t.job_table, source, NULL)
                           AS j(id uuid, content text, "lastUpdated" timestamptz) LOOP
+        -- One job's steps (a running migration's): the others are not parsed.
+        CONTINUE WHEN raw.id IS DISTINCT FROM coalesce(only_job, raw.id);
         -- Only what medup's own bounded parser reads whole (src/job.c: at
         -- most 1 MB, 64 levels deep) is parsed again here as jsonb.
         BEGIN
@@ -687,8 +690,8 @@ BEGIN
                        WHERE c.relnamespace = to_regnamespace(quote_ident(medplum_schema()))
                          AND i.indisvalid);
     IF running_job IS NOT NULL THEN
-        done_types := ARRAY(SELECT s.resource_type FROM read_job_steps() s
-                             WHERE s.job_id = running_job AND s.done AND s.resource_type IS NOT NULL);
+        done_types := ARRAY(SELECT s.resource_type FROM read_job_steps(running_job) s
+                             WHERE s.done AND s.resource_type IS NOT NULL);
     END IF;
 
     FOR m IN SELECT n AS data_version, w.* FROM unnest(numbers) n

@@ -99,7 +99,7 @@ GRANT EXECUTE ON FUNCTION
     medup.estimate_rates(medup.table_stat[]),
     medup.default_rates(),
     medup.read_table_stats(),
-    medup.read_job_steps(),
+    medup.read_job_steps(uuid),
     medup.expand_tables(text[], medup.table_stat[]),
     medup.eligible_share(integer, double precision, double precision, integer[], double precision[], integer[]),
     medup.confidence_rank(text),
