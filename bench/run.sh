@@ -292,7 +292,7 @@ same="$(q now "$S" "SELECT (SELECT to_jsonb(s) - 'checked_at' - 'medplum_schema'
 log_lines() { wc -l < "$W/base/server.log"; }
 CALLS=20
 l0="$(log_lines)"
-q now "SELECT count(*) FROM generate_series(1, $CALLS), LATERAL medup.status('remote')" >/dev/null
+q now "DO \$\$ BEGIN FOR i IN 1 .. $CALLS LOOP PERFORM * FROM medup.status('remote'); END LOOP; END \$\$" >/dev/null
 sleep 0.5
 tail -n +"$((l0 + 1))" "$W/base/server.log" > "$W/remote.log"
 stmts="$(grep -c 'medup_monitor@bench LOG:  statement: ' "$W/remote.log" || true)"
