@@ -393,7 +393,7 @@ EXCEPTION
         RETURN;   -- no history this time: the defaults answer
 END
 $$;
-COMMENT ON FUNCTION medup.read_job_steps() IS 'The counts and durations Medplum wrote into its data-migration jobs, for the estimates.';
+COMMENT ON FUNCTION medup.read_job_steps(uuid) IS 'The counts and durations Medplum wrote into its data-migration jobs, for the estimates.';
 
 /*
  * Called by medup.take_sample() while a migration runs: each index build on

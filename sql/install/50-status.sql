@@ -9,6 +9,8 @@ AS 'MODULE_PATHNAME', 'medup_memo_get' LANGUAGE C VOLATILE STRICT;
 CREATE FUNCTION medup.memo_put(key text, value text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'medup_memo_put' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION medup.memo_get(text) IS 'What the session remembered for a key, at most a naptime old (status()''s time left).';
+COMMENT ON FUNCTION medup.memo_put(text, text) IS 'Remembers one answer for the session (status()''s time left).';
 
 CREATE FUNCTION medup.status(target text DEFAULT NULL,
     OUT state text, OUT schema_version integer, OUT data_version integer,
