@@ -2,14 +2,16 @@
 # medup's Prometheus pieces, end to end, with Debian's packages, all on the
 # loopback: prometheus-postgres-exporter runs docs/prometheus/medup-queries.yaml
 # as a login that is only medup_reader against two Medplum databases (one
-# with a failed migration, one with a stalled one); each metric has the
+# with a failed migration, one with a stalled one) and two remote targets
+# registered in the second (a database without medup with a failed migration,
+# read as a plain monitoring login, and one that is down); each metric has the
 # value the fixture implies; promtool accepts docs/prometheus/medup-rules.yml;
 # Prometheus evaluates those rules and both alerts reach Alertmanager, which
 # delivers them to a webhook this test reads.
 #
 # Skipped (exit 77) when the packages are not installed and cannot be
 # (test/deps.sh installs them).  Ports: MEDUP_PROMETHEUS_PORT (default
-# 54520) and the four after it.
+# 54520) and the five after it.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -23,6 +25,7 @@ done
 
 base="${MEDUP_PROMETHEUS_PORT:-54520}"
 pg_port=$base exporter_port=$((base + 1)) prom_port=$((base + 2)) am_port=$((base + 3)) hook_port=$((base + 4))
+down_port=$((base + 5))   # nothing listens there: the target that is down
 dir="$(server_tmpdir prometheus)"
 pids=()
 cleanup() {
@@ -78,6 +81,36 @@ SQL
 for db in medplum_failed medplum_stalled; do "${psql[@]}" -d "$db" -c 'CREATE EXTENSION medup'; done
 "${psql[@]}" -d medplum_failed -c "INSERT INTO medup.server (url, state, version, version_since, last_seen_at, probed_at)
                                    VALUES ('http://10.0.1.7:8103', 'ok', '4.2.6', now(), now(), now())"
+# A remote target, registered in medplum_stalled: a third database with no
+# medup (Medplum on a managed server), v10 failed there, read over a
+# connection as a plain monitoring login; and a target that is down.
+"${psql[@]}" -d postgres -c "CREATE DATABASE medplum_remote"
+"${psql[@]}" -d medplum_remote -f "$REPO/test/medplum.sql" >/dev/null
+"${psql[@]}" -d medplum_remote >/dev/null <<'SQL'
+CALL medplum_fixture.create_tables('public', '4.1.12', 93, 9);
+CALL medplum_fixture.complete_migrations('public', 9, '2026-10-01 02:00:00+00');
+CALL medplum_fixture.write_job('public', '4.1.12', md5('r-v10-1')::uuid, 10, 'accepted',
+  now() - interval '40 min', now() - interval '40 min');
+CALL medplum_fixture.write_job('public', '4.1.12', md5('r-v10-1')::uuid, 10, 'error', NULL, now() - interval '5 min',
+  medplum_fixture.parameters(VARIADIC medplum_fixture.custom_failure('4.1.12', 'canceling statement due to statement timeout')),
+  now() - interval '5 min');
+CREATE ROLE medup_monitor LOGIN PASSWORD 'prometheus test';
+GRANT pg_monitor TO medup_monitor;
+GRANT USAGE ON SCHEMA public TO medup_monitor;
+GRANT SELECT ON public."DatabaseMigration", public."AsyncJob" TO medup_monitor;
+SQL
+"${psql[@]}" -d medplum_stalled >/dev/null <<SQL
+CREATE SCHEMA medup_dblink;
+CREATE EXTENSION dblink SCHEMA medup_dblink;
+CREATE SERVER medplum_remote FOREIGN DATA WRAPPER dblink_fdw
+    OPTIONS (host '$dir', port '$pg_port', dbname 'medplum_remote', connect_timeout '2');
+CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_remote OPTIONS (user 'medup_monitor', password 'prometheus test');
+CREATE SERVER medplum_down FOREIGN DATA WRAPPER dblink_fdw
+    OPTIONS (host '127.0.0.1', port '$down_port', dbname 'medplum', connect_timeout '2');
+CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_down OPTIONS (user 'medup_monitor', password 'prometheus test');
+SELECT medup.add_target('remote_eu', 'medplum_remote');
+SELECT medup.add_target('down_eu', 'medplum_down');
+SQL
 # The exporter's login: medup_reader and nothing else.
 "${psql[@]}" -d postgres -c "CREATE ROLE medup_exporter LOGIN IN ROLE medup_reader"
 latest=$("${psql[@]}" -d medplum_failed -At -c "SELECT max(data_version) FROM medup.data_migration")
@@ -136,6 +169,27 @@ expect medplum_stalled medup_running_migration 10
 expect medplum_stalled medup_stalled 1
 expect medplum_stalled medup_servers_out_of_range 0
 expect medplum_stalled medup_invalid_indexes 0
+for t in medplum_failed medplum_stalled; do expect "$t" medup_reachable 1; done
+# The remote targets, labelled by their names.
+expect remote_eu medup_reachable 1
+expect remote_eu medup_state_current 1 failed
+expect remote_eu medup_state_current 0 stalled
+expect remote_eu medup_schema_version 93
+expect remote_eu medup_data_version 9
+expect remote_eu medup_latest_data_version "$latest"
+expect remote_eu medup_pending_migrations $((latest - 9))
+expect remote_eu medup_failed 1
+expect remote_eu medup_failed_migration 10
+expect remote_eu medup_running_migration 0
+expect remote_eu medup_progress NaN
+expect down_eu medup_reachable 0
+expect down_eu medup_state_current 1 unreadable
+expect down_eu medup_state_current 0 failed
+expect medplum_stalled medup_state_current 0 unreadable
+t0=$(date +%s%N); scrape; t1=$(date +%s%N)
+echo "  (one scrape of both databases, two remote targets among them: $(( (t1 - t0) / 1000000 )) ms)"
+n=$(grep -c '^medup_data_version{.*target="remote_eu"' "$dir/metrics" || true)
+check "remote_eu is exported once, by the database that registered it ($n series of medup_data_version)" '[ "$n" = 1 ]'
 
 # --- the rules -----------------------------------------------------------
 rules="$REPO/docs/prometheus/medup-rules.yml"
@@ -172,7 +226,8 @@ prometheus-alertmanager --config.file="$dir/alertmanager.yml" --storage.path="$d
 pids+=($!)
 cat > "$dir/prometheus.yml" <<EOF
 global:
-  scrape_interval: 1s
+  scrape_interval: 3s
+  scrape_timeout: 3s
   evaluation_interval: 1s
 rule_files: ['$rules']
 alerting:
@@ -199,14 +254,18 @@ for line in open(path):
 sys.exit(1)
 PY
 }
-check "MedplumMigrationFailed for medplum_failed reaches the webhook (within 60 s)" \
-  'wait_until 60 delivered MedplumMigrationFailed medplum_failed >/dev/null'
+check "MedplumMigrationFailed for medplum_failed reaches the webhook (within 90 s)" \
+  'wait_until 90 delivered MedplumMigrationFailed medplum_failed >/dev/null'
 check "MedplumMigrationStalled for medplum_stalled reaches the webhook" \
   'wait_until 30 delivered MedplumMigrationStalled medplum_stalled >/dev/null'
 summary="$(delivered MedplumMigrationFailed medplum_failed || true)"
 check "the failed alert's summary names v10 ($summary)" '[ "$summary" = "Medplum post-deploy migration v10 failed on medplum_failed" ]'
 summary="$(delivered MedplumMigrationStalled medplum_stalled || true)"
 check "the stalled alert's summary names v10 ($summary)" '[ "$summary" = "Medplum post-deploy migration v10 is stalled on medplum_stalled" ]'
+check "MedplumMigrationFailed for the remote target remote_eu reaches the webhook" \
+  'wait_until 30 delivered MedplumMigrationFailed remote_eu >/dev/null'
+summary="$(delivered MedplumMigrationFailed remote_eu || true)"
+check "its summary names v10 and the target ($summary)" '[ "$summary" = "Medplum post-deploy migration v10 failed on remote_eu" ]'
 check "no stalled alert for the failed database, no failed alert for the stalled one" \
   '! delivered MedplumMigrationStalled medplum_failed >/dev/null && ! delivered MedplumMigrationFailed medplum_stalled >/dev/null'
 exit "$fail"
