@@ -179,7 +179,8 @@ for my $name (@doc_settings)
 }
 
 # Every SQLSTATE medup raises, in C (ERRCODE_...) and in SQL (ERRCODE =
-# 'name' or '12345', and the codes check() and gate() return), is in the
+# 'name' or '12345' in the install parts and the update scripts, and the
+# codes check() and gate() return), is in the
 # table of section "SQLSTATEs"; a code there that medup does not raise
 # itself says that it passes it on.
 my %code_of;
@@ -191,7 +192,7 @@ for my $line (split /\n/, slurp_file(
 	$code_of{$macro} = join '', $chars =~ /'(.)'/g;
 }
 my %raised;
-for my $file (glob('src/*.c'), glob('sql/install/*.sql'))
+for my $file (glob('src/*.c'), glob('sql/install/*.sql'), glob('sql/updates/*.sql'), glob('sql/updates/*/*.sql'))
 {
 	my $text = slurp_file($file);
 	# errcode(ERRCODE_X), and fail(..., ERRCODE_X, ...) in src/http.c; a
@@ -204,7 +205,7 @@ for my $file (glob('src/*.c'), glob('sql/install/*.sql'))
 		ok(defined $code, "$file: ERRCODE '$name' is a known condition") or next;
 		$raised{$code} = $file;
 	}
-	next unless $file =~ /\.sql$/;
+	next unless $file =~ m{^sql/install/};
 	$raised{$1} = $file while $text =~ /'([0-9][0-9A-Z]{4})'/g;
 }
 delete @raised{ grep { !defined || /^(00000|XX000|XX001)$/ } keys %raised };
