@@ -70,10 +70,87 @@ SELECT medup.read_targets(ARRAY['prod']);
 SELECT medup.snapshot();
 RESET ROLE;
 
+-- The worker's sample samples the registered targets too: one that cannot
+-- be read is a sample with its error and one target_unreachable event, not
+-- an ERROR, and this database's sample is taken all the same.
+SELECT medup.take_sample() IS NOT NULL AS took_sample;
+SELECT medup.take_sample() IS NOT NULL AS took_sample;
+SELECT target, state, error FROM medup.sample WHERE target <> current_database() ORDER BY target, sampled_at;
+SELECT target, kind, detail FROM medup.event WHERE target <> current_database() ORDER BY event_id;
+SELECT target, samples, skipped, last_outcome FROM medup.sampler WHERE target <> current_database() ORDER BY target;
+SELECT target, state, error FROM medup.history WHERE target = 'prod' LIMIT 1;
+
+-- A target that answers: this very database over a connection (the
+-- loopback as a remote), in a copy of the mid-4.1 fixture.
+CREATE SCHEMA mp_tsample;
+CREATE TABLE mp_tsample."DatabaseMigration" AS SELECT * FROM mp_mid_4_1."DatabaseMigration";
+CREATE TABLE mp_tsample."AsyncJob" (LIKE mp_mid_4_1."AsyncJob" INCLUDING ALL);
+INSERT INTO mp_tsample."AsyncJob" SELECT * FROM mp_mid_4_1."AsyncJob";
+CREATE TABLE mp_tsample."AsyncJob_History" (LIKE mp_mid_4_1."AsyncJob_History" INCLUDING ALL);
+DO $$
+BEGIN
+    EXECUTE format('CREATE SERVER medplum_loop FOREIGN DATA WRAPPER dblink_fdw OPTIONS (host %L, port %L, dbname %L, connect_timeout ''2'')',
+                   split_part(current_setting('unix_socket_directories'), ',', 1),
+                   current_setting('port'), current_database());
+    EXECUTE format('CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_loop OPTIONS (user %L)', current_user);
+END
+$$;
+SELECT medup.drop_target('shard1');
+SELECT medup.add_target('loop', 'medplum_loop', medplum_schema => 'mp_tsample');
+SELECT medup.take_sample() IS NOT NULL AS took_sample;
+SELECT target, state, schema_version, data_version, running_migration, rows_done, error
+  FROM medup.sample WHERE target = 'loop' ORDER BY sampled_at;
+-- What the target's sample holds is what this database's own sample of
+-- the same tables holds.
+SET medup.medplum_schema = 'mp_tsample';
+SELECT medup.take_sample();
+RESET medup.medplum_schema;
+SELECT (SELECT to_jsonb(s) - 'sampled_at' - 'target' - 'progress_changed_at'
+          FROM medup.sample s WHERE target = 'loop' ORDER BY sampled_at DESC LIMIT 1)
+     = (SELECT to_jsonb(s) - 'sampled_at' - 'target' - 'progress_changed_at'
+          FROM medup.sample s WHERE target = current_database() ORDER BY sampled_at DESC LIMIT 1)
+       AS same_sample;
+DELETE FROM medup.sample WHERE target = current_database();
+DELETE FROM medup.event WHERE target = current_database();
+-- Progress on the target: v11 completes, v12 starts.  The events carry
+-- the target; durations and timeline too.
+UPDATE mp_tsample."DatabaseMigration" SET "dataVersion" = 11;
+CALL medplum_fixture.write_job('mp_tsample', '4.1.12', medplum_fixture.job_id('mp_mid_4_1', 11), 11,
+  'completed', '2025-06-01 07:08:02.270+00', '2025-06-01 09:59:58.041+00',
+  medplum_fixture.completed_output(11), '2025-06-01 09:59:58.041+00');
+CALL medplum_fixture.write_job('mp_tsample', '4.1.12', '00000000-0000-0000-0000-000000000012', 12,
+  'accepted', '2025-06-01 10:00:00.117+00', now());
+SELECT medup.take_sample() IS NOT NULL AS took_sample;
+SELECT target, kind, data_version, detail FROM medup.event WHERE target = 'loop' ORDER BY event_id;
+SELECT target, data_version, last_event FROM medup.timeline WHERE target = 'loop' ORDER BY data_version;
+-- The target goes away and comes back: one event each way, and no event
+-- of a change that did not happen (the comparison skips the gap).
+ALTER SERVER medplum_loop OPTIONS (SET port '1');
+SELECT medup.take_sample() IS NOT NULL AS took_sample;
+SELECT medup.take_sample() IS NOT NULL AS took_sample;
+DO $$ BEGIN EXECUTE format('ALTER SERVER medplum_loop OPTIONS (SET port %L)', current_setting('port')); END $$;
+SELECT medup.take_sample() IS NOT NULL AS took_sample;
+SELECT target, kind, data_version, regexp_replace(detail, 'Is the server.*', '...', 's') AS detail
+  FROM medup.event WHERE target = 'loop' ORDER BY event_id;
+SELECT state, data_version, running_migration, error IS NOT NULL AS has_error
+  FROM medup.sample WHERE target = 'loop' ORDER BY sampled_at;
+SELECT last_sample_at = (SELECT max(sampled_at) FROM medup.sample WHERE target = 'loop') AS last_sample_is_loops
+  FROM medup.status('loop');
+-- Downtime per target: no Medplum server is connected to the target while
+-- its v12 job runs, so the time between its samples is downtime, its own.
+SELECT target, count(*) AS jobs FROM medup.job_downtime WHERE target <> current_database() GROUP BY 1;
+SELECT medup.drop_target('loop');
+DELETE FROM medup.sample WHERE target <> current_database();
+DELETE FROM medup.event WHERE target <> current_database();
+DELETE FROM medup.sampler WHERE target <> current_database();
+DELETE FROM medup.job_downtime WHERE target <> current_database();
+DROP SERVER medplum_loop CASCADE;
+DROP SCHEMA mp_tsample CASCADE;
+
 -- The setting is a superuser's.
 SELECT name, setting, unit, context FROM pg_settings WHERE name = 'medup.target_timeout';
 
-SELECT medup.drop_target('prod'), medup.drop_target('shard1');
+SELECT medup.drop_target('prod');
 SELECT count(*) FROM medup.target;
 DROP SERVER medplum_down CASCADE;
 DROP SERVER medplum_no_timeout;

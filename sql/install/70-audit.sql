@@ -39,6 +39,7 @@ CREATE TABLE medup.sample (
     invalid_index_set   text,               -- md5 of the invalid indexes' names
     -- the Medplum database sampled: this one (its name) or a remote target's name
     target              text NOT NULL DEFAULT current_database(),
+    error               text,               -- state 'unreachable': why (SQLSTATE: message)
     PRIMARY KEY (target, sampled_at)
 );
 CREATE INDEX sample_sampled_at_idx ON medup.sample (sampled_at);
@@ -56,7 +57,7 @@ CREATE TABLE medup.event (
                        'stall_started', 'stall_ended', 'invalid_index',
                        'deploy', 'server_ok', 'server_not_ok', 'server_unreachable',
                        'server_error', 'catalog_refreshed', 'data_version_jump',
-                       'events_suppressed')),
+                       'events_suppressed', 'target_unreachable', 'target_reachable')),
     data_version   integer,
     job_id         uuid,
     detail         text,
@@ -206,9 +207,12 @@ AS 'MODULE_PATHNAME', 'medup_bound_sample' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION medup.bound_sample() IS 'Arms the worker''s time limit around a sample taken by hand (src/medup.c).';
 
 /*
- * Take one sample of this database.  Returns what it did: 'sampled',
- * 'skipped: ...' (a lock on Medplum's tables, or another session holding
- * medup's sampler lock; counted in medup.sampler), 'not_medplum', 'standby'.
+ * Take one sample of this database, then of the remote targets registered
+ * here (medup.target), all read at once.  Returns what it did for this
+ * database: 'sampled', 'skipped: ...' (a lock on Medplum's tables, or
+ * another session holding medup's sampler lock; counted in medup.sampler),
+ * 'not_medplum', 'standby'.  A database that is not Medplum's (medup
+ * beside a managed Medplum database) still samples its remote targets.
  */
 CREATE FUNCTION medup.take_sample()
 RETURNS text
@@ -221,15 +225,8 @@ DECLARE
     -- too, by the same expression: it must take the lock of the release it
     -- updates, before that release's code is gone.
     sampler_lock constant integer := hashtext('medup.sample');
-    s        record;
-    prev     sample;
-    cur      sample;
-    live     record;
-    job      record;
     outcome  text;
-    last_event bigint;
     retention_due boolean;
-    stall_after interval := setting_interval('medup.stall_after');
 BEGIN
     IF pg_is_in_recovery() THEN
         RETURN 'standby';
@@ -249,27 +246,87 @@ BEGIN
                                        AND l.objid = 0 AND l.objsubid = 2
                                        AND l.database = current_database_oid()
                                      LIMIT 1), 'unknown'));
-    ELSE
-        SELECT * INTO s FROM status();
-        IF s.state = 'not_medplum' THEN
-            outcome := 'not_medplum';
-        ELSIF s.tables_locked THEN
-            outcome := 'skipped: ' || s.problem;
-        END IF;
-    END IF;
-    IF outcome IS NOT NULL THEN
-        INSERT INTO sampler AS m (database_name, skipped, last_outcome, last_skip_at)
-        VALUES (current_database(), CASE WHEN outcome LIKE 'skipped%' THEN 1 ELSE 0 END, outcome,
-                CASE WHEN outcome LIKE 'skipped%' THEN clock_timestamp() END)
-        ON CONFLICT (target) DO UPDATE
-            SET skipped = m.skipped + EXCLUDED.skipped, last_outcome = EXCLUDED.last_outcome,
-                last_skip_at = coalesce(EXCLUDED.last_skip_at, m.last_skip_at);
+        PERFORM count_outcome(current_database(), outcome);
         RETURN outcome;
     END IF;
 
+    outcome := sample_target(current_database());
+    IF outcome = 'sampled' THEN
+        -- Retention once a minute is plenty, and keeps most samples cheap.
+        retention_due := NOT EXISTS (SELECT FROM sampler m WHERE m.target = current_database()::text
+                                        AND m.last_retention_at > now() - interval '1 minute');
+        IF retention_due THEN
+            PERFORM apply_retention();
+            UPDATE sampler m SET last_retention_at = now() WHERE m.target = current_database()::text;
+        END IF;
+    END IF;
+    IF EXISTS (SELECT FROM target) THEN
+        PERFORM sample_remote_targets();
+    END IF;
+    RETURN outcome;
+END
+$$;
+
+/* Count a sample's outcome in medup.sampler: a sample, a skip, or neither (not_medplum, unreachable: ...). */
+CREATE FUNCTION medup.count_outcome(for_target text, outcome text)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+    INSERT INTO sampler AS m (database_name, target, samples, skipped, last_outcome, last_sample_at, last_skip_at)
+    VALUES (current_database(), for_target,
+            CASE WHEN outcome = 'sampled' THEN 1 ELSE 0 END,
+            CASE WHEN outcome LIKE 'skipped%' THEN 1 ELSE 0 END, outcome,
+            CASE WHEN outcome = 'sampled' THEN clock_timestamp() END,
+            CASE WHEN outcome LIKE 'skipped%' THEN clock_timestamp() END)
+    ON CONFLICT (target) DO UPDATE
+        SET samples = m.samples + EXCLUDED.samples, skipped = m.skipped + EXCLUDED.skipped,
+            last_outcome = EXCLUDED.last_outcome,
+            last_sample_at = coalesce(EXCLUDED.last_sample_at, m.last_sample_at),
+            last_skip_at = coalesce(EXCLUDED.last_skip_at, m.last_skip_at)
+$$;
+
+/*
+ * Sample one target: this database, or a remote target whose facts are
+ * held (use_target()/snapshot_set(): status() and the readers then answer
+ * for it).  One row in medup.sample, compared with the previous sample of
+ * the same target that reached it, and the events in between.  Returns
+ * 'sampled', 'not_medplum' or 'skipped: ...', counted in medup.sampler.
+ */
+CREATE FUNCTION medup.sample_target(for_target text)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    s        record;
+    prev     sample;
+    cur      sample;
+    live     record;
+    outcome  text;
+    last_event bigint;
+    was_unreachable boolean;
+    remote   boolean := remote_active();
+    stall_after interval := setting_interval('medup.stall_after');
+BEGIN
+    SELECT * INTO s FROM status();
+    IF s.state = 'not_medplum' THEN
+        outcome := 'not_medplum';
+    ELSIF s.tables_locked THEN
+        outcome := 'skipped: ' || s.problem;
+    END IF;
+    IF outcome IS NOT NULL THEN
+        PERFORM count_outcome(for_target, outcome);
+        RETURN outcome;
+    END IF;
+
+    -- The previous sample that reached the target: events compare with
+    -- what was last seen there, not with a spell of unreachability.
     SELECT * INTO prev FROM sample p
-     WHERE p.target = current_database()::text
+     WHERE p.target = for_target AND p.state <> 'unreachable'
      ORDER BY p.sampled_at DESC LIMIT 1;
+    was_unreachable := (SELECT p.state = 'unreachable' FROM sample p WHERE p.target = for_target
+                         ORDER BY p.sampled_at DESC LIMIT 1);
     -- PostgreSQL's own counters, while a migration runs.
     SELECT NULL::text AS command, NULL::text AS phase, NULL::float8 AS fraction,
            NULL::bigint AS blocks_done, NULL::bigint AS blocks_total,
@@ -277,8 +334,9 @@ BEGIN
     IF s.running_migration IS NOT NULL THEN
         SELECT p.command, p.phase, p.fraction, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
           INTO live FROM read_progress(true) p ORDER BY p.fraction DESC NULLS LAST LIMIT 1;
-        -- The index builds it runs, for estimates' rates (45-estimate.sql).
-        IF live.command LIKE 'CREATE INDEX%' OR live.command LIKE 'REINDEX%' THEN
+        -- The index builds it runs, for estimates' rates (45-estimate.sql,
+        -- which keeps this database's).
+        IF NOT remote AND (live.command LIKE 'CREATE INDEX%' OR live.command LIKE 'REINDEX%') THEN
             PERFORM note_index_builds(clock_timestamp());
         END IF;
     END IF;
@@ -287,7 +345,7 @@ BEGIN
     -- order of the table's columns, which an update may extend.
     cur.sampled_at := clock_timestamp();
     cur.database_name := current_database();
-    cur.target := current_database();
+    cur.target := for_target;
     cur.state := s.state;
     cur.schema_version := s.schema_version;
     cur.data_version := s.data_version;
@@ -333,38 +391,139 @@ BEGIN
     -- longer than stall_after (no sampling for a while) is not known to be.
     IF cur.job_id = prev.job_id AND cur.sampled_at - prev.sampled_at <= stall_after
        AND NOT medplum_connected() THEN
-        INSERT INTO job_downtime AS d (job_id, downtime)
-        VALUES (cur.job_id, cur.sampled_at - prev.sampled_at)
+        INSERT INTO job_downtime AS d (target, job_id, downtime)
+        VALUES (for_target, cur.job_id, cur.sampled_at - prev.sampled_at)
         ON CONFLICT (target, job_id) DO UPDATE SET downtime = d.downtime + EXCLUDED.downtime;
     END IF;
 
     -- Most samples see no change: compare first, derive events only then.
-    IF prev.sampled_at IS NULL
+    IF prev.sampled_at IS NULL OR was_unreachable
        OR (cur.schema_version, cur.data_version, cur.job_id, cur.failed_migration,
            cur.lock_pid, cur.stalled, cur.invalid_index_set)
           IS DISTINCT FROM
           (prev.schema_version, prev.data_version, prev.job_id, prev.failed_migration,
            prev.lock_pid, prev.stalled, prev.invalid_index_set) THEN
         last_event := (SELECT max(e.event_id) FROM event e);
+        IF was_unreachable THEN
+            INSERT INTO event (target, event_at, kind, data_version, detail)
+            VALUES (for_target, cur.sampled_at, 'target_reachable', cur.data_version,
+                    format('target "%s" answers again: state %s, schema version %s, data version %s',
+                           for_target, cur.state, cur.schema_version, cur.data_version));
+        END IF;
         PERFORM record_events(prev, cur, s.last_error);
-        PERFORM cap_events(coalesce(last_event, 0), cur.sampled_at);
+        PERFORM cap_events(coalesce(last_event, 0), cur.sampled_at, for_target);
     END IF;
-    -- Retention once a minute is plenty, and keeps most samples cheap.
-    retention_due := NOT EXISTS (SELECT FROM sampler m WHERE m.target = current_database()::text
-                                    AND m.last_retention_at > now() - interval '1 minute');
-    IF retention_due THEN
-        PERFORM apply_retention();
-    END IF;
-
-    INSERT INTO sampler AS m (database_name, samples, last_outcome, last_sample_at, last_retention_at)
-    VALUES (current_database(), 1, 'sampled', cur.sampled_at, CASE WHEN retention_due THEN now() END)
-    ON CONFLICT (target) DO UPDATE
-        SET samples = m.samples + 1, last_outcome = 'sampled', last_sample_at = EXCLUDED.last_sample_at,
-            last_retention_at = coalesce(EXCLUDED.last_retention_at, m.last_retention_at);
+    PERFORM count_outcome(for_target, 'sampled');
     RETURN 'sampled';
 END
 $$;
 COMMENT ON FUNCTION medup.take_sample() IS 'Takes one sample into medup.sample and derives its events.';
+
+/*
+ * A remote target that could not be read: a sample with its error (state
+ * 'unreachable', SQLSTATE and message in "error"), and a
+ * target_unreachable event when it was reachable (or never sampled) before.
+ */
+CREATE FUNCTION medup.sample_unreachable(for_target text, code text, message text)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    cur  sample;
+    prev sample;
+BEGIN
+    SELECT * INTO prev FROM sample p WHERE p.target = for_target ORDER BY p.sampled_at DESC LIMIT 1;
+    cur.sampled_at := clock_timestamp();
+    cur.database_name := current_database();
+    cur.target := for_target;
+    cur.state := 'unreachable';
+    cur.stalled := false;
+    cur.error := left(format('%s: %s', code, message), 1000);
+    INSERT INTO sample SELECT cur.*;
+    IF prev.state IS DISTINCT FROM 'unreachable' THEN
+        INSERT INTO event (target, event_at, kind, data_version, detail)
+        VALUES (for_target, cur.sampled_at, 'target_unreachable', prev.data_version,
+                format('target "%s" cannot be read: %s', for_target, cur.error));
+    END IF;
+    PERFORM count_outcome(for_target, 'unreachable: ' || cur.error);
+    RETURN 'unreachable';
+END
+$$;
+
+/*
+ * Sample every remote target registered here, after this database's
+ * sample and in the same transaction: all are read at once
+ * (read_targets(), one connection each), each bounded by
+ * medup.target_timeout and by 80% of medup.naptime, whichever is shorter,
+ * so that one hung target never holds the next sample.  A target that
+ * cannot be read is a sample with its error, never an ERROR that loses
+ * this database's sample; so is one whose sample fails here.
+ */
+CREATE FUNCTION medup.sample_remote_targets()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+DECLARE
+    names   text[] := ARRAY(SELECT t.name FROM target t ORDER BY t.name);
+    r       record;
+    e_code  text;
+    e_msg   text;
+    n       integer := 0;
+    timeout_setting text := current_setting('medup.target_timeout');
+BEGIN
+    PERFORM set_config('medup.target_timeout',
+                       (extract(epoch FROM least(setting_interval('medup.target_timeout'),
+                                                 greatest(interval '100 ms',
+                                                          0.8 * setting_interval('medup.naptime'))))
+                        * 1000)::bigint::text || 'ms', true);
+    BEGIN
+        FOR r IN SELECT * FROM read_targets(names, 'all') LOOP
+            n := n + 1;
+            BEGIN
+                IF r.error_code IS NOT NULL THEN
+                    PERFORM sample_unreachable(r.target, r.error_code, r.error);
+                ELSE
+                    PERFORM snapshot_set(r.facts);
+                    PERFORM sample_target(r.target);
+                    PERFORM snapshot_set(NULL);
+                END IF;
+            EXCEPTION WHEN OTHERS THEN
+                -- (the subtransaction's abort clears the snapshot)
+                GET STACKED DIAGNOSTICS e_code = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT;
+                PERFORM sample_unreachable(r.target, e_code, e_msg);
+            END;
+        END LOOP;
+    EXCEPTION WHEN query_canceled THEN
+        -- The sample's own time ran out (connecting is bounded by each
+        -- server's connect_timeout only): the targets not sampled yet are
+        -- samples with that error, and this database's sample is kept.  A
+        -- cancel asked for is obeyed.
+        GET STACKED DIAGNOSTICS e_msg = MESSAGE_TEXT;
+        IF e_msg NOT LIKE '%statement timeout%' THEN
+            RAISE;
+        END IF;
+        FOR i IN 1 .. coalesce(cardinality(names), 0) LOOP
+            CONTINUE WHEN EXISTS (SELECT FROM sample p WHERE p.target = names[i]
+                                     AND p.sampled_at >= statement_timestamp());
+            PERFORM sample_unreachable(names[i], '57014', 'not read within the sample''s time (' || e_msg || ')');
+        END LOOP;
+    WHEN OTHERS THEN
+        -- Nothing could be read (dblink missing or unsafe, ...): each
+        -- target is a sample with that error.
+        GET STACKED DIAGNOSTICS e_code = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT;
+        n := 0;
+        FOR i IN 1 .. coalesce(cardinality(names), 0) LOOP
+            PERFORM sample_unreachable(names[i], e_code, e_msg);
+            n := n + 1;
+        END LOOP;
+    END;
+    PERFORM snapshot_set(NULL);
+    PERFORM set_config('medup.target_timeout', timeout_setting, true);
+    RETURN n;
+END
+$$;
 
 /*
  * take_sample()'s name until 0.3, deprecated: it was also the table's name.
@@ -392,16 +551,16 @@ DECLARE
     latest  integer;
 BEGIN
     IF prev.sampled_at IS NULL THEN
-        INSERT INTO event (event_at, kind, data_version, job_id, detail)
-        VALUES (at, 'sampling_started', cur.data_version, cur.job_id,
+        INSERT INTO event (target, event_at, kind, data_version, job_id, detail)
+        VALUES (cur.target, at, 'sampling_started', cur.data_version, cur.job_id,
                 format('state %s, schema version %s, data version %s', cur.state,
                        cur.schema_version, cur.data_version));
         RETURN;
     END IF;
 
     IF cur.schema_version IS DISTINCT FROM prev.schema_version THEN
-        INSERT INTO event (event_at, kind, detail)
-        VALUES (at, 'schema_changed', format('schema version %s -> %s: a deploy applied pre-deploy migrations',
+        INSERT INTO event (target, event_at, kind, detail)
+        VALUES (cur.target, at, 'schema_changed', format('schema version %s -> %s: a deploy applied pre-deploy migrations',
                                              prev.schema_version, cur.schema_version));
     END IF;
 
@@ -412,16 +571,16 @@ BEGIN
     -- of events and their cost never depend on the value.
     IF cur.data_version > prev.data_version THEN
         latest := (SELECT max(d.data_version) FROM data_migration d);
-        INSERT INTO event (event_at, kind, data_version, job_id, detail)
-        SELECT at, 'migration_completed', m.data_version, m.job_id,
+        INSERT INTO event (target, event_at, kind, data_version, job_id, detail)
+        SELECT cur.target, at, 'migration_completed', m.data_version, m.job_id,
                format('v%s completed%s', m.data_version,
                       coalesce(' in ' || date_trunc('second', m.duration)::text, ''))
           FROM read_migrations(cur.data_version) m
          WHERE m.data_version > prev.data_version AND m.data_version <= least(cur.data_version, latest)
          ORDER BY m.data_version;
         IF cur.data_version > coalesce(latest, 0) THEN
-            INSERT INTO event (event_at, kind, detail)
-            VALUES (at, 'data_version_jump',
+            INSERT INTO event (target, event_at, kind, detail)
+            VALUES (cur.target, at, 'data_version_jump',
                     format('data version %s -> %s: %s beyond medup''s manifest (v%s), so not counted as migrations; if Medplum really ran them, load its current manifest with medup.load_data_migrations()',
                            prev.data_version, cur.data_version,
                            CASE WHEN greatest(prev.data_version, latest)::bigint + 1 = cur.data_version
@@ -432,8 +591,8 @@ BEGIN
     END IF;
 
     IF cur.job_id IS NOT NULL AND cur.job_id IS DISTINCT FROM prev.job_id THEN
-        INSERT INTO event (event_at, kind, data_version, job_id, detail)
-        SELECT at,
+        INSERT INTO event (target, event_at, kind, data_version, job_id, detail)
+        SELECT cur.target, at,
                CASE WHEN m.attempts > 1 THEN 'migration_retried' ELSE 'migration_started' END,
                cur.running_migration, cur.job_id,
                format('v%s, attempt %s', cur.running_migration, m.attempts)
@@ -443,43 +602,43 @@ BEGIN
 
     IF cur.failed_migration IS NOT NULL
        AND cur.failed_migration IS DISTINCT FROM prev.failed_migration THEN
-        INSERT INTO event (event_at, kind, data_version, detail)
-        VALUES (at, 'migration_failed', cur.failed_migration, coalesce(last_error, 'no error text recorded'));
+        INSERT INTO event (target, event_at, kind, data_version, detail)
+        VALUES (cur.target, at, 'migration_failed', cur.failed_migration, coalesce(last_error, 'no error text recorded'));
     END IF;
 
     -- A job that was running and now is neither running nor done: cancelled?
     IF prev.job_id IS NOT NULL AND prev.job_id IS DISTINCT FROM cur.job_id THEN
         SELECT j.status INTO old_job FROM read_jobs() j WHERE j.job_id = prev.job_id;
         IF old_job.status = 'cancelled' THEN
-            INSERT INTO event (event_at, kind, data_version, job_id, detail)
-            VALUES (at, 'migration_cancelled', prev.running_migration, prev.job_id,
+            INSERT INTO event (target, event_at, kind, data_version, job_id, detail)
+            VALUES (cur.target, at, 'migration_cancelled', prev.running_migration, prev.job_id,
                     format('v%s was cancelled', prev.running_migration));
         END IF;
     END IF;
 
     IF cur.lock_pid IS NOT NULL AND prev.lock_pid IS NULL THEN
-        INSERT INTO event (event_at, kind, detail)
-        VALUES (at, 'lock_taken', format('pid %s took Medplum''s migration lock: pre-deploy migrations are running', cur.lock_pid));
+        INSERT INTO event (target, event_at, kind, detail)
+        VALUES (cur.target, at, 'lock_taken', format('pid %s took Medplum''s migration lock: pre-deploy migrations are running', cur.lock_pid));
     ELSIF cur.lock_pid IS NULL AND prev.lock_pid IS NOT NULL THEN
-        INSERT INTO event (event_at, kind, detail)
-        VALUES (at, 'lock_released', format('pid %s released Medplum''s migration lock', prev.lock_pid));
+        INSERT INTO event (target, event_at, kind, detail)
+        VALUES (cur.target, at, 'lock_released', format('pid %s released Medplum''s migration lock', prev.lock_pid));
     END IF;
 
     IF cur.stalled AND NOT prev.stalled THEN
-        INSERT INTO event (event_at, kind, data_version, job_id, detail)
-        VALUES (at, 'stall_started', cur.running_migration, cur.job_id,
+        INSERT INTO event (target, event_at, kind, data_version, job_id, detail)
+        VALUES (cur.target, at, 'stall_started', cur.running_migration, cur.job_id,
                 format('no progress since %s', cur.progress_changed_at));
     ELSIF prev.stalled AND NOT cur.stalled THEN
-        INSERT INTO event (event_at, kind, data_version, job_id, detail)
-        VALUES (at, 'stall_ended', prev.running_migration, prev.job_id,
+        INSERT INTO event (target, event_at, kind, data_version, job_id, detail)
+        VALUES (cur.target, at, 'stall_ended', prev.running_migration, prev.job_id,
                 format('stalled for %s', date_trunc('second', at - prev.progress_changed_at)));
     END IF;
 
     -- One event per change of the set, naming a few: the set is as large
     -- as Medplum's app role makes it.
     IF cur.invalid_index_set IS DISTINCT FROM prev.invalid_index_set AND cur.invalid_indexes > 0 THEN
-        INSERT INTO event (event_at, kind, detail)
-        SELECT at, 'invalid_index',
+        INSERT INTO event (target, event_at, kind, detail)
+        SELECT cur.target, at, 'invalid_index',
                format('%s invalid index(es) on Medplum''s tables: %s%s', cur.invalid_indexes,
                       string_agg(format('%s on %s (%s)', i.index_name, i.table_name, i.fix), ', '),
                       CASE WHEN cur.invalid_indexes > 5 THEN ', ...: see medup.invalid_indexes' ELSE '' END)
@@ -587,7 +746,7 @@ CREATE VIEW medup.history AS
            (s.rows_done - lag(s.rows_done) OVER w)
                / nullif(extract(epoch FROM s.sampled_at - lag(s.sampled_at) OVER w), 0) AS rows_per_second,
            s.lock_pid, cardinality(s.blocked_pids) AS blocked, s.failed_migration,
-           s.invalid_indexes, s.stalled, s.target
+           s.invalid_indexes, s.stalled, s.target, s.error
       FROM medup.sample s
     WINDOW w AS (PARTITION BY s.target, s.job_id ORDER BY s.sampled_at);
 COMMENT ON VIEW medup.history IS
