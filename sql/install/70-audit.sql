@@ -707,6 +707,10 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION medup.cap_events(bigint,timestamp with time zone,text) IS 'Keeps the events of a sample and of a day under their caps, counting the rest in medup.sampler.';
+COMMENT ON FUNCTION medup.count_outcome(text,text) IS 'Counts a sample''s outcome for a target in medup.sampler.';
+COMMENT ON FUNCTION medup.sample_target(text) IS 'Samples one target (this database, or the remote target whose facts are held) and records its events.';
+COMMENT ON FUNCTION medup.sample_unreachable(text,text,text) IS 'Records a remote target that could not be read: a sample with its error, an event when it was reachable before.';
+COMMENT ON FUNCTION medup.sample_remote_targets() IS 'Samples every remote target registered here, read at once, after this database''s sample.';
 
 /*
  * Delete what is older than medup.retention (samples) and
