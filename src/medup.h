@@ -23,6 +23,7 @@ extern int	medup_max_samplers;
 
 extern void medup_register_workers(void);
 extern char *medup_worker_recover(MemoryContext context);
+extern bool medup_sampler_gives_way(void);
 
 /* Reaching Medplum's servers and its published catalog (http.c). */
 extern char *medup_servers;

@@ -125,7 +125,10 @@ run_or_log(int task, MedupTaskState *state, const char *dbname, long time_ms)
 	{
 		char	   *message = medup_worker_recover(context);
 
-		if (!TimestampDifferenceExceeds(state->last_run[task], GetCurrentTimestamp(), time_ms))
+		/* Cancelled by the launcher for a DBA's command: no failure of the task. */
+		if (medup_sampler_gives_way())
+			state->last_run[task] = 0;	/* still due */
+		else if (!TimestampDifferenceExceeds(state->last_run[task], GetCurrentTimestamp(), time_ms))
 			note_failure(task, state, dbname, message);
 		else
 			note_failure(task, state, dbname,
@@ -153,6 +156,8 @@ medup_worker_network_tasks(const char *dbname, MedupTaskState *state)
 		long		time_ms;
 
 		CHECK_FOR_INTERRUPTS();
+		if (medup_sampler_gives_way())
+			return;
 		for (int i = 0; i < MEDUP_NETWORK_TASKS; i++)
 		{
 			if (!done[i] && task_due(i, state) &&

@@ -21,6 +21,9 @@
  * - Fifty databases need medup.max_samplers worker slots, not fifty.
  * The price is a backend start per sample (measured: README, bench/).
  *
+ * A sampler caught mid-sample by such a command gives way: see
+ * database_claimed() and watch_samplers().
+ *
  * What must outlive a sampler (what its samplers last logged, when a
  * network task last ran, the counters medup.sampling shows) lives in
  * shared memory, one entry per watched database, kept by the launcher.
@@ -45,6 +48,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
@@ -70,6 +74,9 @@ typedef struct MedupDatabase
 	Oid			oid;			/* as last looked up; InvalidOid: missing */
 	bool		warned_missing; /* "does not exist" was logged */
 	pid_t		sampler_pid;	/* the sampler connected now, or 0 */
+	Oid			sampler_dboid;	/* the database it is connected to */
+	bool		give_way;		/* the launcher asked it to give up its sample */
+	int64		gave_way;		/* samples given up or put off for a DBA's command */
 	TimestampTz last_start;		/* when its last sampler was started */
 	TimestampTz due_at;			/* when its next sample is due; 0: not found */
 	uint32		last_outcome;	/* hash of what its samplers last logged; 0: nothing */
@@ -194,8 +201,8 @@ medup_sampling(PG_FUNCTION_ARGS)
 
 	for (int i = 0; i < n; i++)
 	{
-		Datum		values[8];
-		bool		nulls[8] = {false};
+		Datum		values[9];
+		bool		nulls[9] = {false};
 		NameData	name;
 
 		namestrcpy(&name, copy[i].name);
@@ -212,6 +219,7 @@ medup_sampling(PG_FUNCTION_ARGS)
 		values[7] = Float8GetDatum(copy[i].finished > 0
 								   ? (double) copy[i].cpu_us / copy[i].finished / 1000.0 : 0);
 		nulls[7] = copy[i].finished == 0;
+		values[8] = Int64GetDatum(copy[i].gave_way);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_VOID();
@@ -249,6 +257,181 @@ medup_register_workers(void)
 	worker.bgw_restart_time = 10;
 	RegisterBackgroundWorker(&worker);
 }
+
+/* The database a sampler samples (empty in the launcher), as last looked up. */
+static char sampler_dbname[NAMEDATALEN];
+static Oid	sampler_dboid = InvalidOid;
+
+/*
+ * Log what a database's sample said when it differs from what its
+ * samplers said last: a database that is not Medplum, or a sample skipped
+ * because another session holds a lock, is said once, not every naptime
+ * (medup.sampler counts the skips).  Samplers come and go: the last one's
+ * words are remembered in shared memory, as a hash.  The launcher speaks
+ * here too, of a sample it puts off (start_due_samplers()).
+ */
+static void
+note_outcome(const char *dbname, const char *outcome)
+{
+	uint32		hash = hash_bytes((const unsigned char *) outcome, strlen(outcome)) | 1;
+	uint32		last = 0;
+	MedupDatabase *db;
+
+	SpinLockAcquire(&medup_shared->mutex);
+	db = entry_of(dbname);
+	if (db != NULL)
+	{
+		last = db->last_outcome;
+		db->last_outcome = hash;
+	}
+	SpinLockRelease(&medup_shared->mutex);
+	if (last == hash)
+		return;
+	if (strcmp(outcome, "sampled") == 0)
+	{
+		if (last != 0)
+			ereport(LOG, errmsg("medup: sampling database \"%s\" again", dbname));
+	}
+	else
+		ereport(LOG, errmsg("medup: database \"%s\": %s; checking again every %d s",
+							dbname, outcome, medup_naptime));
+}
+
+/* ---------- giving way to a DBA ---------- */
+
+/*
+ * What a sampler says when it gives up its sample, or the launcher puts
+ * one off, for a command that keeps connections out of the database.
+ */
+#define GAVE_WAY_OUTCOME \
+	"sample given up: another session is dropping, renaming or copying the database (DROP DATABASE, ALTER DATABASE, CREATE DATABASE ... TEMPLATE)"
+
+/* How often the launcher looks at the databases of running samplers. */
+#define WATCH_MS 100
+
+/*
+ * Whether a command keeps new connections out of database dboid now.
+ *
+ * DROP DATABASE, ALTER DATABASE ... RENAME and ... SET TABLESPACE take
+ * AccessExclusiveLock on the database object, CREATE DATABASE ... TEMPLATE
+ * ShareLock on its template; then each waits up to 5 s for the processes
+ * connected to it to go away (CountOtherDBBackends() in procarray.c, which
+ * ends only autovacuum workers) and fails.  A connecting backend takes
+ * RowExclusiveLock on the database, which conflicts with exactly those
+ * (COMMENT or GRANT on a database take weaker locks, or none), so a
+ * sampler asks for that lock without waiting, as if it were connecting
+ * now, and lets it go at once.  A session lock: the launcher runs no
+ * transaction.  Asked of the lock manager, one partition lock, never a
+ * scan of pg_locks: a few microseconds.
+ */
+static bool
+try_connecting_lock(Oid dboid)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, dboid, 0);
+#if PG_VERSION_NUM >= 180000
+	return LockAcquireExtended(&tag, RowExclusiveLock, true, true, false, NULL, false) != LOCKACQUIRE_NOT_AVAIL;
+#else
+	return LockAcquireExtended(&tag, RowExclusiveLock, true, true, false, NULL) != LOCKACQUIRE_NOT_AVAIL;
+#endif
+}
+
+static void
+release_connecting_lock(Oid dboid)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, dboid, 0);
+	LockRelease(&tag, RowExclusiveLock, true);
+}
+
+static bool
+database_claimed(Oid dboid)
+{
+	if (!try_connecting_lock(dboid))
+		return true;
+	release_connecting_lock(dboid);
+	return false;
+}
+
+/*
+ * Every WATCH_MS while samplers run: a sampler whose database a DBA's
+ * command claims is asked to give up its sample (a flag, then SIGINT, a
+ * query cancel, which every wait of a sample honours: a lock wait,
+ * pg_sleep, a network transfer, a long scan).  Its sampler catches the
+ * cancel, says so once (note_outcome()) and exits; the command, which
+ * looks again every 100 ms, goes on.
+ *
+ * Why the launcher watches, and not the sampler itself: a sample runs
+ * arbitrary SQL (PL/pgSQL, Medplum's tables, a lock wait), and nothing in
+ * a backend runs code of ours while it waits but a signal handler, where
+ * the lock manager may not be asked.  Why not bound every sample below the
+ * command's 5 s: a lock wait, a big database or a slow remote target make
+ * a sample as long as its own bound (10 s), and a bound of a second would
+ * make samples fail on a busy database; giving way costs a sample only
+ * when a DBA's command is under way.
+ */
+static void
+watch_samplers(void)
+{
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		MedupDatabase *db = &medup_shared->databases[i];
+		pid_t		pid;
+		Oid			dboid;
+		bool		signal = false;
+
+		SpinLockAcquire(&medup_shared->mutex);
+		pid = db->sampler_pid;
+		dboid = db->sampler_dboid;
+		SpinLockRelease(&medup_shared->mutex);
+		if (pid == 0 || !OidIsValid(dboid) || !database_claimed(dboid))
+			continue;
+		SpinLockAcquire(&medup_shared->mutex);
+		if (db->sampler_pid == pid && !db->give_way)
+		{
+			db->give_way = true;
+			db->gave_way++;
+			signal = true;
+		}
+		SpinLockRelease(&medup_shared->mutex);
+		/* A sampler that ended meanwhile has cleared its pid: nobody else gets it. */
+		if (signal)
+			(void) kill(pid, SIGINT);
+	}
+}
+
+/* A sample of this sampler's database put off for a DBA's command. */
+static void
+bump_gave_way(void)
+{
+	MedupDatabase *db;
+
+	SpinLockAcquire(&medup_shared->mutex);
+	db = entry_of(sampler_dbname);
+	if (db != NULL)
+		db->gave_way++;
+	SpinLockRelease(&medup_shared->mutex);
+}
+
+/* Whether the launcher asked this sampler to give up its sample. */
+bool
+medup_sampler_gives_way(void)
+{
+	MedupDatabase *db;
+	bool		give_way = false;
+
+	if (medup_shared == NULL || sampler_dbname[0] == '\0')
+		return false;
+	SpinLockAcquire(&medup_shared->mutex);
+	db = entry_of(sampler_dbname);
+	if (db != NULL && db->sampler_pid == MyProcPid)
+		give_way = db->give_way;
+	SpinLockRelease(&medup_shared->mutex);
+	return give_way;
+}
+
 
 /* ---------- the launcher ---------- */
 
@@ -437,9 +620,37 @@ sampler_running(int i)
 	return medup_shared->databases[i].sampler_pid != 0;
 }
 
+/* Whether any sampler runs now. */
+static bool
+samplers_running(void)
+{
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		if (sampler_running(i))
+			return true;
+	}
+	return false;
+}
+
+/* Whether a database is due for a sampler, and has none. */
+static bool
+samplers_due(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
+	{
+		MedupDatabase *db = &medup_shared->databases[i];
+
+		if (db->name[0] != '\0' && db->due_at != 0 && db->due_at <= now && !sampler_running(i))
+			return true;
+	}
+	return false;
+}
+
 /* Register a sampler for entry i; false when no worker slot is free. */
 static bool
-start_sampler(int i, const char *name)
+start_sampler(int i, const char *name, Oid dboid)
 {
 	BackgroundWorker worker;
 	MemoryContext old_context;
@@ -450,6 +661,7 @@ start_sampler(int i, const char *name)
 	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the launcher starts the next */
 	worker.bgw_notify_pid = MyProcPid;	/* its start and its end wake us */
 	strlcpy(worker.bgw_extra, name, BGW_EXTRALEN);
+	worker.bgw_main_arg = ObjectIdGetDatum(dboid);	/* as looked up */
 	/* The handle outlives this round of the launcher's loop. */
 	old_context = MemoryContextSwitchTo(TopMemoryContext);
 	registered = RegisterDynamicBackgroundWorker(&worker, &handles[i]);
@@ -553,7 +765,22 @@ start_due_samplers(void)
 		if (pick < 0 || running >= medup_max_samplers)
 			break;
 		db = &medup_shared->databases[pick];
-		if (!start_sampler(pick, db->name))
+		/*
+		 * A DBA's command under way: a sampler would wait to connect, then
+		 * fail or stand in its way.  Put off by a naptime, not late.
+		 */
+		if (database_claimed(db->oid))
+		{
+			SpinLockAcquire(&medup_shared->mutex);
+			db->due_at = TimestampTzPlusMilliseconds(now, naptime_ms);
+			db->gave_way++;
+			SpinLockRelease(&medup_shared->mutex);
+			note_outcome(db->name, GAVE_WAY_OUTCOME);
+			if (next_due == 0 || db->due_at < next_due)
+				next_due = db->due_at;
+			continue;
+		}
+		if (!start_sampler(pick, db->name, db->oid))
 		{
 			/* No worker slot: try again in a second, or at a sampler's end. */
 			no_slot = true;
@@ -629,13 +856,28 @@ medup_launcher_main(Datum main_arg)
 			look_up_databases();
 			next_lookup = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), medup_naptime * 1000L);
 		}
+		else if (samplers_due())
+		{
+			/*
+			 * Looked up again just before samplers start: a database renamed
+			 * or dropped since the last look-up would make its sampler fail
+			 * to connect (FATAL "database ... does not exist").
+			 */
+			look_up_databases();
+		}
 		next_due = start_due_samplers();
+		watch_samplers();
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(loop_context);
 
-		/* Woken by SIGHUP, by a sampler starting or ending, or when one falls due. */
+		/*
+		 * Woken by SIGHUP, by a sampler starting or ending, or when one falls
+		 * due; every WATCH_MS while samplers run, to watch them.
+		 */
 		wake = next_due != 0 && next_due < next_lookup ? next_due : next_lookup;
 		wait_ms = Max(TimestampDifferenceMilliseconds(GetCurrentTimestamp(), wake), 1);
+		if (samplers_running())
+			wait_ms = Min(wait_ms, WATCH_MS);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 wait_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -726,8 +968,6 @@ pin_session_settings(void)
 						PGC_SUSET, PGC_S_OVERRIDE);
 }
 
-static char sampler_dbname[NAMEDATALEN];
-
 /* Publish this sampler's pid in its database's entry; false: not watched, or one runs. */
 static bool
 claim_entry(void)
@@ -740,6 +980,8 @@ claim_entry(void)
 	if (db != NULL && (db->sampler_pid == 0 || db->sampler_pid == MyProcPid))
 	{
 		db->sampler_pid = MyProcPid;
+		db->sampler_dboid = MyDatabaseId;
+		db->give_way = false;
 		claimed = true;
 	}
 	SpinLockRelease(&medup_shared->mutex);
@@ -762,44 +1004,12 @@ release_entry(int code, Datum arg)
 	if (db != NULL && db->sampler_pid == MyProcPid)
 	{
 		db->sampler_pid = 0;
+		db->sampler_dboid = InvalidOid;
+		db->give_way = false;
 		db->cpu_us += cpu_us;
 		db->finished++;
 	}
 	SpinLockRelease(&medup_shared->mutex);
-}
-
-/*
- * Log what the sample said when it differs from what the database's
- * samplers said last: a database that is not Medplum, or a sample skipped
- * because another session holds a lock, is said once, not every naptime
- * (medup.sampler counts the skips).  Samplers come and go: the last one's
- * words are remembered in shared memory, as a hash.
- */
-static void
-note_outcome(const char *outcome)
-{
-	uint32		hash = hash_bytes((const unsigned char *) outcome, strlen(outcome)) | 1;
-	uint32		last = 0;
-	MedupDatabase *db;
-
-	SpinLockAcquire(&medup_shared->mutex);
-	db = entry_of(sampler_dbname);
-	if (db != NULL)
-	{
-		last = db->last_outcome;
-		db->last_outcome = hash;
-	}
-	SpinLockRelease(&medup_shared->mutex);
-	if (last == hash)
-		return;
-	if (strcmp(outcome, "sampled") == 0)
-	{
-		if (last != 0)
-			ereport(LOG, errmsg("medup: sampling database \"%s\" again", sampler_dbname));
-	}
-	else
-		ereport(LOG, errmsg("medup: database \"%s\": %s; checking again every %d s",
-							sampler_dbname, outcome, medup_naptime));
 }
 
 /* Whether another session held the sampler's lock when this sample began. */
@@ -908,20 +1118,23 @@ sample_or_log(void)
 	{
 		char	   *outcome = sample_once();
 
-		note_outcome(outcome);
+		note_outcome(sampler_dbname, outcome);
 		pfree(outcome);
 	}
 	PG_CATCH();
 	{
 		char	   *message = medup_worker_recover(context);
 
+		/* The launcher's cancel: a DBA drops, renames or copies the database. */
+		if (medup_sampler_gives_way())
+			note_outcome(sampler_dbname, GAVE_WAY_OUTCOME);
 		/* An update holds the lock and replaces what the sample calls: skipped. */
-		if (sampler_lock_held_elsewhere)
-			note_outcome("skipped: another session holds medup's sampler lock (an ALTER EXTENSION medup UPDATE?)");
+		else if (sampler_lock_held_elsewhere)
+			note_outcome(sampler_dbname, "skipped: another session holds medup's sampler lock (an ALTER EXTENSION medup UPDATE?)");
 		else if (!extension_installed())
-			note_outcome("the medup extension is not installed");
+			note_outcome(sampler_dbname, "the medup extension is not installed");
 		else
-			note_outcome(psprintf("sample failed: %s", message));
+			note_outcome(sampler_dbname, psprintf("sample failed: %s", message));
 		pfree(message);
 	}
 	PG_END_TRY();
@@ -949,6 +1162,30 @@ network_tasks(void)
 	SpinLockRelease(&medup_shared->mutex);
 }
 
+/*
+ * The network tasks catch their own failures (periodic.c); the launcher's
+ * cancel may also land between two of them, or just after the sample's
+ * commit: then the sampler exits quietly, its sample given up.
+ */
+static void
+network_tasks_or_give_way(void)
+{
+	MemoryContext context = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		network_tasks();
+	}
+	PG_CATCH();
+	{
+		if (!medup_sampler_gives_way())
+			PG_RE_THROW();
+		pfree(medup_worker_recover(context));
+		note_outcome(sampler_dbname, GAVE_WAY_OUTCOME);
+	}
+	PG_END_TRY();
+}
+
 void
 medup_sampler_main(Datum main_arg)
 {
@@ -956,7 +1193,24 @@ medup_sampler_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
+	/*
+	 * The lock a connecting backend takes, taken first and held until
+	 * connected: a DBA's command that holds the database now makes this
+	 * sampler give way before it connects; one that comes later waits the
+	 * few milliseconds until it is connected (and then watched), rather
+	 * than leave it waiting in its connection for the command's end, to
+	 * fail with FATAL "database ... does not exist".
+	 */
+	sampler_dboid = DatumGetObjectId(main_arg);
+	if (OidIsValid(sampler_dboid) && !try_connecting_lock(sampler_dboid))
+	{
+		bump_gave_way();
+		note_outcome(sampler_dbname, GAVE_WAY_OUTCOME);
+		proc_exit(0);
+	}
 	BackgroundWorkerInitializeConnection(sampler_dbname, NULL, 0);
+	if (OidIsValid(sampler_dboid))
+		release_connecting_lock(sampler_dboid);
 	/*
 	 * It runs as the bootstrap superuser, with whatever the database's owner
 	 * (ALTER DATABASE ... SET) and a superuser (ALTER ROLE ... SET) set for
@@ -973,12 +1227,13 @@ medup_sampler_main(Datum main_arg)
 	before_shmem_exit(release_entry, 0);
 
 	if (RecoveryInProgress())
-		note_outcome("standby, nothing is recorded until promotion");
+		note_outcome(sampler_dbname, "standby, nothing is recorded until promotion");
 	else
 	{
 		sample_or_log();
 		/* Probes and refreshes: their own transactions, after the sample's (periodic.c). */
-		network_tasks();
+		if (!medup_sampler_gives_way())
+			network_tasks_or_give_way();
 	}
 	proc_exit(0);
 }

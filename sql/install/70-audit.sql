@@ -103,20 +103,23 @@ SELECT pg_catalog.pg_extension_config_dump('medup.job_downtime', '');
  * row per database in medup.databases, whether it exists now, the sampler
  * sampling it now, how many samplers it had, how many of them started more
  * than a naptime late (too few samplers or worker slots: the launcher logs
- * it once) and a sampler's CPU time, its backend start included.  Empty
+ * it once), a sampler's CPU time, its backend start included, and how many
+ * samples were given up or put off for a DBA's DROP DATABASE, ALTER
+ * DATABASE or CREATE DATABASE ... TEMPLATE of the database.  Empty
  * when medup is not preloaded; counters start again at a server restart.
  */
 CREATE FUNCTION medup.read_sampling(
     OUT database_name name, OUT database_exists boolean, OUT sampler_pid integer,
     OUT last_started_at timestamptz, OUT samplers bigint, OUT late bigint,
-    OUT last_late_at timestamptz, OUT cpu_ms_per_sample double precision)
+    OUT last_late_at timestamptz, OUT cpu_ms_per_sample double precision,
+    OUT gave_way bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medup_sampling' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION medup.read_sampling() IS 'The rows of medup.sampling, from shared memory.';
 CREATE VIEW medup.sampling AS
     SELECT s.*, s.database_name::text AS target FROM medup.read_sampling() s;
 COMMENT ON VIEW medup.sampling IS
-    'One row per database the background worker watches: its samplers, late samples, CPU per sample';
+    'One row per database the background worker watches: its samplers, late samples, CPU per sample, samples given up for a DBA''s command';
 
 /*
  * How long a job has been migrating: from its requestTime to its end (or
