@@ -632,22 +632,6 @@ samplers_running(void)
 	return false;
 }
 
-/* Whether a database is due for a sampler, and has none. */
-static bool
-samplers_due(void)
-{
-	TimestampTz now = GetCurrentTimestamp();
-
-	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
-	{
-		MedupDatabase *db = &medup_shared->databases[i];
-
-		if (db->name[0] != '\0' && db->due_at != 0 && db->due_at <= now && !sampler_running(i))
-			return true;
-	}
-	return false;
-}
-
 /* Register a sampler for entry i; false when no worker slot is free. */
 static bool
 start_sampler(int i, const char *name, Oid dboid)
@@ -728,6 +712,7 @@ start_due_samplers(void)
 	TimestampTz next_due = 0;
 	int			running = 0;
 	bool		no_slot = false;
+	bool		looked_up = false;
 
 	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
 	{
@@ -764,6 +749,17 @@ start_due_samplers(void)
 		}
 		if (pick < 0 || running >= medup_max_samplers)
 			break;
+		/*
+		 * Looked up again before the first sampler of a round starts: a
+		 * database renamed or dropped since the last look-up would make its
+		 * sampler fail to connect (FATAL "database ... does not exist").
+		 */
+		if (!looked_up)
+		{
+			look_up_databases();
+			looked_up = true;
+			continue;
+		}
 		db = &medup_shared->databases[pick];
 		/*
 		 * A DBA's command under way: a sampler would wait to connect, then
@@ -855,15 +851,6 @@ medup_launcher_main(Datum main_arg)
 			sync_entries(names);
 			look_up_databases();
 			next_lookup = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), medup_naptime * 1000L);
-		}
-		else if (samplers_due())
-		{
-			/*
-			 * Looked up again just before samplers start: a database renamed
-			 * or dropped since the last look-up would make its sampler fail
-			 * to connect (FATAL "database ... does not exist").
-			 */
-			look_up_databases();
 		}
 		next_due = start_due_samplers();
 		watch_samplers();
