@@ -351,7 +351,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    roles oid[] := medup.medplum_role_ids((SELECT t.migration_table FROM medup.medplum_tables() t));
+    -- medplum_tables()'s migration_table, without its look at the columns.
+    roles oid[] := medup.medplum_role_ids(to_regclass(format('%I.%I', medup.medplum_schema(), 'DatabaseMigration')));
 BEGIN
     RETURN QUERY
     SELECT a.pid, a.state, a.wait_event_type, a.query_start, a.query
