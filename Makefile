@@ -68,6 +68,7 @@ INSTALL_PARTS = \
 	sql/install/40-inspect.sql \
 	sql/install/45-estimate.sql \
 	sql/install/47-targets.sql \
+	sql/install/48-shards.sql \
 	sql/install/50-status.sql \
 	sql/install/60-gate.sql \
 	sql/install/70-audit.sql \

@@ -47,6 +47,10 @@ SELECT * FROM medup.status('nosuch');
 SELECT medup.add_target('prod', 'medplum_down');
 SELECT medup.add_target('prod', 'medplum_down');
 SELECT medup.add_target('shard1', 'medplum_down', 'c1', 'shard');
+-- One global database per cluster; a cluster's range needs all its targets.
+SELECT medup.add_target('global1', 'medplum_down', 'c1', 'global');
+SELECT medup.add_target('global2', 'medplum_down', 'c1', 'global');
+SELECT * FROM medup.clusters;
 SELECT name, kind, server_name, cluster, role, medplum_schema, host, port, dbname FROM medup.targets;
 SELECT state FROM medup.status('prod');
 SELECT * FROM medup.check('4.2.6', target => 'prod');
@@ -66,6 +70,7 @@ SELECT medup.remote_active();
 -- medup_reader sees the targets, but reads no facts itself.
 SET ROLE medup_reader;
 SELECT name FROM medup.targets ORDER BY name;
+SELECT cluster, targets, reachable FROM medup.clusters;
 SELECT medup.read_targets(ARRAY['prod']);
 SELECT medup.snapshot();
 RESET ROLE;
@@ -95,7 +100,7 @@ BEGIN
     EXECUTE format('CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_loop OPTIONS (user %L)', current_user);
 END
 $$;
-SELECT medup.drop_target('shard1');
+SELECT medup.drop_target('shard1'), medup.drop_target('global1');
 SELECT medup.add_target('loop', 'medplum_loop', medplum_schema => 'mp_tsample');
 SELECT medup.take_sample() IS NOT NULL AS took_sample;
 SELECT target, state, schema_version, data_version, running_migration, rows_done, error

@@ -165,6 +165,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'A shard reads its data-migration jobs from the global database of its cluster.',
                   HINT = 'Pass cluster => ''name'' for the global database and each of its shards.';
+    ELSIF role = 'global' AND medup.cluster_global(cluster) IS NOT NULL THEN
+        RAISE EXCEPTION 'cluster "%" has a global target already: "%"', cluster, medup.cluster_global(cluster)
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = 'A sharded Medplum has one global database, which holds the data-migration jobs of every shard.',
+                  HINT = 'Drop that target first with medup.drop_target(), or register this database with role => ''shard''.';
     ELSIF srv IS NULL THEN
         RAISE EXCEPTION 'foreign server "%" does not exist', server
             USING ERRCODE = 'undefined_object',
@@ -745,23 +750,44 @@ COMMENT ON FUNCTION medup.raise_target_error(text,text,text,text) IS 'Raises a t
 /*
  * Hold the facts of one remote target for the answer being computed
  * (src/target.c), or raise the error that kept it from being read.
+ * with_cluster: a shard is read with its cluster's global database, whose
+ * jobs are the shard's (48-shards.sql), as status() and check() need.
  */
-CREATE FUNCTION medup.use_target(name text, jobs text DEFAULT 'row')
+CREATE FUNCTION medup.use_target(name text, jobs text DEFAULT 'row', with_cluster boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
-    r record;
+    r       record;
+    c       record;
+    names   text[] := ARRAY[name];
+    global  text;
+    answers jsonb[];
 BEGIN
-    SELECT * INTO r FROM medup.read_targets(ARRAY[name], jobs);
+    SELECT medup.cluster_global(t.cluster) INTO global FROM medup.target t
+     WHERE t.name = use_target.name AND t.role = 'shard' AND with_cluster;
+    IF global IS NOT NULL THEN
+        names := names || global;
+    END IF;
+    -- Read concurrently: the target first, its global database (if any) second.
+    answers := ARRAY(SELECT to_jsonb(x) FROM medup.read_targets(names, jobs) x);
+    SELECT * INTO r FROM jsonb_to_record(answers[1])
+        AS x(facts jsonb, error_code text, error text, error_detail text, error_hint text);
     IF r.error_code IS NOT NULL THEN
         PERFORM medup.raise_target_error(r.error_code, r.error, r.error_detail, r.error_hint);
+    END IF;
+    IF with_cluster THEN
+        SELECT * INTO c FROM medup.target_answer_facts(name, r.facts, answers);
+        IF c.error_code IS NOT NULL THEN
+            PERFORM medup.raise_target_error(c.error_code, c.error, c.error_detail, c.error_hint);
+        END IF;
+        r.facts := c.answer_facts;
     END IF;
     PERFORM medup.snapshot_set(r.facts);
 END
 $$;
-COMMENT ON FUNCTION medup.use_target(text,text) IS 'Holds the facts of one remote target for the answer being computed, or raises its error.';
+COMMENT ON FUNCTION medup.use_target(text,text,boolean) IS 'Holds the facts of one remote target for the answer being computed, or raises its error.';
 
 /*
  * The readers' side of a snapshot: what 40-inspect.sql's readers return

@@ -45,11 +45,12 @@ DECLARE
     lock_is_medplum boolean;
     memo_key   text;
     memo       text;
+    shard      jsonb;          -- a shard's view of its global database (48-shards.sql)
 BEGIN
     -- A remote target: read its facts once; every reader below then
     -- returns them, and everything else is decided as for this database.
     IF target IS NOT NULL AND target <> current_database()::text THEN
-        PERFORM medup.use_target(target);
+        PERFORM medup.use_target(target, with_cluster => true);
         own_snapshot := true;
     END IF;
     remote := medup.remote_active();
@@ -204,6 +205,24 @@ BEGIN
                                 coalesce(failed_migration, running_migration), migration_lock_pid,
                                 blocked_by, next_step, latest_data_version, problem,
                                 admin_runs_migrations(lower_ver), next_server <= lower_ver);
+    END IF;
+    -- A shard: its data-migration jobs are in its cluster's global
+    -- database, which does not say which shard a job migrates
+    -- (48-shards.sql).  A job there for a migration this shard has not
+    -- completed is this shard's running migration, "shard not named".
+    shard := CASE WHEN remote THEN medup.snapshot()->'shard' END;
+    IF shard->>'running' IS NOT NULL AND running_migration IS NULL
+       AND state IN ('pending', 'up_to_date', 'first_boot') THEN
+        running_migration := (shard->>'running')::integer;
+        running_job := (shard->>'job_id')::uuid;
+        running_since := (shard->>'requested_at')::timestamptz;
+        running_job_updated_at := (shard->>'updated_at')::timestamptz;
+        advice := concat_ws(' ', CASE WHEN state = 'first_boot' THEN advice END,
+                            shard_running_advice(running_migration, shard->>'cluster',
+                                                 shard->>'global', data_version));
+        IF state <> 'first_boot' THEN
+            state := 'migrating';
+        END IF;
     END IF;
     -- What Medplum's servers said at their last /healthcheck
     -- (80-servers.sql); nothing more to do without servers.

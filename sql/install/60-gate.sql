@@ -126,7 +126,7 @@ BEGIN
     -- A remote target: its facts are read once and every rule below is
     -- decided on them as on this database's.
     IF target IS NOT NULL AND target <> current_database()::text THEN
-        PERFORM medup.use_target(target);
+        PERFORM medup.use_target(target, with_cluster => true);
         own_snapshot := true;
     END IF;
     SELECT * INTO s FROM status();

@@ -8,35 +8,6 @@
 ------------------------------------------------------------------------
 
 /*
- * What a shard's jobs are: Medplum keeps every data-migration AsyncJob of
- * a sharded deployment in the global database, and the job does not say
- * which shard it migrates (medup found no such field).  So a job running
- * in the global database, for a migration a shard has not completed, is
- * "running, shard not named" for that shard: medup never guesses.
- * Returns the lowest such migration, or NULL.
- */
-CREATE FUNCTION medup.global_running_for(global_facts jsonb, shard_data_version integer)
-RETURNS integer
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, medup, pg_temp
-AS $$
-DECLARE
-    running integer;
-BEGIN
-    IF global_facts IS NULL OR shard_data_version IS NULL THEN
-        RETURN NULL;
-    END IF;
-    PERFORM medup.snapshot_set(global_facts);
-    SELECT min(j.data_version) INTO running
-      FROM medup.snapshot_jobs(true, NULL) j
-     WHERE j.status IN ('accepted', 'active') AND j.data_version > shard_data_version;
-    PERFORM medup.snapshot_set(NULL);
-    RETURN running;
-END
-$$;
-COMMENT ON FUNCTION medup.global_running_for(jsonb,integer) IS 'The job running in a global database that may be moving a shard.';
-
-/*
  * One row per target: this database first, then the remote ones by name.
  * cluster: NULL for all targets, or only that cluster's.
  */
@@ -53,11 +24,10 @@ AS $$
 DECLARE
     t      record;
     s      record;
-    glob   jsonb;
+    c      record;
     names  text[];
     read   jsonb[];
     began  timestamptz;
-    shard_job integer;
     local_too boolean := false;
 BEGIN
     -- This database, unless it only monitors others: not Medplum, with
@@ -92,25 +62,23 @@ BEGIN
                                 concat_ws(' ', t.error, t.error_hint), t.error_code, t.error, t.elapsed;
             CONTINUE;
         END IF;
-        PERFORM medup.snapshot_set(t.facts);
+        -- A shard is decided with its cluster's global database (48-shards.sql).
+        SELECT * INTO c FROM medup.target_answer_facts(t.target, t.facts, read);
+        PERFORM medup.snapshot_set(c.answer_facts);
         SELECT * INTO s FROM medup.status();
         PERFORM medup.snapshot_set(NULL);
-        shard_job := NULL;
-        IF t.role = 'shard' AND s.running_migration IS NULL THEN
-            glob := (SELECT x->'facts' FROM unnest(read) x JOIN medup.target g ON g.name = x->>'target'
-                      WHERE g.cluster = t.cluster AND g.role = 'global' AND x->'facts' <> 'null' LIMIT 1);
-            shard_job := medup.global_running_for(glob, s.data_version);
+        IF c.error_code IS NOT NULL THEN
+            -- The shard answered, its jobs could not be read: its own
+            -- versions and range, and why its state is unknown.
+            RETURN QUERY SELECT t.target, t.cluster, t.role, true, 'unreadable'::text,
+                                s.schema_version, s.data_version, NULL::integer, NULL::integer,
+                                s.next_step, s.server_version_range,
+                                concat_ws(' ', c.error, c.error_hint), c.error_code, c.error, t.elapsed;
+            CONTINUE;
         END IF;
-        RETURN QUERY SELECT t.target, t.cluster, t.role, true,
-                            CASE WHEN shard_job IS NOT NULL AND s.state IN ('pending', 'up_to_date')
-                                 THEN 'migrating' ELSE s.state END,
-                            s.schema_version, s.data_version,
-                            coalesce(s.running_migration, shard_job), s.failed_migration,
-                            s.next_step, s.server_version_range,
-                            CASE WHEN shard_job IS NOT NULL
-                                 THEN format('Running, shard not named: a job for post-deploy migration v%s runs in the global database of cluster "%s", and Medplum''s job does not say which shard it migrates; this shard has completed v%s. Wait until the global database''s job completes and this shard''s data version moves, then check again.',
-                                             shard_job, t.cluster, s.data_version)
-                                 ELSE s.advice END,
+        RETURN QUERY SELECT t.target, t.cluster, t.role, true, s.state,
+                            s.schema_version, s.data_version, s.running_migration, s.failed_migration,
+                            s.next_step, s.server_version_range, s.advice,
                             NULL::text, NULL::text, t.elapsed;
     END LOOP;
 END
@@ -120,6 +88,67 @@ COMMENT ON FUNCTION medup.read_fleet(text) IS 'The rows of medup.fleet.';
 CREATE VIEW medup.fleet AS SELECT * FROM medup.read_fleet();
 COMMENT ON VIEW medup.fleet IS
     'Every target, read concurrently: its state, versions, running and failed migration, next step and server range, or why it could not be read';
+
+/*
+ * A cluster's server_version_range: the intersection of its targets'
+ * ranges (a Medplum server opens the global database and every shard),
+ * empty when they disagree, and which target bounds each end.
+ */
+CREATE FUNCTION medup.range_bounds(targets text[], ranges medup.version_range[],
+                                   OUT server_version_range medup.version_range,
+                                   OUT range_low medup.version, OUT range_high medup.version,
+                                   OUT low_bound_by text, OUT high_bound_by text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+    WITH r AS (SELECT u.t, u.g FROM unnest(targets, ranges) AS u(t, g))
+    SELECT (SELECT range_intersect_agg(r.g) FROM r),
+           (SELECT max(lower(r.g)) FROM r), (SELECT min(upper(r.g)) FROM r),
+           (SELECT r.t FROM r WHERE lower(r.g) IS NOT NULL ORDER BY lower(r.g) DESC, r.t LIMIT 1),
+           (SELECT r.t FROM r WHERE upper(r.g) IS NOT NULL ORDER BY upper(r.g), r.t LIMIT 1)
+$$;
+COMMENT ON FUNCTION medup.range_bounds(text[],medup.version_range[]) IS 'The intersection of targets'' server version ranges, its ends and the targets that set them.';
+
+/*
+ * One row per cluster of the registered targets (all, or the one named):
+ * its targets, whether all were read, the intersection of their
+ * server_version_range and the targets that bound it.  Read concurrently,
+ * decided as medup.fleet decides (a shard with its global database).
+ */
+CREATE FUNCTION medup.read_clusters(of_cluster text DEFAULT NULL)
+RETURNS TABLE (cluster text, targets text[], unreadable text[], reachable boolean,
+               server_version_range medup.version_range, range_low medup.version,
+               range_high medup.version, low_bound_by text, high_bound_by text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    answers jsonb[];
+BEGIN
+    answers := ARRAY(SELECT to_jsonb(f) FROM medup.read_fleet(read_clusters.of_cluster) f WHERE f.cluster IS NOT NULL);
+    RETURN QUERY
+    WITH f AS (SELECT x.* FROM unnest(answers) a,
+                      jsonb_to_record(a) AS x(name text, cluster text, server_version_range medup.version_range,
+                                              error_code text)),
+         g AS (SELECT f.cluster, array_agg(f.name ORDER BY f.name) AS targets,
+                      coalesce(array_agg(f.name ORDER BY f.name) FILTER (WHERE f.error_code IS NOT NULL), '{}') AS unreadable,
+                      bool_and(f.server_version_range IS NOT NULL) AS complete,
+                      array_agg(f.name ORDER BY f.name) FILTER (WHERE f.server_version_range IS NOT NULL) AS named,
+                      array_agg(f.server_version_range ORDER BY f.name) FILTER (WHERE f.server_version_range IS NOT NULL) AS ranges
+                 FROM f GROUP BY f.cluster)
+    SELECT g.cluster, g.targets, g.unreadable, cardinality(g.unreadable) = 0,
+           CASE WHEN g.complete THEN b.server_version_range END,
+           b.range_low, b.range_high, b.low_bound_by, b.high_bound_by
+      FROM g, LATERAL medup.range_bounds(g.named, g.ranges) b
+     ORDER BY g.cluster;
+END
+$$;
+COMMENT ON FUNCTION medup.read_clusters(text) IS 'The rows of medup.clusters.';
+
+CREATE VIEW medup.clusters AS SELECT * FROM medup.read_clusters();
+COMMENT ON VIEW medup.clusters IS
+    'Every cluster of registered targets (a global database and its shards): whether all were read, and the server versions that can run on all of them (empty when they disagree), with the target that bounds each end';
 
 /*
  * medup.fleet_check(version, cluster): check() on every target of the
@@ -135,9 +164,13 @@ SET search_path = pg_catalog, medup, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    t     record;
-    fail  record;
-    names text[];
+    t       record;
+    c       record;
+    b       record;
+    fail    record;
+    names   text[];
+    answers jsonb[];
+    ranged  jsonb[] := '{}';   -- each clustered target's server_version_range
 BEGIN
     -- This database, unless it only monitors others (as in read_fleet()).
     IF fleet_check.cluster IS NULL
@@ -154,19 +187,55 @@ BEGIN
         RAISE EXCEPTION 'cluster "%" has no targets', fleet_check.cluster
             USING ERRCODE = 'undefined_object', HINT = 'SELECT name, cluster FROM medup.targets lists them.';
     END IF;
-    FOR t IN SELECT * FROM medup.read_targets(names, 'row') LOOP
+    answers := ARRAY(SELECT to_jsonb(r) FROM medup.read_targets(names, 'row') r);
+    FOR t IN SELECT x.*, g.cluster AS target_cluster
+               FROM unnest(answers) a,
+                    jsonb_to_record(a) AS x(target text, facts jsonb, error_code text, error text,
+                                            error_detail text, error_hint text)
+               JOIN medup.target g ON g.name = x.target LOOP
         IF t.facts IS NULL THEN
             RETURN QUERY SELECT t.target, false, 'target_readable'::text, t.error_code,
                                 t.error, t.error_detail, t.error_hint;
             CONTINUE;
         END IF;
-        PERFORM medup.snapshot_set(t.facts);
+        -- A shard is decided with its cluster's global database (48-shards.sql).
+        SELECT * INTO c FROM medup.target_answer_facts(t.target, t.facts, answers);
+        IF c.error_code IS NOT NULL THEN
+            RETURN QUERY SELECT t.target, false, 'target_readable'::text, c.error_code,
+                                c.error, c.error_detail, c.error_hint;
+            CONTINUE;
+        END IF;
+        PERFORM medup.snapshot_set(c.answer_facts);
         fail := NULL;
-        SELECT * INTO fail FROM medup.check(fleet_check.version) c
-         WHERE NOT c.ok AND c.severity = 'error' LIMIT 1;
+        SELECT * INTO fail FROM medup.check(fleet_check.version) ch
+         WHERE NOT ch.ok AND ch.severity = 'error' LIMIT 1;
+        IF t.target_cluster IS NOT NULL THEN
+            ranged := ranged || jsonb_build_object('cluster', t.target_cluster, 'target', t.target,
+                                                   'range', (SELECT st.server_version_range FROM medup.status() st));
+        END IF;
         PERFORM medup.snapshot_set(NULL);
         RETURN QUERY SELECT t.target, fail.rule IS NULL, fail.rule, fail.code,
                             fail.message, fail.detail, fail.hint;
+    END LOOP;
+    -- A cluster whose targets share no server version: no Medplum server
+    -- can start on all of them, whatever the version deployed.
+    FOR b IN SELECT x.cluster, r.*,
+                    string_agg(format('%s %s', x.target, x.range), ', ' ORDER BY x.target) AS listed
+               FROM (SELECT y.* FROM unnest(ranged) a,
+                            jsonb_to_record(a) AS y(cluster text, target text, range medup.version_range)) x,
+                    LATERAL (SELECT * FROM medup.range_bounds(
+                                 ARRAY(SELECT z->>'target' FROM unnest(ranged) z WHERE z->>'cluster' = x.cluster AND z->>'range' IS NOT NULL),
+                                 ARRAY(SELECT (z->>'range')::medup.version_range FROM unnest(ranged) z
+                                        WHERE z->>'cluster' = x.cluster AND z->>'range' IS NOT NULL))) r
+              GROUP BY x.cluster, r.server_version_range, r.range_low, r.range_high, r.low_bound_by, r.high_bound_by
+             HAVING isempty(r.server_version_range)
+              ORDER BY x.cluster LOOP
+        RETURN QUERY SELECT format('cluster %s', b.cluster), false, 'cluster_range'::text, '55000'::text,
+            format('the targets of cluster "%s" share no server version', b.cluster),
+            format('Target "%s" was reached by a server at %s or later, and target "%s" refuses a server at %s or later: no Medplum server can start on both, and a Medplum server opens the global database and every shard. Ranges: %s.',
+                   b.low_bound_by, b.range_low, b.high_bound_by, b.range_high, b.listed),
+            format('Bring target "%s" forward first (SELECT * FROM medup.status(%L) says what it waits for), or find out why target "%s" is ahead (a backup restored into it, a shard with database.runMigrations = false). SELECT * FROM medup.clusters; shows each cluster''s bounds.',
+                   b.high_bound_by, b.high_bound_by, b.low_bound_by);
     END LOOP;
 END
 $$;
@@ -190,20 +259,26 @@ DECLARE
     answers  jsonb[];
 BEGIN
     answers := ARRAY(SELECT to_jsonb(c) FROM medup.fleet_check(version, cluster) c);
-    SELECT count(*), count(*) FILTER (WHERE NOT c.ok),
+    -- Targets first, then the clusters whose targets share no version.
+    SELECT count(*) FILTER (WHERE c.rule IS DISTINCT FROM 'cluster_range'),
+           count(*) FILTER (WHERE NOT c.ok AND c.rule IS DISTINCT FROM 'cluster_range'),
            string_agg(format('%s (%s, %s): %s', c.target, c.rule, c.code, c.message), '; '
-                      ORDER BY c.target) FILTER (WHERE NOT c.ok)
+                      ORDER BY c.rule = 'cluster_range', c.target) FILTER (WHERE NOT c.ok)
       INTO total, refusing, refusals
       FROM unnest(answers) a, jsonb_to_record(a) AS c(target text, ok boolean, rule text, code text, message text);
     IF refusals IS NOT NULL THEN
         SELECT c.* INTO first
           FROM unnest(answers) a,
                jsonb_to_record(a) AS c(target text, ok boolean, rule text, code text, message text, detail text, hint text)
-         WHERE NOT c.ok ORDER BY c.target LIMIT 1;
-        RAISE EXCEPTION 'cannot deploy % to % of % targets%: %', version, refusing, total,
+         WHERE NOT c.ok ORDER BY c.rule = 'cluster_range', c.target LIMIT 1;
+        RAISE EXCEPTION 'cannot deploy % to % targets%: %', version,
+                        CASE WHEN refusing > 0 THEN format('%s of %s', refusing, total) ELSE format('the %s', total) END,
                         CASE WHEN cluster IS NOT NULL THEN format(' of cluster "%s"', cluster) ELSE '' END, refusals
             USING ERRCODE = first.code,
-                  DETAIL = format('First refusal, target "%s": %s', first.target, coalesce(first.detail, first.message)),
+                  DETAIL = format('First refusal, %s: %s',
+                                  CASE WHEN first.rule = 'cluster_range' THEN first.target
+                                       ELSE format('target "%s"', first.target) END,
+                                  coalesce(first.detail, first.message)),
                   HINT = coalesce(first.hint, 'Run medup.fleet_check() for every target''s answer.');
     END IF;
     RETURN format('safe to deploy %s on %s target%s%s', version, total,

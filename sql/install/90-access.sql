@@ -73,6 +73,7 @@ GRANT EXECUTE ON FUNCTION
     medup.target_progress(text),
     medup.target_invalid_indexes(text),
     medup.read_fleet(text),
+    medup.read_clusters(text),
     medup.target_key(),
     medup.remote_active(),
     medup.medplum_schema(),
@@ -126,7 +127,7 @@ GRANT SELECT ON medup.release, medup.data_migration, medup.schema_version,
                 medup.migration_work_shipped, medup.migration_work_loaded,
                 medup.migration_index_shipped, medup.migration_index_loaded, medup.index_build,
                 medup.servers, medup.server,
-                medup.targets, medup.target, medup.fleet
+                medup.targets, medup.target, medup.fleet, medup.clusters
     TO medup_reader;
 
 -- Makes again, during an update, a grant a DBA had made on medup's code

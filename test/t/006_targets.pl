@@ -235,6 +235,70 @@ is(mon(q{SELECT string_agg(concat_ws(' ', name, role, state, data_version, runni
 like(mon(q{SELECT advice FROM medup.fleet WHERE name = 's1'}), qr/^Running, shard not named: a job for post-deploy migration v11 runs in the global database of cluster "c1"/,
 	'and the advice says the job does not name its shard');
 
+
+# status(), check() and gate() of a shard answer as the fleet does: the
+# shard's own "DatabaseMigration" row with its global database's jobs.
+is(mon(q{SELECT concat_ws(' ', state, data_version, running_migration, running_job = medup_fixture_job) FROM medup.status('s1'),
+          (SELECT running_job AS medup_fixture_job FROM medup.status('g')) g}),
+	'migrating 10 11 t', 'status(shard): the global database\'s running job, for the shard behind it');
+is(mon(q{SELECT f.state || ' ' || (f.advice = s.advice) FROM medup.fleet f, medup.status('s1') s WHERE f.name = 's1'}),
+	'migrating true', 'status(shard) gives the fleet\'s state and advice');
+like(mon(q{SELECT advice FROM medup.status('s1')}),
+	qr/^Running, shard not named: .* \(target "g"\), and Medplum's job does not say which shard it migrates; this shard has completed v10\./,
+	'status(shard) says the job does not name its shard');
+is(mon(q{SELECT state || ' ' || coalesce(running_migration::text, '-') || ' ' || pending_migrations[1] FROM medup.status('s2')}),
+	'pending - 12', 'a shard past the global database\'s job: pending, nothing running');
+like(mon(q{SELECT message || ' / ' || detail FROM medup.check('4.1.18', target => 's1') WHERE rule = 'migration_running'}),
+	qr{^post-deploy migration v11 is running / It started at 2025-06-01 },
+	'check(target => shard) sees the migration running, and since when');
+is(mon(q{SELECT medup.gate('4.1.18', target => 's2')}), 'safe to deploy 4.1.18', 'gate(target => shard) passes');
+($ret, $out, $err) = $node->psql('monitor', q{\set VERBOSITY verbose
+SELECT medup.gate('4.2.6', target => 's1')});
+like($err, qr/ERROR:  55000: cannot deploy 4\.2\.6: post-deploy migrations must complete before 4\.2\.6 can start/,
+	'gate(target => shard) refuses on the shard\'s own data version');
+# The reading views stay the shard's own tables.
+is(mon(q{SELECT count(*) FROM medup.jobs WHERE target = 's1'}), '0', 'medup.jobs of a shard: its own jobs');
+
+# A cluster without a global target, and one whose global is down.
+mon(q{SELECT medup.add_target('s9', 'medplum_remote', 'c2', 'shard', 'sh_shard1')});
+($ret, $out, $err) = $node->psql('monitor', q{\set VERBOSITY verbose
+SELECT state FROM medup.status('s9')});
+like($err, qr/ERROR:  55000: cluster "c2" of shard "s9" has no global target\n.*DETAIL:  Medplum keeps the data-migration jobs of every shard in the global database.*\nHINT:  Register the cluster's global database: SELECT medup.add_target\(/s,
+	'a shard without a global target: 55000, and how to register it');
+mon(q{SELECT medup.add_target('g9', 'medplum_down', 'c2', 'global')});
+($ret, $out, $err) = $node->psql('monitor', q{\set VERBOSITY verbose
+SELECT medup.gate('4.1.18', target => 's9')});
+like($err, qr/ERROR:  08001: the global database of cluster "c2", target "g9", could not be read: could not connect to target "g9"/,
+	'a shard whose global database is down: its error, 08001');
+is(mon(q{SELECT concat_ws(' ', reachable, state, data_version, error_code) FROM medup.fleet WHERE name = 's9'}),
+	't unreadable 10 08001', 'in the fleet: the shard\'s own versions, its state unknown, the global\'s error');
+($ret, $out, $err) = $node->psql('monitor', q{SELECT medup.add_target('g10', 'medplum_remote', 'c2', 'global')});
+like($err, qr/cluster "c2" has a global target already: "g9"/, 'one global target per cluster');
+mon(q{SELECT medup.drop_target('s9'), medup.drop_target('g9')});
+
+# A cluster's server_version_range is the intersection of its targets'.
+is(mon(q{SELECT concat_ws(' ', cluster, array_to_string(targets, ','), reachable, server_version_range,
+                          low_bound_by, high_bound_by) FROM medup.clusters}),
+	'c1 g,s1,s2 t [4.1.12,4.2.0) g g', 'medup.clusters: the intersection and who bounds it');
+$remote->safe_psql('medplum', q{
+CALL medplum_fixture.create_tables('sh_shard3', '4.3.15', 97, 28);
+GRANT USAGE ON SCHEMA sh_shard3 TO medup_monitor;
+GRANT SELECT ON ALL TABLES IN SCHEMA sh_shard3 TO medup_monitor;
+DELETE FROM sh_shard3."AsyncJob";});
+mon(q{SELECT medup.add_target('s3', 'medplum_remote', 'c1', 'shard', 'sh_shard3')});
+is(mon(q{SELECT concat_ws(' ', server_version_range, range_low, range_high, low_bound_by, high_bound_by) FROM medup.clusters WHERE cluster = 'c1'}),
+	'empty 4.3.14 4.2.0 s3 g', 'a shard ahead of the others: an empty intersection, and who bounds each end');
+is(mon(q{SELECT concat_ws(' ', target, ok, rule, code) FROM medup.fleet_check('4.3.15', 'c1') WHERE rule = 'cluster_range'}),
+	'cluster c1 f cluster_range 55000', 'fleet_check: a row for the cluster');
+($ret, $out, $err) = $node->psql('monitor', q{\set VERBOSITY verbose
+SELECT medup.fleet_gate('4.1.18', 'c1')});
+like($err, qr/cannot deploy 4\.1\.18 to 1 of 4 targets of cluster "c1": s3 \(downgrade, 22023\): .*; cluster c1 \(cluster_range, 55000\): the targets of cluster "c1" share no server version/,
+	'fleet_gate refuses an empty intersection, after the targets\' refusals');
+mon(q{SELECT medup.drop_target('s3')});
+($ret, $out, $err) = $node->psql('monitor', q{\set VERBOSITY verbose
+SELECT medup.fleet_gate('4.3.15', 'c1')});
+unlike($err, qr/cluster_range/, 'without the shard ahead, the cluster\'s range is not empty');
+
 # --- the fleet gate ---------------------------------------------------------
 ($ret, $out, $err) = $node->psql('monitor', q{\set VERBOSITY verbose
 SELECT medup.fleet_gate('4.2.6', 'c1')});
