@@ -13,7 +13,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(medup_node medplum_database load_medplum fixtures_sql poll_ok);
+our @EXPORT = qw(medup_node remote_node dblink_server_sql medplum_database load_medplum fixtures_sql poll_ok);
 
 # The SQL files the fixtures come from; test/check.sh names them by their
 # absolute paths in the copy of the tree it runs in.
@@ -34,6 +34,42 @@ sub medup_node
 		"shared_preload_libraries = 'medup'\n" . ($conf // ''));
 	$node->start;
 	return $node;
+}
+
+# remote_node(NAME, LOGINS, CONF): a node that plays a Medplum database
+# elsewhere (Aurora, RDS): it listens on the loopback only, where the roles
+# LOGINS (comma-separated) log in over TCP with a password
+# (scram-sha-256), and local connections stay as initdb made them; the
+# lines CONF in postgresql.conf; started.  No medup is preloaded.
+sub remote_node
+{
+	my ($name, $logins, $conf) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf',
+		"listen_addresses = '127.0.0.1'\npassword_encryption = 'scram-sha-256'\n" . ($conf // ''));
+	my $hba_file = $node->data_dir . '/pg_hba.conf';
+	my $hba = slurp_file($hba_file);
+	open my $fh, '>', $hba_file or die "could not write $hba_file: $!";
+	print $fh "host all $logins 127.0.0.1/32 scram-sha-256\n$hba";
+	close $fh;
+	$node->start;
+	return $node;
+}
+
+# dblink_server_sql(SERVER, PORT, LOGIN, PASSWORD): the SQL that makes
+# SERVER a dblink_fdw server for database medplum at 127.0.0.1:PORT (a
+# 2 s connect_timeout: a target that is down fails fast) and maps the current user to
+# LOGIN with PASSWORD, as a DBA registers a remote target's server.
+sub dblink_server_sql
+{
+	my ($server, $port, $login, $password) = @_;
+	return qq{
+CREATE SERVER $server FOREIGN DATA WRAPPER dblink_fdw
+    OPTIONS (host '127.0.0.1', port '$port', dbname 'medplum', connect_timeout '2');
+CREATE USER MAPPING FOR CURRENT_USER SERVER $server
+    OPTIONS (user '$login', password '$password');
+};
 }
 
 # load_medplum(NODE, DB, sample => 1): Medplum's fixture (the schema

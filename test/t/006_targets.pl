@@ -17,20 +17,10 @@ my $password = 'Xq7-never-SHOWN-pw';
 
 # The remote: no medup needed there for the monitoring login; medup is
 # installed only to compute the answer to compare with.
-my $remote = PostgreSQL::Test::Cluster->new('remote');
-$remote->init;
-$remote->append_conf('postgresql.conf', qq{
-listen_addresses = '127.0.0.1'
-password_encryption = 'scram-sha-256'
+my $remote = remote_node('remote', 'medup_monitor,medup_nogrant', q{
 log_statement = 'all'
 log_min_messages = debug1
 });
-# Password logins over TCP for the monitoring roles; the rest as before.
-my $hba = slurp_file($remote->data_dir . '/pg_hba.conf');
-open my $fh, '>', $remote->data_dir . '/pg_hba.conf' or die;
-print $fh "host all medup_monitor,medup_nogrant 127.0.0.1/32 scram-sha-256\n$hba";
-close $fh;
-$remote->start;
 $remote->safe_psql('postgres', 'CREATE DATABASE medplum');
 $remote->safe_psql('medplum', fixtures_sql());
 $remote->safe_psql('medplum', qq{
@@ -75,19 +65,9 @@ like($err, qr/dblink is installed in schema "public", which role .* may use/,
 mon('CREATE SCHEMA medup_dblink; ALTER EXTENSION dblink SET SCHEMA medup_dblink');
 is(mon('SELECT medup.dblink_schema()'), 'medup_dblink', 'dblink in its own schema');
 
-mon(qq{
-CREATE SERVER medplum_remote FOREIGN DATA WRAPPER dblink_fdw
-    OPTIONS (host '127.0.0.1', port '$port', dbname 'medplum', connect_timeout '2');
-CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_remote
-    OPTIONS (user 'medup_monitor', password '$password');
-CREATE SERVER medplum_nogrant FOREIGN DATA WRAPPER dblink_fdw
-    OPTIONS (host '127.0.0.1', port '$port', dbname 'medplum', connect_timeout '2');
-CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_nogrant
-    OPTIONS (user 'medup_nogrant', password '$password');
-CREATE SERVER medplum_down FOREIGN DATA WRAPPER dblink_fdw
-    OPTIONS (host '127.0.0.1', port '$down_port', dbname 'medplum', connect_timeout '2');
-CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_down
-    OPTIONS (user 'medup_monitor', password '$password');
+mon(dblink_server_sql('medplum_remote', $port, 'medup_monitor', $password)
+	. dblink_server_sql('medplum_nogrant', $port, 'medup_nogrant', $password)
+	. dblink_server_sql('medplum_down', $down_port, 'medup_monitor', $password) . qq{
 CREATE SERVER medplum_no_timeout FOREIGN DATA WRAPPER dblink_fdw
     OPTIONS (host '127.0.0.1', port '$port', dbname 'medplum');
 });

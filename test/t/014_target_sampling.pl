@@ -17,17 +17,7 @@ my $password = 'Zt4-sampled-NEVER-shown';
 my $naptime = 2;
 
 # The remote: Medplum's demo database (4.1.12, v10 running), no medup.
-my $remote = PostgreSQL::Test::Cluster->new('remote');
-$remote->init;
-$remote->append_conf('postgresql.conf', qq{
-listen_addresses = '127.0.0.1'
-password_encryption = 'scram-sha-256'
-});
-my $hba = slurp_file($remote->data_dir . '/pg_hba.conf');
-open my $fh, '>', $remote->data_dir . '/pg_hba.conf' or die;
-print $fh "host all medup_monitor 127.0.0.1/32 scram-sha-256\n$hba";
-close $fh;
-$remote->start;
+my $remote = remote_node('remote', 'medup_monitor');
 $remote->safe_psql('postgres', 'CREATE DATABASE medplum');
 load_medplum($remote, 'medplum', sample => 1);
 $remote->safe_psql('medplum', qq{
@@ -48,15 +38,9 @@ medup.target_timeout = '1500ms'
 });
 medplum_database($node, 'medplum');
 sub here { return $node->safe_psql('medplum', shift); }
-here(qq{
-CREATE SCHEMA medup_dblink;
-CREATE EXTENSION dblink SCHEMA medup_dblink;
-CREATE SERVER medplum_remote FOREIGN DATA WRAPPER dblink_fdw
-    OPTIONS (host '127.0.0.1', port '$port', dbname 'medplum', connect_timeout '2');
-CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_remote
-    OPTIONS (user 'medup_monitor', password '$password');
-SELECT medup.add_target('remote1', 'medplum_remote');
-});
+here('CREATE SCHEMA medup_dblink; CREATE EXTENSION dblink SCHEMA medup_dblink;'
+	. dblink_server_sql('medplum_remote', $port, 'medup_monitor', $password)
+	. q{SELECT medup.add_target('remote1', 'medplum_remote');});
 
 # --- the remote is sampled, under its name --------------------------------
 poll_ok($node, 'medplum', q{SELECT count(*) >= 2 FROM medup.sample WHERE target = 'remote1' AND state <> 'unreachable'},

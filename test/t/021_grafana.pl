@@ -17,14 +17,7 @@ my $dashboard = decode_json(slurp_file('docs/grafana-dashboard.json'));
 my $password = 'grafana-test-pw';
 
 # --- the remote: a Medplum database at 4.1.12, v1-v12 done --------------
-my $remote = PostgreSQL::Test::Cluster->new('remote');
-$remote->init;
-$remote->append_conf('postgresql.conf', "listen_addresses = '127.0.0.1'\n");
-my $hba = slurp_file($remote->data_dir . '/pg_hba.conf');
-open my $fh, '>', $remote->data_dir . '/pg_hba.conf' or die;
-print $fh "host all medup_monitor 127.0.0.1/32 scram-sha-256\n$hba";
-close $fh;
-$remote->start;
+my $remote = remote_node('remote', 'medup_monitor');
 $remote->safe_psql('postgres', 'CREATE DATABASE medplum');
 load_medplum($remote, 'medplum');
 $remote->safe_psql('medplum', qq{
@@ -39,13 +32,8 @@ my $node = medup_node('monitor');
 medplum_database($node, 'medplum');
 my $port = $remote->port;
 my $down_port = PostgreSQL::Test::Cluster::get_free_port();
-$node->safe_psql('medplum', qq{
-CREATE SCHEMA medup_dblink;
-CREATE EXTENSION dblink SCHEMA medup_dblink;
-CREATE SERVER medplum_remote FOREIGN DATA WRAPPER dblink_fdw
-    OPTIONS (host '127.0.0.1', port '$port', dbname 'medplum', connect_timeout '2');
-CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_remote
-    OPTIONS (user 'medup_monitor', password '$password');
+$node->safe_psql('medplum', 'CREATE SCHEMA medup_dblink; CREATE EXTENSION dblink SCHEMA medup_dblink;'
+	. dblink_server_sql('medplum_remote', $port, 'medup_monitor', $password) . q{
 SELECT medup.add_target('remote_mp', 'medplum_remote');
 SELECT medup.take_sample();
 CREATE ROLE grafana LOGIN;
@@ -141,12 +129,8 @@ is(panel(6, 'remote_mp') =~ /\|medplum\|/ ? 1 : 0, 0, 'and only the selected tar
 
 # A target that is down: its row in the fleet panel, with its error; its
 # Now panel is the error.
-$node->safe_psql('medplum', qq{
-CREATE SERVER medplum_down FOREIGN DATA WRAPPER dblink_fdw
-    OPTIONS (host '127.0.0.1', port '$down_port', dbname 'medplum', connect_timeout '2');
-CREATE USER MAPPING FOR CURRENT_USER SERVER medplum_down
-    OPTIONS (user 'medup_monitor', password '$password');
-SELECT medup.add_target('down', 'medplum_down');});
+$node->safe_psql('medplum', dblink_server_sql('medplum_down', $down_port, 'medup_monitor', $password)
+	. q{SELECT medup.add_target('down', 'medplum_down');});
 ($ret, $names, $err) = as_grafana($variable->{query});
 is($names, "medplum\ndown\nremote_mp", 'a target that is down is in the variable');
 like(panel(7, 'down', 'medplum'), qr/^down\|\|standalone\|f\|unreadable\|\|\|\|\|\|\|could not connect to target "down"/m,
