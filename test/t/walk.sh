@@ -107,6 +107,14 @@ expected_deploys="deploy 4.1.18 deploy 4.1.18 $("${psql[@]}" -d medplum -At -c \
 check "the deploys were the stops of upgrade_path, in order ($deploys)" '[ "$deploys" = "$expected_deploys" ]'
 attempts=$("${psql[@]}" -d medplum -At -c "SELECT attempts FROM medup.migrations WHERE data_version = 9")
 check "v9 took two attempts ($attempts)" '[ "$attempts" = 2 ]'
+# The walk polls status() every 0.2 s; the worker samples every naptime
+# (1 s): the completions are in medup.event once a sample has seen v$latest_v.
+for _ in $(seq 150); do
+  seen=$("${psql[@]}" -d medplum -At -c "SELECT count(*) FROM medup.sample WHERE data_version = $latest_v")
+  [ "$seen" -gt 0 ] && break
+  sleep 0.2
+done
+check "the worker sampled v$latest_v within 30 s" '[ "$seen" -gt 0 ]'
 events=$("${psql[@]}" -d medplum -At -c "SELECT count(*) FILTER (WHERE kind = 'migration_failed' AND data_version = 9) || ' ' ||
                                                 count(*) FILTER (WHERE kind = 'migration_completed') FROM medup.event")
 check "medup's worker recorded v9's failure and every completion ($events)" '[ "$events" = "1 $((latest_v - 1))" ]'
