@@ -154,6 +154,30 @@ SELECT count(*) FILTER (WHERE sampled_at < now() - interval '30 days') AS old_sa
        count(*) FILTER (WHERE sampled_at >= now() - interval '30 days') AS recent_samples
   FROM medup.sample;
 SELECT count(*) FILTER (WHERE detail = 'old') AS old_events, count(*) AS events FROM medup.event;
+-- Retention keeps up: a pass that deletes a whole batch (1,000 rows) is
+-- followed by another at the next sample, not a minute later; a pass that
+-- deletes less waits its minute again.
+INSERT INTO medup.sample (sampled_at, state)
+SELECT now() - interval '40 days' - i * interval '1 second', 'up_to_date'
+  FROM generate_series(1, 3500) i;
+UPDATE medup.sampler SET last_retention_at = NULL WHERE target = current_database();
+CREATE TEMP TABLE retention_passes (pass integer, old_samples bigint, waits boolean);
+DO $$
+BEGIN
+    FOR pass IN 1 .. 5 LOOP
+        PERFORM medup.take_sample();
+        INSERT INTO retention_passes
+        SELECT pass, (SELECT count(*) FROM medup.sample WHERE sampled_at < now() - interval '30 days'),
+               (SELECT last_retention_at IS NOT NULL FROM medup.sampler WHERE target = current_database());
+    END LOOP;
+END
+$$;
+SELECT * FROM retention_passes ORDER BY pass;
+-- Waiting: old rows that come now stay until the next minute.
+INSERT INTO medup.sample (sampled_at, state) VALUES (now() - interval '40 days', 'up_to_date');
+SELECT medup.take_sample();
+SELECT count(*) AS old_samples_kept FROM medup.sample WHERE sampled_at < now() - interval '30 days';
+DELETE FROM medup.sample WHERE sampled_at < now() - interval '30 days';
 -- How long each completed migration took here (from the jobs, no history needed).
 SET medup.medplum_schema = 'mp_up_to_date';
 SELECT count(*) AS completed, min(data_version), max(data_version),

@@ -230,6 +230,7 @@ DECLARE
     sampler_lock constant integer := hashtext('medup.sample');
     outcome  text;
     retention_due boolean;
+    retention_batch constant integer := 1000;
 BEGIN
     IF pg_is_in_recovery() THEN
         RETURN 'standby';
@@ -255,11 +256,14 @@ BEGIN
 
     outcome := sample_target(current_database());
     IF outcome = 'sampled' THEN
-        -- Retention once a minute is plenty, and keeps most samples cheap.
+        -- Retention once a minute keeps most samples cheap.  A pass that
+        -- deleted a whole batch may have left more: the next sample goes
+        -- on, so retention keeps up with any number of targets and any
+        -- naptime (a batch a sample, where sampling writes one row per
+        -- target), and catches up after retention is shortened.
         retention_due := NOT EXISTS (SELECT FROM sampler m WHERE m.target = current_database()::text
                                         AND m.last_retention_at > now() - interval '1 minute');
-        IF retention_due THEN
-            PERFORM apply_retention();
+        IF retention_due AND apply_retention(retention_batch) < retention_batch THEN
             UPDATE sampler m SET last_retention_at = now() WHERE m.target = current_database()::text;
         END IF;
     END IF;
@@ -718,8 +722,9 @@ COMMENT ON FUNCTION medup.sample_remote_targets() IS 'Samples every remote targe
 /*
  * Delete what is older than medup.retention (samples) and
  * medup.event_retention (events), a small batch at a time so that no
- * sample ever does a long delete.  take_sample() calls it at most once a
- * minute (medup.sampler.last_retention_at).
+ * sample ever does a long delete.  take_sample() calls it once a minute
+ * (medup.sampler.last_retention_at), and at every sample while a pass
+ * deletes a whole batch.  Returns the rows deleted from both tables.
  */
 CREATE FUNCTION medup.apply_retention(batch integer DEFAULT 1000)
 RETURNS integer
