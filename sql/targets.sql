@@ -1,6 +1,6 @@
 -- Remote targets without a remote: registering them, the errors that
 -- guard them, this database as a target, and a target that is down (the
--- TAP test test/t/006_targets.pl reads real remote clusters).
+-- TAP test test/t/015_targets.pl reads real remote clusters).
 \set SHOW_CONTEXT never
 \set VERBOSITY default
 \pset null '(null)'
