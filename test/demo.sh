@@ -110,6 +110,8 @@ show "A remote target answers like a local one" \
      "SELECT state, data_version, running_migration, next_step, advice FROM medup.status('eu_global');" -x
 show "The fleet: every target at once, read concurrently" \
      "SELECT name, cluster, role, reachable, state, data_version AS data, running_migration AS running, next_step, server_version_range AS range FROM medup.fleet;"
+show "Which Medplum versions can run the eu cluster (global and shards at once)?" \
+     "SELECT cluster, targets, server_version_range AS range, low_bound_by, high_bound_by FROM medup.clusters;"
 show "May I deploy 4.2.6 to the whole eu cluster?" "SELECT medup.fleet_gate('4.2.6', 'eu');"
 show "And 4.1.18?" "SELECT medup.fleet_gate('4.1.18', 'eu');"
 echo
