@@ -91,7 +91,7 @@ trap 'exit 143' TERM
 
 # --- two install trees, two builds ---------------------------------------
 PG_MAJOR="$("$PG_BINDIR/pg_config" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')"
-ROOT_OF_SYSTEM="$(cd "$PG_BINDIR/../../../.." && pwd)"   # PG_BINDIR is ROOT/usr/lib/postgresql/N/bin
+ROOT_OF_SYSTEM="$(cd "$PG_BINDIR/../../../../.." && pwd)"   # PG_BINDIR is ROOT/usr/lib/postgresql/N/bin
 make_tree() {   # make_tree DIR: a private copy of PG_BINDIR's install tree
   mkdir -p "$1/usr/lib/postgresql" "$1/usr/share/postgresql" "$1/usr/include"
   cp -a "$ROOT_OF_SYSTEM/usr/lib/postgresql/$PG_MAJOR" "$1/usr/lib/postgresql/"
@@ -267,12 +267,37 @@ sample_base="SELECT medup.sample()"
 sample_now="SELECT medup.take_sample()"
 if q base "SELECT to_regprocedure('medup.take_sample()') IS NOT NULL" | grep -q t; then sample_base="$sample_now"; fi
 compare "one sample at $big jobs (a transaction each)" 1 "$S" "$sample_base" "$sample_now"
+
 echo "status() is timed with a migration running (v21, a custom migration, its job accepted); gate() is check()"
 echo "and an error when a rule refuses, as here (a migration runs): check() times it."
 st_big="$(printf '%s\n' "${summary[@]}" | awk -F'|' -v l="status() at $big jobs " 'index($1, l) == 1 { gsub(/ /, "", $3); print $3 }')"
 if awk -v x="$st_big" 'BEGIN { exit !(x <= 1) }'; then v=PASS; else v=MISS; fi
 summary+=("status() at $big jobs: $st_big ms (target <= 1 ms at 1000000 jobs): $v")
 echo "${summary[-1]}"
+
+# --- retention: how fast expired rows go -----------------------------------
+# The same backlog on both sides (20,000 samples past medup.retention, the
+# rows a 50-target fleet sampled every second writes in under 7 minutes),
+# then 25 samples, a transaction each, as the worker takes them.
+echo
+echo "== retention: 20,000 expired samples, then 25 samples on each side"
+backlog=20000 passes=25
+printf '%-12s | %14s | %12s\n' cluster "expired left" "25 samples"
+declare -A left ms
+for side in base now; do
+  sample_call="$sample_now"; [ "$side" = base ] && sample_call="$sample_base"
+  q "$side" "UPDATE medup.sampler SET last_retention_at = NULL" \
+    "INSERT INTO medup.sample (sampled_at, state)
+     SELECT now() - interval '40 days' - i * interval '1 second', 'up_to_date' FROM generate_series(1, $backlog) i" >/dev/null
+  ms[$side]="$(q "$side" "$S" "CREATE TEMP TABLE bench_start AS SELECT clock_timestamp() AS t0" \
+                 "DO \$\$ BEGIN FOR i IN 1 .. $passes LOOP PERFORM ($sample_call); COMMIT; END LOOP; END \$\$" \
+                 "SELECT round(extract(epoch FROM clock_timestamp() - t0) * 1000) FROM bench_start")"
+  left[$side]="$(q "$side" "SELECT count(*) FROM medup.sample WHERE sampled_at < now() - interval '30 days'")"
+  label="$V_NOW"; [ "$side" = base ] && label="$V_BASE"
+  printf '%-12s | %14s | %9s ms\n' "$label" "${left[$side]}" "${ms[$side]}"
+  q "$side" "DELETE FROM medup.sample WHERE sampled_at < now() - interval '30 days'" >/dev/null
+done
+summary+=("retention, $backlog expired samples then $passes samples: $V_BASE leaves ${left[base]} (${ms[base]} ms), $V_NOW leaves ${left[now]} (${ms[now]} ms)")
 
 # --- remote: status(target) against a local status() on the same data ----
 echo
