@@ -71,6 +71,7 @@ GRANT EXECUTE ON FUNCTION
     medup.target_migrations(text),
     medup.target_jobs(text),
     medup.target_progress(text),
+    medup.target_durations(text),
     medup.target_invalid_indexes(text),
     medup.read_fleet(text),
     medup.read_clusters(text),

@@ -93,7 +93,8 @@ sub here_there
 		  FROM medup.migrations m;
 		SELECT coalesce(jsonb_agg(to_jsonb(j) - 'target' ORDER BY j.job_id, j.parse_error), '[]') FROM medup.jobs j;
 		SELECT coalesce(jsonb_agg(to_jsonb(i) - 'target' ORDER BY i.table_name, i.index_name), '[]') FROM medup.invalid_indexes i;
-		SELECT jsonb_agg(to_jsonb(c) ORDER BY v, c.rule) FROM unnest($versions) v, medup.check(v) c;});
+		SELECT jsonb_agg(to_jsonb(c) ORDER BY v, c.rule) FROM unnest($versions) v, medup.check(v) c;
+		SELECT coalesce(jsonb_agg(to_jsonb(d) - 'target' ORDER BY d.data_version, d.started), '[]') FROM medup.durations d;});
 	my $here = mon(qq{
 		SELECT to_jsonb(st) - 'checked_at' - 'est_time_left_low' - 'est_time_left_high' FROM medup.status('$s') st;
 		SELECT coalesce(jsonb_agg(jsonb_set(to_jsonb(m) - 'target', '{duration}',
@@ -101,7 +102,8 @@ sub here_there
 		  FROM medup.migrations m WHERE m.target = '$s';
 		SELECT coalesce(jsonb_agg(to_jsonb(j) - 'target' ORDER BY j.job_id, j.parse_error), '[]') FROM medup.jobs j WHERE j.target = '$s';
 		SELECT coalesce(jsonb_agg(to_jsonb(i) - 'target' ORDER BY i.table_name, i.index_name), '[]') FROM medup.invalid_indexes i WHERE i.target = '$s';
-		SELECT jsonb_agg(to_jsonb(c) ORDER BY v, c.rule) FROM unnest($versions) v, medup.check(v, target => '$s') c;});
+		SELECT jsonb_agg(to_jsonb(c) ORDER BY v, c.rule) FROM unnest($versions) v, medup.check(v, target => '$s') c;
+		SELECT coalesce(jsonb_agg(to_jsonb(d) - 'target' ORDER BY d.data_version, d.started), '[]') FROM medup.durations d WHERE d.target = '$s';});
 	return ($here, $there);
 }
 for my $s (@schemas)
@@ -114,8 +116,11 @@ for my $s (@schemas)
 	is($h[2], $t[2], "$s: medup.jobs");
 	is($h[3], $t[3], "$s: medup.invalid_indexes");
 	is($h[4], $t[4], "$s: check() for six versions");
+	is($h[5], $t[5], "$s: medup.durations");
 }
 # The answers are not empty: the comparison compares something.
+like(mon(q{SELECT count(*) || ' ' || min(data_version) FROM medup.durations WHERE target = 'mp_mid_4_1'}),
+	qr/^10 1$/, 'medup.durations of a remote target: its completed migrations v1-v10');
 like(mon(q{SELECT state || ' v' || running_migration FROM medup.status('mp_mid_4_1')}),
 	qr/^migrating v11$/, 'a running migration is seen through the target');
 is(mon(q{SELECT count(*) > 2000 FROM medup.jobs WHERE target = 'mp_mid_4_1'}), 'f',
