@@ -11,6 +11,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
+use IO::Socket::INET;
+use MedupTest;
 
 # make installcheck runs the tests from the top of the tree.
 my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // 'test/medplum.sql';
@@ -212,6 +214,44 @@ cmp_ok($given_up, '>=', 1, "giving way is logged ($given_up times)");
 cmp_ok($given_up, '<=', 3, 'at most once per command: no storm');
 unlike($log, qr/PANIC|terminated by signal|exited with exit code|canceling statement due to user request/,
 	'the cancel is the sampler\'s own: no error, no crash, no worker exiting with an error');
+
+# --- a sampler connecting to a remote target that does not answer ----------
+# A remote target whose address takes TCP connections and never answers
+# (a socket that listens and never accepts): the sample's connection waits
+# for the server's connect_timeout (2 s, which add_target() requires), the
+# one wait of a sample that dblink does not let a cancel end before
+# PostgreSQL 17.  The DBA's command waits that long at most, then succeeds.
+my $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 64, Proto => 'tcp')
+  or die "cannot listen: $!";
+my $silent_port = $silent->sockport;
+$node->safe_psql('medplum', 'CREATE SCHEMA medup_dblink; CREATE EXTENSION dblink SCHEMA medup_dblink;'
+	  . MedupTest::dblink_server_sql('silent', $silent_port, 'medup_monitor', 'unused')
+	  . q{SELECT medup.add_target('silent', 'silent');});
+$log_offset = -s $node->logfile;
+my $connecting = q{
+SELECT pid FROM pg_stat_activity
+ WHERE backend_type = 'medup sampler' AND datname = 'medplum' AND state = 'active'
+   AND now() - query_start > interval '0.3 s' LIMIT 1};
+my $spid = '';
+my $t_find = time();
+while ($spid eq '' && time() - $t_find < 60)
+{
+	$spid = $node->safe_psql('postgres', $connecting);
+	sleep(0.05) if $spid eq '';
+}
+isnt($spid, '', 'a sampler waits on the silent target');
+$node->safe_psql('postgres', 'CHECKPOINT');
+my $t0 = time();
+my ($dret, $dout, $derr) = $node->psql('postgres', 'DROP DATABASE medplum');
+my $took = time() - $t0;
+is($dret, 0, 'DROP DATABASE succeeds while the sampler connects to a silent target') or diag($derr);
+note(sprintf('DROP DATABASE with a sampler connecting to a silent target: %.3f s', $took));
+cmp_ok($took, '<', 4, sprintf('within the target\'s connect_timeout and the command\'s work (%.3f s)', $took));
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $spid"), '0',
+	'the sampler is gone');
+$log = slurp_file($node->logfile, $log_offset);
+unlike($log, qr/PANIC|terminated by signal|exited with exit code/, 'no crash, no worker exiting with an error');
+close($silent);
 
 $node->stop;
 done_testing();
