@@ -349,6 +349,10 @@ if [ "$WORKER_SECONDS" -eq 0 ]; then
   echo "== worker: skipped (MEDUP_BENCH_WORKER_SECONDS=0)"
 else
   echo "== worker: both clusters sample database bench (schema bench_$big) every second for $WORKER_SECONDS s, at once"
+  # The same work on both sides: this database only (the remote target of
+  # the section above would add a second sample, over the network, to each
+  # of this tree's samplers).
+  q now "SELECT medup.drop_target('remote')" >/dev/null
   for side in base now; do
     q "$side" "DELETE FROM medup.event" "DELETE FROM medup.sample" "DELETE FROM medup.sampler"
     psql_on "$side" -d postgres -c "ALTER DATABASE bench SET medup.medplum_schema = 'bench_$big'" \

@@ -100,7 +100,7 @@ done
 for db in eu_global eu_shard1 eu_shard2; do
   role=shard; [ "$db" = eu_global ] && role=global
   "${PSQL[@]}" -d medplum \
-    -c "CREATE SERVER medplum_$db FOREIGN DATA WRAPPER dblink_fdw OPTIONS (host '$DEMO_DIR', port '$DEMO_PORT', dbname 'medplum_$db', connect_timeout '5')" \
+    -c "CREATE SERVER medplum_$db FOREIGN DATA WRAPPER dblink_fdw OPTIONS (host '$DEMO_DIR', port '$DEMO_PORT', dbname 'medplum_$db', connect_timeout '3')" \
     -c "CREATE USER MAPPING FOR postgres SERVER medplum_$db OPTIONS (user 'medup_monitor', password 'demo only')" \
     -c "SELECT medup.add_target('$db', 'medplum_$db', cluster => 'eu', role => '$role')" >/dev/null
 done

@@ -173,12 +173,12 @@ BEGIN
     ELSIF srv IS NULL THEN
         RAISE EXCEPTION 'foreign server "%" does not exist', server
             USING ERRCODE = 'undefined_object',
-                  HINT = 'CREATE SERVER ... FOREIGN DATA WRAPPER dblink_fdw OPTIONS (host ''...'', port ''5432'', dbname ''medplum'', connect_timeout ''5''); see the README, "Medplum on Aurora, RDS or Cloud SQL".';
+                  HINT = 'CREATE SERVER ... FOREIGN DATA WRAPPER dblink_fdw OPTIONS (host ''...'', port ''5432'', dbname ''medplum'', connect_timeout ''3''); see the README, "Medplum on Aurora, RDS or Cloud SQL".';
     ELSIF medup.server_option(server, 'connect_timeout') IS NULL THEN
         RAISE EXCEPTION 'foreign server "%" has no connect_timeout', server
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Connecting is the one step medup cannot bound itself: without connect_timeout, an address that does not answer holds the fleet for minutes.',
-                  HINT = format('ALTER SERVER %I OPTIONS (ADD connect_timeout ''5'');', server);
+                  HINT = format('ALTER SERVER %I OPTIONS (ADD connect_timeout ''3'');', server);
     ELSIF NOT EXISTS (SELECT FROM pg_user_mapping m
                        WHERE m.umserver = srv AND m.umuser IN (0, owner_name::regrole)) THEN
         RAISE EXCEPTION 'foreign server "%" has no user mapping for %', server, owner_name
@@ -551,7 +551,7 @@ BEGIN
                 ELSIF medup.server_option(t.server_name, 'connect_timeout') IS NULL THEN
                     RAISE EXCEPTION 'foreign server "%" of target "%" has no connect_timeout', t.server_name, t.name
                         USING ERRCODE = 'invalid_parameter_value',
-                              HINT = format('ALTER SERVER %I OPTIONS (ADD connect_timeout ''5'');', t.server_name);
+                              HINT = format('ALTER SERVER %I OPTIONS (ADD connect_timeout ''3'');', t.server_name);
                 END IF;
                 tschema[i] := t.medplum_schema;
                 -- A global database's jobs are its shards' too: read them all.

@@ -170,7 +170,7 @@ $remote->safe_psql('medplum', 'GRANT SELECT ON mp_mid_4_1."AsyncJob" TO medup_no
 like($err, qr/is not a member of pg_monitor.*GRANT pg_monitor TO medup_nogrant;/s, 'then pg_monitor');
 
 ($ret, $out, $err) = $node->psql('monitor', q{SELECT medup.add_target('x', 'medplum_no_timeout')});
-like($err, qr/has no connect_timeout.*ALTER SERVER medplum_no_timeout OPTIONS \(ADD connect_timeout '5'\);/s,
+like($err, qr/has no connect_timeout.*ALTER SERVER medplum_no_timeout OPTIONS \(ADD connect_timeout '3'\);/s,
 	'a server without connect_timeout is refused');
 ($ret, $out, $err) = $node->psql('monitor', q{SELECT medup.add_target('monitor', 'medplum_remote')});
 like($err, qr/target "monitor" is this database/, 'the local database needs no registration');
