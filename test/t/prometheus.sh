@@ -5,9 +5,11 @@
 # with a failed migration, one with a stalled one) and two remote targets
 # registered in the second (a database without medup with a failed migration,
 # read as a plain monitoring login, and one that is down); each metric has the
-# value the fixture implies; promtool accepts docs/prometheus/medup-rules.yml;
-# Prometheus evaluates those rules and both alerts reach Alertmanager, which
-# delivers them to a webhook this test reads.
+# value the fixture implies; one scrape reads the remote target once (the
+# cluster logs its logins); promtool accepts docs/prometheus/medup-rules.yml;
+# Prometheus evaluates those rules and the alerts reach Alertmanager, which
+# delivers them to a webhook this test reads; the queries an alert's
+# description names answer where it says, as the exporter's login.
 #
 # Skipped (exit 77) when the packages are not installed and cannot be
 # (test/deps.sh installs them).  Ports: MEDUP_PROMETHEUS_PORT (default
@@ -54,7 +56,7 @@ http_get() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.req
 # --- a cluster with medup's worker and two Medplum databases -------------
 start_private_cluster "$dir" "$pg_port" "shared_preload_libraries = 'medup'" \
   "medup.databases = 'medplum_failed, medplum_stalled'" "medup.naptime = 1" \
-  "medup.stall_after = 2" "medup.probe_interval = 0"
+  "medup.stall_after = 2" "medup.probe_interval = 0" "log_connections = on"
 export PGOPTIONS="-c client_min_messages=warning"
 psql=("$PG_BINDIR/psql" -h "$dir" -p "$pg_port" -U postgres -X -q -v ON_ERROR_STOP=1)
 for db in medplum_failed medplum_stalled; do
@@ -123,28 +125,28 @@ DATA_SOURCE_NAME="$(dsn medplum_failed),$(dsn medplum_stalled)" \
   --no-collector.database --no-collector.bgwriter --log.level=warn > "$dir/exporter.log" 2>&1 &
 pids+=($!)
 scrape() { http_get "http://127.0.0.1:$exporter_port/metrics" > "$dir/metrics" 2>/dev/null; }
-# metric NAME TARGET [STATE]: the value of one series.
+# metric NAME TARGET: the value of one series.
 metric() {
-  awk -v name="$1" -v target="target=\"$2\"" -v state="${3:+state=\"$3\"}" '
-    index($1, name "{") == 1 && index($1, target) && (state == "" || index($1, state)) { print $2 }' "$dir/metrics"
+  awk -v name="$1" -v target="target=\"$2\"" 'index($1, name "{") == 1 && index($1, target) { print $2 }' "$dir/metrics"
 }
 stalled_seen() { scrape && [ "$(metric medup_stalled medplum_stalled)" = 1 ]; }
 check "the exporter serves medup's metrics (the stalled one within 20 s)" 'wait_until 20 stalled_seen'
 sessions=$("${psql[@]}" -d postgres -At -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'medup_exporter'")
 check "the exporter's sessions are medup_exporter's ($sessions)" '[ "$sessions" -ge 1 ]'
 
-expect() {   # expect TARGET NAME VALUE [STATE]
-  local got want="$3"; got="$(metric "$2" "$1" "${4:-}")"
-  check "$1: $2${4:+{state=$4\}} = $3 (got ${got:-nothing})" '[ "$got" = "$want" ]'
+expect() {   # expect TARGET NAME VALUE
+  local got want="$3"; got="$(metric "$2" "$1")"
+  check "$1: $2 = $3 (got ${got:-nothing})" '[ "$got" = "$want" ]'
 }
-for s in not_medplum first_boot up_to_date migrating failing pending blocked pre_deploy_running; do
-  expect medplum_failed medup_state_current 0 "$s"
-  expect medplum_stalled medup_state_current 0 "$s"
+states="not_medplum first_boot up_to_date migrating failing stalled pending failed blocked pre_deploy_running unreadable"
+for s in not_medplum first_boot up_to_date migrating failing pending blocked pre_deploy_running unreadable; do
+  expect medplum_failed "medup_state_$s" 0
+  expect medplum_stalled "medup_state_$s" 0
 done
-expect medplum_failed medup_state_current 1 failed
-expect medplum_failed medup_state_current 0 stalled
-expect medplum_stalled medup_state_current 1 stalled
-expect medplum_stalled medup_state_current 0 failed
+expect medplum_failed medup_state_failed 1
+expect medplum_failed medup_state_stalled 0
+expect medplum_stalled medup_state_stalled 1
+expect medplum_stalled medup_state_failed 0
 for t in medplum_failed medplum_stalled; do
   expect "$t" medup_schema_version 93
   expect "$t" medup_data_version 9
@@ -172,8 +174,8 @@ expect medplum_stalled medup_invalid_indexes 0
 for t in medplum_failed medplum_stalled; do expect "$t" medup_reachable 1; done
 # The remote targets, labelled by their names.
 expect remote_eu medup_reachable 1
-expect remote_eu medup_state_current 1 failed
-expect remote_eu medup_state_current 0 stalled
+expect remote_eu medup_state_failed 1
+expect remote_eu medup_state_stalled 0
 expect remote_eu medup_schema_version 93
 expect remote_eu medup_data_version 9
 expect remote_eu medup_latest_data_version "$latest"
@@ -183,13 +185,35 @@ expect remote_eu medup_failed_migration 10
 expect remote_eu medup_running_migration 0
 expect remote_eu medup_progress NaN
 expect down_eu medup_reachable 0
-expect down_eu medup_state_current 1 unreadable
-expect down_eu medup_state_current 0 failed
-expect medplum_stalled medup_state_current 0 unreadable
+expect down_eu medup_state_unreadable 1
+expect down_eu medup_state_failed 0
+# Each target has one gauge per state, exactly one of them 1.
+for t in medplum_failed medplum_stalled remote_eu down_eu; do
+  n=0 ones=0
+  for s in $states; do
+    v="$(metric "medup_state_$s" "$t")"
+    if [ -n "$v" ]; then n=$((n + 1)); fi
+    if [ "$v" = 1 ]; then ones=$((ones + 1)); fi
+  done
+  check "$t: all 11 state gauges ($n), one of them 1 ($ones)" '[ "$n" = 11 ] && [ "$ones" = 1 ]'
+done
 t0=$(date +%s%N); scrape; t1=$(date +%s%N)
 echo "  (one scrape of both databases, two remote targets among them: $(( (t1 - t0) / 1000000 )) ms)"
 n=$(grep -c '^medup_data_version{.*target="remote_eu"' "$dir/metrics" || true)
 check "remote_eu is exported once, by the database that registered it ($n series of medup_data_version)" '[ "$n" = 1 ]'
+
+# --- one read of each remote target per scrape ---------------------------
+# The cluster logs its connections: each read of remote_eu is one login of
+# medup_monitor to medplum_remote.  The worker's samples of medplum_stalled
+# read remote_eu too, so medplum_stalled leaves medup.databases while one
+# scrape is counted (Prometheus does not run yet: nothing else scrapes).
+remote_reads() { grep -c 'connection authorized: user=medup_monitor database=medplum_remote' "$dir/server.log" || true; }
+quiet() { local a; a=$(remote_reads); sleep 2.5; [ "$(remote_reads)" = "$a" ]; }
+"${psql[@]}" -d postgres -c "ALTER SYSTEM SET medup.databases = 'medplum_failed'" -c "SELECT pg_reload_conf()" >/dev/null
+check "the worker stops reading remote_eu while medplum_stalled is not sampled (within 30 s)" 'wait_until 30 quiet'
+before=$(remote_reads); scrape; after=$(remote_reads)
+check "one scrape reads remote_eu once ($((after - before)) connections)" '[ $((after - before)) = 1 ]'
+"${psql[@]}" -d postgres -c "ALTER SYSTEM RESET medup.databases" -c "SELECT pg_reload_conf()" >/dev/null
 
 # --- the rules -----------------------------------------------------------
 rules="$REPO/docs/prometheus/medup-rules.yml"
@@ -241,15 +265,15 @@ prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/prom-da
   --web.listen-address="127.0.0.1:$prom_port" > "$dir/prometheus.log" 2>&1 &
 pids+=($!)
 
-delivered() {   # delivered ALERTNAME TARGET: prints the summary of a firing alert
-  [ -s "$dir/webhook.jsonl" ] && python3 - "$dir/webhook.jsonl" "$1" "$2" <<'PY'
+delivered() {   # delivered ALERTNAME TARGET [ANNOTATION]: prints the summary (or ANNOTATION) of a firing alert
+  [ -s "$dir/webhook.jsonl" ] && python3 - "$dir/webhook.jsonl" "$1" "$2" "${3:-summary}" <<'PY'
 import json, sys
-path, name, target = sys.argv[1:]
+path, name, target, annotation = sys.argv[1:]
 for line in open(path):
     for a in json.loads(line)['alerts']:
         if a['status'] == 'firing' and a['labels'].get('alertname') == name \
            and a['labels'].get('target') == target:
-            print(a['annotations']['summary'])
+            print(a['annotations'][annotation])
             sys.exit(0)
 sys.exit(1)
 PY
@@ -266,6 +290,34 @@ check "MedplumMigrationFailed for the remote target remote_eu reaches the webhoo
   'wait_until 30 delivered MedplumMigrationFailed remote_eu >/dev/null'
 summary="$(delivered MedplumMigrationFailed remote_eu || true)"
 check "its summary names v10 and the target ($summary)" '[ "$summary" = "Medplum post-deploy migration v10 failed on remote_eu" ]'
+# Its description's queries name the target, to be run where medup is
+# installed (remote_eu has no medup); the local target's name its own database.
+description="$(delivered MedplumMigrationFailed remote_eu description || true)"
+check "its description runs medup.status('remote_eu') and medup.jobs for remote_eu" \
+  '[[ "$description" == *"FROM medup.status('"'remote_eu'"');"* && "$description" == *"WHERE target = '"'remote_eu'"' AND data_version = 10;"* ]]'
+# The description's queries, run where it says as the exporter's login
+# (medup_reader): the target's state and its v10 job.
+run_queries() {   # run_queries DB TEXT: each "SELECT ...;" of TEXT, in DB
+  grep -o 'SELECT [^;]*;' <<<"$2" | "$PG_BINDIR/psql" -h "$dir" -p "$pg_port" -U medup_exporter -d "$1" \
+    -X -q -At -v ON_ERROR_STOP=1 -f - 2>&1
+}
+out="$(run_queries medplum_stalled "$description" || true)"
+check "they answer in medplum_stalled, which registered remote_eu (${out:0:60})" \
+  '[[ "$out" == "failed|"* ]] && [ "$(grep -c "|remote_eu\$" <<<"$out")" -ge 1 ]'
+description="$(delivered MedplumMigrationFailed medplum_failed description || true)"
+out="$(run_queries medplum_failed "$description" || true)"
+check "the local target's description runs in medplum_failed itself (${out:0:60})" \
+  '[[ "$description" == *"FROM medup.status('"'medplum_failed'"');"* && "$out" == "failed|"* ]] && [ "$(grep -c "|medplum_failed\$" <<<"$out")" -ge 1 ]'
 check "no stalled alert for the failed database, no failed alert for the stalled one" \
   '! delivered MedplumMigrationStalled medplum_failed >/dev/null && ! delivered MedplumMigrationFailed medplum_stalled >/dev/null'
+# docs/prometheus.md's PromQL that gives the state gauges a label "state":
+# one series per target, its state now.
+states_now() {
+  http_get "http://127.0.0.1:$prom_port/api/v1/query?query=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' \
+    'label_replace({__name__=~"medup_state_.+"}, "state", "$1", "__name__", "medup_state_(.+)") == 1')" |
+    python3 -c 'import json, sys; print(" ".join(sorted(r["metric"]["target"] + "=" + r["metric"]["state"] for r in json.load(sys.stdin)["data"]["result"])))'
+}
+got="$(states_now || true)"
+check "the documented PromQL labels each target with its state ($got)" \
+  '[ "$got" = "down_eu=unreadable medplum_failed=failed medplum_stalled=stalled remote_eu=failed" ]'
 exit "$fail"
