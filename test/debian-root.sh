@@ -55,17 +55,27 @@ debian_root_packages() {   # debian_root_packages MAJOR
     bash "$REPO/test/deps.sh" --list packaging; } | sort -u
 }
 
+# debian_root_cache_path MAJOR: where the cached root of MAJOR's Debian
+# release is (or would be): its name has a key of what goes into it
+# (release, mirrors, packages), so a change of any makes a new one.
+debian_root_cache_path() {
+  local major="$1" release packages key
+  release="$(debian_release_of "$major")" || return 1
+  packages="$(debian_root_packages "$major" | paste -sd, -)"
+  key="$(printf '%s\n' "$release" "$(host_mirror)" "$(host_mirror security)" "$packages" | sha256sum | cut -c1-12)"
+  echo "$MEDUP_ROOT_CACHE/$release-pg$major-$key.tar"
+}
+
 # debian_root_tarball MAJOR: the cached root of MAJOR's Debian release, built
-# when missing or when what goes into it (release, mirrors, packages) changed.
-# Prints its path.  Concurrent runs wait for one build (a lock).
+# when missing or when what goes into it changed.  Prints its path.
+# Concurrent runs wait for one build (a lock).
 debian_root_tarball() {
-  local major="$1" release packages mirror security key tarball
+  local major="$1" release packages mirror security tarball
   release="$(debian_release_of "$major")" || return 1
   packages="$(debian_root_packages "$major" | paste -sd, -)"
   mirror="$(host_mirror)"
   security="$(host_mirror security)"
-  key="$(printf '%s\n' "$release" "$mirror" "$security" "$packages" | sha256sum | cut -c1-12)"
-  tarball="$MEDUP_ROOT_CACHE/$release-pg$major-$key.tar"
+  tarball="$(debian_root_cache_path "$major")" || return 1
   mkdir -p "$MEDUP_ROOT_CACHE" || return 1
   (
     flock 9
@@ -106,27 +116,50 @@ debian_root_remove() {
   [ -n "$1" ] && [ -d "$1" ] && rm -rf --one-file-system "$1"
 }
 
-# debian_root_run DIR COMMAND...: COMMAND as root inside the root in DIR,
-# with /proc, /dev and a /dev/shm of its own, a network namespace with only
-# a loopback, and a clean environment (PG_MAJOR, MEDUP_* and CI pass).
-debian_root_run() {
-  local dir="$1"
-  shift
-  local env=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
-             LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive)
+# The clean environment of a command in a root (PG_MAJOR, MEDUP_* and CI
+# pass), one VAR=VALUE a line.
+debian_root_env() {
+  printf '%s\n' PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+    LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive
   local v
   for v in $(compgen -e); do
-    case "$v" in PG_MAJOR|CI|MEDUP_*) env+=("$v=${!v}") ;; esac
+    case "$v" in PG_MAJOR|CI|MEDUP_*) printf '%s\n' "$v=${!v}" ;; esac
   done
+}
+
+# The mounts of a command in the root in $1, then the command ($2...) in
+# the root, in that clean environment (run by unshare, in a mount
+# namespace of its own).
+debian_root_enter='set -e
+  dir="$1"; shift
+  mount -t proc proc "$dir/proc"
+  mount --rbind /dev "$dir/dev"
+  mount -t tmpfs -o mode=1777 tmpfs "$dir/dev/shm"
+  exec chroot "$dir" /usr/bin/env -i "$@"'
+
+# debian_root_run DIR COMMAND...: COMMAND as root inside the root in DIR,
+# with /proc, /dev and a /dev/shm of its own, a network namespace with only
+# a loopback, and a clean environment.  Every process it leaves ends with it.
+debian_root_run() {
+  local dir="$1" env
+  shift
+  mapfile -t env < <(debian_root_env)
   unshare --mount --pid --net --fork --propagation private --kill-child -- \
-    bash -c 'set -e
-      dir="$1"; shift
-      ip link set lo up
-      mount -t proc proc "$dir/proc"
-      mount --rbind /dev "$dir/dev"
-      mount -t tmpfs -o mode=1777 tmpfs "$dir/dev/shm"
-      exec chroot "$dir" /usr/bin/env -i "$@"' \
-    debian-root "$dir" "${env[@]}" "$@"
+    bash -c "set -e; ip link set lo up; $debian_root_enter" debian-root "$dir" "${env[@]}" "$@"
+}
+
+# debian_root_spawn DIR COMMAND...: like debian_root_run, but on the host's
+# network and among the host's processes: for a server in the root that the
+# host reaches on 127.0.0.1 (test/t/remote_17.sh).  What COMMAND leaves
+# running goes on after it (with the mounts, in their own namespace, which
+# go with the last process that uses them); the caller ends it, by the
+# pid it has on the host, which is the one it has in the root.
+debian_root_spawn() {
+  local dir="$1" env
+  shift
+  mapfile -t env < <(debian_root_env)
+  unshare --mount --propagation private -- \
+    bash -c "$debian_root_enter" debian-root "$dir" "${env[@]}" "$@"
 }
 
 # debian_root_copy_repo DIR PATH: the work tree (no .git, no build products)
