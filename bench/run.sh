@@ -360,35 +360,42 @@ else
       -c "SELECT pg_reload_conf()" >/dev/null
   done
   samples() { q "$1" "SELECT coalesce(sum(samples), 0) FROM medup.sampler"; }
-  # The base's worker: one long-lived process per database, its CPU from
-  # the kernel (/proc/PID/schedstat, ns on CPU), after its first 3 samples
-  # (a fresh process fills its caches).  This tree's: medup.sampling's
-  # cpu_ms_per_sample, the CPU of its finished samplers per sample, start
-  # included, as the worker counts it.
+  # Both workers' CPU from the kernel (/proc/PID/schedstat, ns on CPU)
+  # over the same window, after their first 3 samples (a fresh process
+  # fills its caches): the base's long-lived worker, this tree's sampler,
+  # which stays connected while no database waits for one.  Beside it,
+  # medup.sampling's cpu_ms_per_sample: since the sampler started, its
+  # start included, as the worker counts it.
   for i in $(seq 1 150); do
     if [ "$(samples base)" -ge 3 ] && [ "$(samples now)" -ge 3 ]; then break; fi
     sleep 0.2
   done
   bpid="$(q base "SELECT pid FROM pg_stat_activity WHERE backend_type = 'medup worker'" | head -n 1)"
-  c0="$(awk '{ print $1 }' "/proc/$bpid/schedstat" 2>/dev/null || echo -)"; s0="$(samples base)"
-  n0="$(samples now)"
+  npid="$(q now "SELECT pid FROM pg_stat_activity WHERE backend_type = 'medup sampler' AND datname = 'bench'" | head -n 1)"
+  schedstat() { awk '{ print $1 }' "/proc/$1/schedstat" 2>/dev/null || echo -; }
+  c0="$(schedstat "$bpid")"; s0="$(samples base)"
+  d0="$(schedstat "$npid")"; n0="$(samples now)"
   sleep "$WORKER_SECONDS"
-  c1="$(awk '{ print $1 }' "/proc/$bpid/schedstat" 2>/dev/null || echo -)"; s1="$(samples base)"
-  n1="$(samples now)"
-  base_cpu="-"
-  if [ "$c0" != - ] && [ "$c1" != - ] && [ $((s1 - s0)) -gt 0 ]; then
-    base_cpu="$(awk -v a="$c0" -v b="$c1" -v n="$((s1 - s0))" 'BEGIN { print (b - a) / 1e6 / n }')"
-  fi
+  c1="$(schedstat "$bpid")"; s1="$(samples base)"
+  d1="$(schedstat "$npid")"; n1="$(samples now)"
+  per_sample() {   # per_sample NS0 NS1 SAMPLES: ms of CPU per sample, or -
+    if [ "$1" != - ] && [ "$2" != - ] && [ "$3" -gt 0 ]; then
+      awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { print (b - a) / 1e6 / n }'
+    else echo -; fi
+  }
+  base_cpu="$(per_sample "$c0" "$c1" "$((s1 - s0))")"
+  # (- when the sampler was replaced in the window: its pid is gone)
+  now_kernel="$(per_sample "$d0" "$d1" "$((n1 - n0))")"
   now_row="$(q now "SELECT round(cpu_ms_per_sample::numeric, 3), samplers, late FROM medup.sampling WHERE database_name = 'bench'")"
   now_cpu="$(echo "$now_row" | cut -d'|' -f1)"
   outcome_b="$(q base "SELECT string_agg(last_outcome, ', ') FROM medup.sampler")"
   outcome_n="$(q now "SELECT string_agg(last_outcome, ', ') FROM medup.sampler")"
   printf '%-12s | %8s | %-36s | %s\n' cluster samples "CPU per sample" "last outcome"
   printf '%-12s | %8s | %-36s | %s\n' "$V_BASE" "$((s1 - s0))" "$(fmt_ms "$base_cpu") ms (one process, /proc schedstat)" "$outcome_b"
-  printf '%-12s | %8s | %-36s | %s\n' "$V_NOW" "$((n1 - n0))" "$(fmt_ms "$now_cpu") ms (medup.sampling, $(echo "$now_row" | cut -d'|' -f2) samplers)" "$outcome_n"
-  echo "(this tree's samplers are short-lived processes: their CPU includes each one's start; at the"
-  echo " default naptime of 10 s, a tenth of a core's share per second of these figures)"
-  summary+=("worker CPU per sample at $big jobs, naptime 1 s: $V_BASE $(fmt_ms "$base_cpu") ms (long-lived process), $V_NOW $(fmt_ms "$now_cpu") ms (medup.sampling, sampler start included)")
+  printf '%-12s | %8s | %-36s | %s\n' "$V_NOW" "$((n1 - n0))" "$(fmt_ms "$now_kernel") ms (its sampler, /proc schedstat)" "$outcome_n"
+  echo "medup.sampling: $(fmt_ms "$now_cpu") ms per sample since the sampler started, its start included ($(echo "$now_row" | cut -d'|' -f2) sampler(s) started)"
+  echo "(at the default naptime of 10 s, a core's share is a tenth of these figures per second)"
+  summary+=("worker CPU per sample at $big jobs, naptime 1 s: $V_BASE $(fmt_ms "$base_cpu") ms, $V_NOW $(fmt_ms "$now_kernel") ms (both from the kernel; $V_NOW since its start, start included: $(fmt_ms "$now_cpu") ms)")
   for side in base now; do
     psql_on "$side" -d postgres -c "ALTER SYSTEM RESET medup.databases" -c "ALTER SYSTEM RESET medup.naptime" \
       -c "SELECT pg_reload_conf()" >/dev/null

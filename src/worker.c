@@ -7,22 +7,22 @@
  * up in pg_database every medup.naptime, and starts a sampler for each
  * database that exists and is due: a dynamic worker that connects to that
  * one database, calls medup.sample() (the same SQL function a DBA or
- * pg_cron may call, so there is one code path), runs the network tasks
- * when they are due (periodic.c), and exits.  At most medup.max_samplers
- * run at once; the others wait for a free one, longest waiting first.
+ * pg_cron may call, so there is one code path) and runs the network tasks
+ * when they are due (periodic.c).  At most medup.max_samplers run at once;
+ * the others wait for a free one, longest waiting first.
  *
- * Why samplers that exit rather than one worker per database that stays:
+ * A sampler stays, idle between samples, while no database waits for one
+ * (every watched database has its sampler), for at most an hour; then, or
+ * as soon as a database waits, it exits after its sample and the launcher
+ * starts the next.  So:
+ * - Fifty databases need medup.max_samplers worker slots, not fifty, and
+ *   one or two databases pay a backend start an hour, not one per sample
+ *   (measured: bench/run.sh).
  * - A process connected to a database makes DROP DATABASE, ALTER DATABASE
  *   RENAME and CREATE DATABASE ... TEMPLATE wait for it and fail after 5 s.
- *   Between two samples nothing of medup is connected to any database, so
- *   a DBA's dropdb/createdb/pg_restore or test copy just works, and the
- *   database is sampled again as soon as it exists again (looked up by
- *   name every naptime).
- * - Fifty databases need medup.max_samplers worker slots, not fifty.
- * The price is a backend start per sample (measured: README, bench/).
- *
- * A sampler caught mid-sample by such a command gives way: see
- * database_claimed() and watch_samplers().
+ *   A sampler, idle or mid-sample, gives way to such a command: see
+ *   database_claimed() and watch_samplers().  The database is sampled
+ *   again as soon as it exists again (looked up by name every naptime).
  *
  * What must outlive a sampler (what its samplers last logged, when a
  * network task last ran, the counters medup.sampling shows) lives in
@@ -83,8 +83,8 @@ typedef struct MedupDatabase
 	int64		samplers;		/* samplers started */
 	int64		late;			/* started more than a naptime after they were due */
 	TimestampTz last_late_at;
-	int64		cpu_us;			/* CPU of its finished samplers, start-up included */
-	int64		finished;		/* samplers finished (cpu_us is theirs) */
+	int64		cpu_us;			/* CPU of its samplers' samples, start-up included */
+	int64		cpu_samples;	/* samples cpu_us is the CPU of */
 	MedupTaskState tasks;		/* the network tasks' memory (periodic.c) */
 } MedupDatabase;
 
@@ -92,6 +92,7 @@ typedef struct MedupShared
 {
 	slock_t		mutex;
 	pid_t		launcher_pid;
+	bool		database_waits; /* a due database has no sampler: idle ones leave */
 	MedupDatabase databases[MEDUP_MAX_DATABASES];
 } MedupShared;
 
@@ -216,9 +217,9 @@ medup_sampling(PG_FUNCTION_ARGS)
 		values[5] = Int64GetDatum(copy[i].late);
 		values[6] = TimestampTzGetDatum(copy[i].last_late_at);
 		nulls[6] = copy[i].last_late_at == 0;
-		values[7] = Float8GetDatum(copy[i].finished > 0
-								   ? (double) copy[i].cpu_us / copy[i].finished / 1000.0 : 0);
-		nulls[7] = copy[i].finished == 0;
+		values[7] = Float8GetDatum(copy[i].cpu_samples > 0
+								   ? (double) copy[i].cpu_us / copy[i].cpu_samples / 1000.0 : 0);
+		nulls[7] = copy[i].cpu_samples == 0;
 		values[8] = Int64GetDatum(copy[i].gave_way);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -713,6 +714,7 @@ start_due_samplers(void)
 	int			running = 0;
 	bool		no_slot = false;
 	bool		looked_up = false;
+	bool		waits = false;
 
 	for (int i = 0; i < MEDUP_MAX_DATABASES; i++)
 	{
@@ -748,7 +750,10 @@ start_due_samplers(void)
 			}
 		}
 		if (pick < 0 || running >= medup_max_samplers)
+		{
+			waits = pick >= 0;
 			break;
+		}
 		/*
 		 * Looked up again before the first sampler of a round starts: a
 		 * database renamed or dropped since the last look-up would make its
@@ -780,6 +785,7 @@ start_due_samplers(void)
 		{
 			/* No worker slot: try again in a second, or at a sampler's end. */
 			no_slot = true;
+			waits = true;
 			if (next_due == 0 || next_due > TimestampTzPlusMilliseconds(now, 1000))
 				next_due = TimestampTzPlusMilliseconds(now, 1000);
 			break;
@@ -799,6 +805,10 @@ start_due_samplers(void)
 		if (next_due == 0 || TimestampTzPlusMilliseconds(now, naptime_ms) < next_due)
 			next_due = TimestampTzPlusMilliseconds(now, naptime_ms);
 	}
+	/* Idle samplers leave after their next sample, freeing their slots. */
+	SpinLockAcquire(&medup_shared->mutex);
+	medup_shared->database_waits = waits;
+	SpinLockRelease(&medup_shared->mutex);
 	note_shortage(now, no_slot);
 	return next_due;
 }
@@ -975,17 +985,12 @@ claim_entry(void)
 	return claimed;
 }
 
-/* At exit: the entry is free again, and the sampler's CPU is counted. */
+/* At exit: the entry is free again. */
 static void
 release_entry(int code, Datum arg)
 {
-	struct rusage usage;
-	int64		cpu_us = 0;
 	MedupDatabase *db;
 
-	if (getrusage(RUSAGE_SELF, &usage) == 0)
-		cpu_us = (int64) (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000
-			+ usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
 	SpinLockAcquire(&medup_shared->mutex);
 	db = entry_of(sampler_dbname);
 	if (db != NULL && db->sampler_pid == MyProcPid)
@@ -993,10 +998,41 @@ release_entry(int code, Datum arg)
 		db->sampler_pid = 0;
 		db->sampler_dboid = InvalidOid;
 		db->give_way = false;
-		db->cpu_us += cpu_us;
-		db->finished++;
 	}
 	SpinLockRelease(&medup_shared->mutex);
+}
+
+/* This process's CPU so far, in microseconds (its start included). */
+static int64
+process_cpu_us(void)
+{
+	struct rusage usage;
+
+	if (getrusage(RUSAGE_SELF, &usage) != 0)
+		return 0;
+	return (int64) (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000
+		+ usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+}
+
+/*
+ * Count one sample's CPU in medup.sampling: what the process used since
+ * the last one (the first: its start too).
+ */
+static void
+count_sample_cpu(int64 *counted_us)
+{
+	int64		now_us = process_cpu_us();
+	MedupDatabase *db;
+
+	SpinLockAcquire(&medup_shared->mutex);
+	db = entry_of(sampler_dbname);
+	if (db != NULL && db->sampler_pid == MyProcPid)
+	{
+		db->cpu_us += now_us - *counted_us;
+		db->cpu_samples++;
+	}
+	SpinLockRelease(&medup_shared->mutex);
+	*counted_us = now_us;
 }
 
 /* Whether another session held the sampler's lock when this sample began. */
@@ -1173,10 +1209,79 @@ network_tasks_or_give_way(void)
 	PG_END_TRY();
 }
 
+/* One sample of this sampler's database, and the network tasks that are due. */
+static void
+sample_round(void)
+{
+	if (RecoveryInProgress())
+	{
+		note_outcome(sampler_dbname, "standby, nothing is recorded until promotion");
+		return;
+	}
+	sample_or_log();
+	/* Probes and refreshes: their own transactions, after the sample's (periodic.c). */
+	if (!medup_sampler_gives_way())
+		network_tasks_or_give_way();
+}
+
+/* How long a sampler may stay: then a fresh one takes over (bounded caches). */
+#define SAMPLER_STAYS_MS (60 * 60 * 1000L)
+
+/*
+ * Between two samples: wait, idle, until the next is due, and return true;
+ * or return false, and the sampler exits, when it should make way: the
+ * launcher asks it to give way to a DBA's command (its SIGINT sets the
+ * latch), a database waits for a sampler, the database is no longer
+ * watched or found, or the sampler has stayed an hour.
+ */
+static bool
+wait_for_next_sample(TimestampTz started)
+{
+	for (;;)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		TimestampTz due = 0;
+		bool		stay;
+		MedupDatabase *db;
+
+		/* A cancel while idle cancels nothing (the launcher's is give_way). */
+		QueryCancelPending = false;
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		SpinLockAcquire(&medup_shared->mutex);
+		db = entry_of(sampler_dbname);
+		stay = db != NULL && db->sampler_pid == MyProcPid && !db->give_way &&
+			db->due_at != 0 && !medup_shared->database_waits;
+		if (stay)
+		{
+			due = db->due_at;
+			if (now >= due)
+				db->due_at = TimestampTzPlusMilliseconds(now, medup_naptime * 1000L);
+		}
+		SpinLockRelease(&medup_shared->mutex);
+		if (!stay || TimestampDifferenceExceeds(started, now, SAMPLER_STAYS_MS))
+			return false;
+		if (now >= due)
+			return true;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(TimestampDifferenceMilliseconds(now, due), 1000L), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
 void
 medup_sampler_main(Datum main_arg)
 {
+	MemoryContext round_context;
+	TimestampTz started;
+	int64		counted_us = 0;
+
 	strlcpy(sampler_dbname, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
@@ -1213,14 +1318,16 @@ medup_sampler_main(Datum main_arg)
 	}
 	before_shmem_exit(release_entry, 0);
 
-	if (RecoveryInProgress())
-		note_outcome(sampler_dbname, "standby, nothing is recorded until promotion");
-	else
+	round_context = AllocSetContextCreate(TopMemoryContext, "medup sampler round",
+										  ALLOCSET_DEFAULT_SIZES);
+	started = GetCurrentTimestamp();
+	do
 	{
-		sample_or_log();
-		/* Probes and refreshes: their own transactions, after the sample's (periodic.c). */
-		if (!medup_sampler_gives_way())
-			network_tasks_or_give_way();
-	}
+		MemoryContextSwitchTo(round_context);
+		sample_round();
+		count_sample_cpu(&counted_us);
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextReset(round_context);
+	} while (wait_for_next_sample(started));
 	proc_exit(0);
 }

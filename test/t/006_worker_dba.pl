@@ -2,9 +2,10 @@
 # "medplum" every second, DROP DATABASE, CREATE DATABASE ... TEMPLATE and
 # ALTER DATABASE ... RENAME succeed at once, without FORCE, and sampling
 # resumes when the database exists again, a dropdb/createdb/pg_restore
-# included.  Between two samples no medup process is connected to it, and
-# a sampler caught mid-sample, however slow the sample (a sleep, CPU),
-# gives way within about a second (the launcher cancels it).
+# included.  The sampler, which stays connected between samples, leaves
+# at once when such a command holds the database, and one caught
+# mid-sample, however slow the sample (a sleep, CPU), gives way within
+# about a second (the launcher cancels it).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

@@ -1,8 +1,8 @@
 # The worker cannot be switched off by settings: the database's owner
 # (ALTER DATABASE ... SET) and a careless superuser (ALTER ROLE ... SET, for
 # the role the samplers run as, in all databases and in this one) set every
-# session setting a sample depends on to a hostile value.  Each sampler
-# connects anew and gets them; samples still succeed.  A client session of
+# session setting a sample depends on to a hostile value.  A sampler that
+# connects anew gets them; samples still succeed.  A client session of
 # the same role in the same database shows that the values do bite.
 use strict;
 use warnings;
@@ -58,14 +58,24 @@ sub samples
 {
 	return $node->safe_psql('medplum', q{SELECT samples FROM medup.sampler WHERE database_name = 'medplum'});
 }
+sub samplers_started
+{
+	return $node->safe_psql('medplum', q{SELECT samplers FROM medup.sampling WHERE database_name = 'medplum'});
+}
 sub samples_succeed
 {
 	my ($what) = @_;
+	# A sampler stays connected between samples, with the settings it
+	# connected with: end it, so that the next one connects with these.
+	my $started = samplers_started();
+	$node->safe_psql('postgres',
+		q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'medup sampler'});
 	my $before = samples();
 	my $log_offset = -s $node->logfile;
 	ok($node->poll_query_until('medplum',
 			"SELECT samples >= $before + 3 AND last_outcome = 'sampled' FROM medup.sampler"),
 		"$what: samples succeed");
+	cmp_ok(samplers_started(), '>', $started, "$what: taken by a sampler that connected with them");
 	my $log = slurp_file($node->logfile, $log_offset);
 	unlike($log, qr/sample failed|medup: database "medplum": /, "$what: no sample failed or was skipped");
 }
