@@ -144,6 +144,18 @@ SELECT last_sample_at = (SELECT max(sampled_at) FROM medup.sample WHERE target =
 -- Downtime per target: no Medplum server is connected to the target while
 -- its v12 job runs, so the time between its samples is downtime, its own.
 SELECT target, count(*) AS jobs FROM medup.job_downtime WHERE target <> current_database() GROUP BY 1;
+-- Rate and stall of the target's running job come from the worker's
+-- samples of the target, as for this database: 6,000 rows in the minute
+-- between two samples, then a sample that finds it stalled.
+DELETE FROM medup.sample WHERE target = 'loop';
+INSERT INTO medup.sample (target, sampled_at, state, job_id, rows_done, stalled, progress_changed_at)
+VALUES ('loop', now() - interval '70 s', 'migrating', '00000000-0000-0000-0000-000000000012', 1000, false, now() - interval '70 s'),
+       ('loop', now() - interval '10 s', 'migrating', '00000000-0000-0000-0000-000000000012', 7000, false, now() - interval '10 s');
+SELECT state, running_migration, rate AS rows_per_second, stalled_since FROM medup.status('loop');
+INSERT INTO medup.sample (target, sampled_at, state, job_id, rows_done, stalled, progress_changed_at)
+VALUES ('loop', now(), 'stalled', '00000000-0000-0000-0000-000000000012', 7000, true, '2025-06-01 10:05:00+00');
+SELECT state, running_migration, stalled_since = '2025-06-01 10:05:00+00' AS stalled_since_its_last_progress
+  FROM medup.status('loop');
 SELECT medup.drop_target('loop');
 DELETE FROM medup.sample WHERE target <> current_database();
 DELETE FROM medup.event WHERE target <> current_database();

@@ -36,6 +36,7 @@
 #include "access/htup_details.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "commands/extension.h"
 #include "commands/dbcommands.h"
@@ -1224,6 +1225,64 @@ sample_round(void)
 		network_tasks_or_give_way();
 }
 
+static char *read_database_settings_hash(void);
+
+/*
+ * The settings ALTER DATABASE/ROLE ... SET made for this database and the
+ * sampler's role (the bootstrap superuser), as one hash: a session applies
+ * them when it connects only, so when they change (medup.medplum_schema
+ * set on the database, say), the sampler leaves and a fresh one applies
+ * them.  One read of a small shared catalog, in its own transaction.
+ * NULL when it fails (the launcher's cancel, say): then the sampler leaves.
+ */
+static char *
+database_settings_hash(void)
+{
+	MemoryContext context = CurrentMemoryContext;
+	char	   *hash = NULL;
+
+	PG_TRY();
+	{
+		hash = read_database_settings_hash();
+	}
+	PG_CATCH();
+	{
+		pfree(medup_worker_recover(context));
+		hash = NULL;
+	}
+	PG_END_TRY();
+	return hash;
+}
+
+static char *
+read_database_settings_hash(void)
+{
+	char	   *hash = NULL;
+	char	   *query;
+
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	query = psprintf("SELECT pg_catalog.md5(pg_catalog.string_agg(s.setdatabase OPERATOR(pg_catalog.||) ':' "
+					 "OPERATOR(pg_catalog.||) s.setrole OPERATOR(pg_catalog.||) ':' "
+					 "OPERATOR(pg_catalog.||) s.setconfig::pg_catalog.text, ',' "
+					 "ORDER BY s.setdatabase, s.setrole)) "
+					 "FROM pg_catalog.pg_db_role_setting s "
+					 "WHERE s.setdatabase OPERATOR(pg_catalog.=) ANY ('{0,%u}'::pg_catalog.oid[]) "
+					 "AND s.setrole OPERATOR(pg_catalog.=) ANY ('{0,%u}'::pg_catalog.oid[])",
+					 MyDatabaseId, (Oid) BOOTSTRAP_SUPERUSERID);
+	if (SPI_execute(query, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		hash = MemoryContextStrdup(TopMemoryContext, value ? value : "none");
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return hash ? hash : MemoryContextStrdup(TopMemoryContext, "none");
+}
+
 /* How long a sampler may stay: then a fresh one takes over (bounded caches). */
 #define SAMPLER_STAYS_MS (60 * 60 * 1000L)
 
@@ -1232,11 +1291,20 @@ sample_round(void)
  * or return false, and the sampler exits, when it should make way: the
  * launcher asks it to give way to a DBA's command (its SIGINT sets the
  * latch), a database waits for a sampler, the database is no longer
- * watched or found, or the sampler has stayed an hour.
+ * watched or found, its settings changed, or the sampler has stayed an
+ * hour.
  */
 static bool
-wait_for_next_sample(TimestampTz started)
+wait_for_next_sample(TimestampTz started, const char *settings_hash)
 {
+	char	   *now_hash = database_settings_hash();
+	bool		same_settings = now_hash != NULL && settings_hash != NULL &&
+		strcmp(now_hash, settings_hash) == 0;
+
+	if (now_hash != NULL)
+		pfree(now_hash);
+	if (!same_settings)
+		return false;
 	for (;;)
 	{
 		TimestampTz now = GetCurrentTimestamp();
@@ -1278,6 +1346,7 @@ medup_sampler_main(Datum main_arg)
 {
 	MemoryContext round_context;
 	TimestampTz started;
+	char	   *settings_hash;
 	int64		counted_us = 0;
 
 	strlcpy(sampler_dbname, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
@@ -1321,6 +1390,7 @@ medup_sampler_main(Datum main_arg)
 	round_context = AllocSetContextCreate(TopMemoryContext, "medup sampler round",
 										  ALLOCSET_DEFAULT_SIZES);
 	started = GetCurrentTimestamp();
+	settings_hash = database_settings_hash();
 	do
 	{
 		MemoryContextSwitchTo(round_context);
@@ -1328,6 +1398,6 @@ medup_sampler_main(Datum main_arg)
 		count_sample_cpu(&counted_us);
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(round_context);
-	} while (wait_for_next_sample(started));
+	} while (wait_for_next_sample(started, settings_hash));
 	proc_exit(0);
 }

@@ -143,9 +143,10 @@ BEGIN
         last_error := next_job.error;
         SELECT max(p.fraction) INTO progress FROM read_progress(true) p;
         blocked_by := medplum_blockers();
+        -- Rate, ETA and stall from the worker's samples of this target.
+        SELECT h.rate, h.eta, h.stalled_since INTO rate, eta, stalled_since
+          FROM history_estimates(running_job, progress) h;
         IF NOT remote THEN
-            SELECT h.rate, h.eta, h.stalled_since INTO rate, eta, stalled_since
-              FROM history_estimates(running_job, progress) h;
             -- The whole migration's time left, from the estimate model
             -- (45-estimate.sql): a reindex's types not done yet, a custom
             -- migration's index builds not done yet.  It reads this

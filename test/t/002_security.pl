@@ -210,7 +210,9 @@ BEGIN RETURN db_owner_spy.spy('operator', a OPERATOR(pg_catalog.=) b); END $$;
 CREATE OPERATOR db_owner_spy.= (LEFTARG = integer, RIGHTARG = integer, FUNCTION = db_owner_spy.eq);
 ALTER DATABASE medplum SET search_path = db_owner_spy, pg_catalog, public;
 });
-# The database settings apply when a sampler connects: every sample's does.
+# The database settings apply when a sampler connects: the one that stays
+# between samples sees them change and leaves, and the next connects with
+# them.
 wait_for_samples(2, 'database owner: samplers connected with the database\'s search_path sample');
 is(ran_as('db_owner', 'operator'), 'nobody', 'database owner: the worker never ran its operators');
 $node->safe_psql('medplum', 'ALTER DATABASE medplum RESET search_path');

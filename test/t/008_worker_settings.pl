@@ -64,12 +64,10 @@ sub samplers_started
 }
 sub samples_succeed
 {
-	my ($what) = @_;
-	# A sampler stays connected between samples, with the settings it
-	# connected with: end it, so that the next one connects with these.
-	my $started = samplers_started();
-	$node->safe_psql('postgres',
-		q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'medup sampler'});
+	my ($what, $started) = @_;
+	# A sampler stays connected between samples; the database's and its
+	# role's settings changed since $started samplers had started, so it
+	# leaves and the next one connects with them.
 	my $before = samples();
 	my $log_offset = -s $node->logfile;
 	ok($node->poll_query_until('medplum',
@@ -93,16 +91,18 @@ ok($node->poll_query_until('medplum', q{SELECT samples >= 2 FROM medup.sampler})
 
 # --- the database's owner sets them on the database -----------------------
 # (A DO block first loads PL/pgSQL, whose settings it may then set.)
+my $started = samplers_started();
 $node->safe_psql('medplum',
 	join(";\n", 'DO $$ BEGIN END $$',
 		map { "ALTER DATABASE medplum SET $_->[0] = '$_->[1]'" } @hostile),
 	extra_params => [ '-U', 'db_owner' ]);
 like(client_sample(), qr/read-only transaction|statement timeout/,
 	'database settings: a client session\'s sample fails with them');
-samples_succeed('database settings');
+samples_succeed('database settings', $started);
 $node->safe_psql('postgres', 'ALTER DATABASE medplum RESET ALL');
 
 # --- a superuser sets them on the samplers' role --------------------------
+$started = samplers_started();
 for my $setting (@hostile, @superuser_only)
 {
 	my ($name, $value) = @$setting;
@@ -110,10 +110,11 @@ for my $setting (@hostile, @superuser_only)
 }
 like(client_sample(), qr/read-only transaction|statement timeout/,
 	'role settings: a client session\'s sample fails with them');
-samples_succeed('role settings');
+samples_succeed('role settings', $started);
 $node->safe_psql('postgres', qq{ALTER ROLE "$worker_role" RESET ALL});
 
 # --- and on the role in this database --------------------------------------
+$started = samplers_started();
 for my $setting (@hostile, @superuser_only)
 {
 	my ($name, $value) = @$setting;
@@ -121,7 +122,7 @@ for my $setting (@hostile, @superuser_only)
 }
 like(client_sample(), qr/read-only transaction|statement timeout/,
 	'role-in-database settings: a client session\'s sample fails with them');
-samples_succeed('role-in-database settings');
+samples_succeed('role-in-database settings', $started);
 
 # The samples taken under them are whole: events and counters as usual.
 is($node->safe_psql('medplum', q{SELECT count(*) FROM medup.event WHERE kind = 'sampling_started'}), 1,
