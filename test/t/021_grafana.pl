@@ -123,7 +123,9 @@ unlike(panel(9, 'medplum'), qr/remote_mp/, 'the local target alone shows no remo
 like(panel(2, 'medplum'), qr/\|medplum\|/, 'the history of the local target has its sample, labelled by target');
 like(panel(3, 'medplum'), qr/\|migrating$/m, 'the state panel shows the local target\'s sampled state');
 like(panel(5, 'medplum'), qr/^medplum\|1\|3\.3\.0\|/, 'the durations panel shows the local migrations');
-unlike(panel(5, @all), qr/^remote_mp/m, 'and no other target\'s under its name');
+like(panel(5, @all), qr/^remote_mp\|12\|4\.1\.12\|/m,
+	'with All, the remote target\'s too, under its name (medup.durations reads its jobs)');
+unlike(panel(5, 'medplum'), qr/^remote_mp/m, 'the local target alone shows no remote row');
 like(panel(6, 'medplum'), qr/^\S+ \S+\|medplum\|/m, 'the events panel shows the local target\'s events');
 is(panel(6, 'remote_mp') =~ /\|medplum\|/ ? 1 : 0, 0, 'and only the selected target\'s');
 
