@@ -3,7 +3,8 @@
 # medup.max_samplers (2) samplers, and a shortage (samplers busy, or no
 # worker slot free) is logged once and counted in medup.sampling, never
 # logged every naptime.  A naptime of 2 s: twelve samples a second would
-# be most of this 2-core machine (a sample costs a backend start: README).
+# be most of this 2-core machine (with more databases than samplers, each
+# sample costs a backend start: docs/reference.md).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
