@@ -13,7 +13,10 @@
 #
 # Skipped (exit 77) when the packages are not installed and cannot be
 # (test/deps.sh installs them).  Ports: MEDUP_PROMETHEUS_PORT (default
-# 54520) and the five after it.
+# 25520) and the five after it: below Linux's range of ephemeral ports
+# (32768-60999), from which every client connection on the loopback (the
+# exporter's, dblink's) takes its own port, and could take one of these
+# before the program that must listen on it starts.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -25,7 +28,7 @@ for b in "${need[@]}"; do
   fi
 done
 
-base="${MEDUP_PROMETHEUS_PORT:-54520}"
+base="${MEDUP_PROMETHEUS_PORT:-25520}"
 pg_port=$base exporter_port=$((base + 1)) prom_port=$((base + 2)) am_port=$((base + 3)) hook_port=$((base + 4))
 down_port=$((base + 5))   # nothing listens there: the target that is down
 dir="$(server_tmpdir prometheus)"

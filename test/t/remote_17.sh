@@ -47,12 +47,13 @@ start=$SECONDS
 dir="$(server_tmpdir remote17)"
 root="" spawned=()
 # The monitor listens on a unix socket in $dir only; the 17 server on
-# 127.0.0.1, on the first port from 54617 that nothing answers on (another
-# run of this test may hold one).
+# 127.0.0.1, on the first port from 25617 that nothing answers on (another
+# run of this test may hold one): below Linux's ephemeral ports
+# (32768-60999), which client connections take.
 port15=54615
 port17="${MEDUP_REMOTE17_PORT:-}"
 if [ -z "$port17" ]; then
-  for port17 in $(seq 54617 54716); do
+  for port17 in $(seq 25617 25716); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port17") 2>/dev/null || break
   done
 fi
