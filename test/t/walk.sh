@@ -49,6 +49,15 @@ run_walk() {   # run_walk NAME ARGS...: output in $dir/NAME.out, exit status in 
 newest=$("${psql[@]}" -d medplum -At -c "SELECT max(version) FROM medup.release")
 latest_v=$("${psql[@]}" -d medplum -At -c "SELECT max(data_version) FROM medup.data_migration")
 
+# The worker's first sample of medplum comes before the first deploy, so
+# that every completion of the walk falls between two of its samples.
+for _ in $(seq 150); do
+  first_seen=$("${psql[@]}" -d medplum -At -c "SELECT count(*) FROM medup.sample")
+  [ "$first_seen" -gt 0 ] && break
+  sleep 0.2
+done
+check "the worker sampled medplum before the walk (within 30 s)" '[ "$first_seen" -gt 0 ]'
+
 # --- the plan ------------------------------------------------------------
 SHOW_LINES=20 run_walk plan -d medplum --dry-run latest
 check "--dry-run exits 0" '[ "$status" -eq 0 ]'
@@ -91,6 +100,16 @@ set -e
 check "the pre-upgrade hook's command fails on a refused target ($hook_status)" \
   '[ "$hook_status" -ne 0 ] && grep -q "cannot deploy 4.2.6" "$dir/hook.out"'
 check "and passes an allowed one ($hook_ok_status)" '[ "$hook_ok_status" -eq 0 ] && grep -q "safe to deploy 4.1.18" "$dir/hook-ok.out"'
+
+# A real failure stays until someone acts; here the retry comes within a
+# second or two, maybe between two samples (naptime 1 s): it waits until
+# the worker has sampled the failure, which the events are checked for.
+for _ in $(seq 150); do
+  failed_seen=$("${psql[@]}" -d medplum -At -c "SELECT count(*) FROM medup.sample WHERE failed_migration = 9")
+  [ "$failed_seen" -gt 0 ] && break
+  sleep 0.2
+done
+check "the worker sampled v9's failure within 30 s" '[ "$failed_seen" -gt 0 ]'
 
 # --- the retry: 4.1.18 redeployed, and the walk goes on to the end -------
 # (slower, so that the walk finds v9-v12 running: 1.5 s between two writes)
