@@ -124,3 +124,23 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION medup.shard_running_advice(integer,text,text,integer) IS 'The advice for a shard behind a job running in its global database: running, shard not named.';
+
+/*
+ * The note for a global database's own job: Medplum's data-migration job
+ * does not say which database of the cluster it migrates, so a job the
+ * global target takes as its own (the next migration after its data
+ * version) may be a shard's at the same data version.  NULL unless target
+ * is a global target with shards registered.
+ */
+CREATE FUNCTION medup.global_job_advice(target text, migration integer)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('Shard not named: Medplum''s job for post-deploy migration v%s does not say which database of cluster "%s" it migrates; medup takes it as this global database''s own, but it may be the job of shard %s. SELECT name, state, data_version FROM medup.fleet WHERE cluster = %L; shows which databases have not completed v%s.',
+                  migration, g.cluster, string_agg(format('"%s"', s.name), ', ' ORDER BY s.name), g.cluster, migration)
+      FROM medup.target g JOIN medup.target s ON s.cluster = g.cluster AND s.role = 'shard'
+     WHERE g.name = global_job_advice.target AND g.role = 'global'
+     GROUP BY g.cluster
+$$;
+COMMENT ON FUNCTION medup.global_job_advice(text,integer) IS 'The note for a global database''s running or failed job: it may be a shard''s, since the job does not name its database.';

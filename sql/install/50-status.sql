@@ -225,6 +225,12 @@ BEGIN
             state := 'migrating';
         END IF;
     END IF;
+    -- A global database with shards: the job it takes as its own may be a
+    -- shard's, and the job does not say (48-shards.sql).
+    IF remote AND shard IS NULL AND coalesce(running_migration, failed_migration) IS NOT NULL THEN
+        advice := concat_ws(' ', advice, global_job_advice(medup.target_key(),
+                                                    coalesce(running_migration, failed_migration)));
+    END IF;
     -- What Medplum's servers said at their last /healthcheck
     -- (80-servers.sql); nothing more to do without servers.
     IF NOT remote AND EXISTS (SELECT FROM server) THEN

@@ -219,6 +219,11 @@ is(mon(q{SELECT string_agg(concat_ws(' ', name, role, state, data_version, runni
 	'a shard behind the global database\'s running job is migrating, the one past it is not');
 like(mon(q{SELECT advice FROM medup.fleet WHERE name = 's1'}), qr/^Running, shard not named: a job for post-deploy migration v11 runs in the global database of cluster "c1"/,
 	'and the advice says the job does not name its shard');
+like(mon(q{SELECT advice FROM medup.status('g')}),
+	qr/ Shard not named: Medplum's job for post-deploy migration v11 does not say which database of cluster "c1" it migrates; medup takes it as this global database's own, but it may be the job of shard "s1", "s2"\. /,
+	'the global database takes the job as its own, and says it may be a shard\'s');
+is(mon(q{SELECT count(*) FROM medup.fleet WHERE cluster = 'c1' AND advice LIKE '%Shard not named: Medplum''s job%'}), '1',
+	'in the fleet too, for the global database alone');
 
 
 # status(), check() and gate() of a shard answer as the fleet does: the
