@@ -141,6 +141,14 @@ SELECT state, data_version, running_migration, error IS NOT NULL AS has_error
   FROM medup.sample WHERE target = 'loop' ORDER BY sampled_at;
 SELECT last_sample_at = (SELECT max(sampled_at) FROM medup.sample WHERE target = 'loop') AS last_sample_is_loops
   FROM medup.status('loop');
+-- The fleet: each target's last sample that reached it (none for prod,
+-- which is down), and sampling_late unknown, since the worker does not
+-- watch this database (medup.databases is empty here).
+SELECT f.name, f.last_sample_at IS NOT DISTINCT FROM
+                 (SELECT max(sampled_at) FROM medup.sample s WHERE s.target = f.name AND s.state <> 'unreachable')
+                 AS last_sample_is_newest_reached,
+       f.last_sample_at IS NULL AS never_reached, f.sampling_late
+  FROM medup.fleet f ORDER BY f.name;
 -- Downtime per target: no Medplum server is connected to the target while
 -- its v12 job runs, so the time between its samples is downtime, its own.
 SELECT target, count(*) AS jobs FROM medup.job_downtime WHERE target <> current_database() GROUP BY 1;

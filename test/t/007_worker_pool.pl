@@ -90,6 +90,8 @@ $busy->append_conf('postgresql.conf', "medup.databases = '" . join(', ', @dbs[0 
 $busy->reload;
 ok($busy->poll_query_until('medplum_global', q{SELECT sum(late) > 0 FROM medup.sampling}),
 	'late samples are counted in medup.sampling');
+ok($busy->poll_query_until('medplum_global', q{SELECT sampling_late FROM medup.fleet WHERE name = 'medplum_global'}),
+	'medup.fleet shows the shortage: sampling_late');
 sleep(10);
 $log = slurp_file($busy->logfile, $log_offset);
 $warnings = () = $log =~ /WARNING:  medup: database "\w+" waits for a sampler past its naptime/g;
@@ -107,6 +109,8 @@ $busy->append_conf('postgresql.conf', 'medup.max_samplers = 2');
 $busy->reload;
 $busy->wait_for_log(qr/every watched database is sampled on time again/, $log_offset);
 pass('the end of the shortage is logged');
+is($busy->safe_psql('medplum_global', q{SELECT sampling_late FROM medup.fleet WHERE name = 'medplum_global'}),
+	'f', 'and medup.fleet no longer shows it');
 $busy->stop;
 
 # --- no worker slot at all: logged once ----------------------------------

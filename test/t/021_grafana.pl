@@ -100,7 +100,8 @@ sub superuser { return $node->safe_psql('medplum', shift); }
 
 is(panel(7, @all),
 	superuser(q{SELECT name, cluster, role, reachable, state, schema_version, data_version,
-	                   running_migration, failed_migration, next_step, server_version_range, error
+	                   running_migration, failed_migration, next_step, server_version_range, error,
+	                   sampling_late
 	              FROM medup.fleet ORDER BY name}),
 	'the fleet panel is medup.fleet');
 like(panel(7, @all), qr/^medplum\|\|standalone\|t\|migrating\|93\|9\|10\|.*\nremote_mp\|\|standalone\|t\|pending\|93\|12\|\|/,

@@ -194,7 +194,8 @@ SELECT concat('durations ', coalesce(jsonb_agg(to_jsonb(d) - 'target' ORDER BY d
   FROM medup.durations d WHERE d.target = $name;
 SELECT concat('progress ', coalesce(jsonb_agg(to_jsonb(p) - 'target' - 'started_at' ORDER BY p.pid), '[]'))
   FROM medup.progress p WHERE p.target = $name;
-SELECT concat('fleet ', to_jsonb(f) - 'name' - 'read_in') FROM medup.fleet f WHERE f.name = $name;"
+SELECT concat('fleet ', to_jsonb(f) - 'name' - 'read_in' - 'last_sample_at' - 'sampling_late')
+  FROM medup.fleet f WHERE f.name = $name;"
 }
 
 # The pids of the Medplum sessions that the test starts (below), which
