@@ -73,6 +73,10 @@ SELECT name FROM medup.targets ORDER BY name;
 SELECT cluster, targets, reachable FROM medup.clusters;
 SELECT medup.read_targets(ARRAY['prod']);
 SELECT medup.snapshot();
+-- The views' reader of a remote target runs only the five readers it
+-- serves: any other name is refused, before anything is read.
+SELECT * FROM medup.target_rows('prod', 'read_targets') AS x(a text);
+SELECT * FROM medup.target_rows('prod', 'pg_sleep(10); SELECT 1') AS x(a text);
 RESET ROLE;
 
 -- The worker's sample samples the registered targets too: one that cannot

@@ -790,6 +790,34 @@ $$;
 COMMENT ON FUNCTION medup.use_target(text,text,boolean) IS 'Holds the facts of one remote target for the answer being computed, or raises its error.';
 
 /*
+ * The views' rows of one remote target (medup.migrations, jobs, progress,
+ * invalid_indexes, durations): its facts are read once (every
+ * data-migration job for the readers of jobs), and the reader named
+ * answers on them as it does for this database.  reader is one of those
+ * five fixed names, never run otherwise.  SECURITY DEFINER: the
+ * connection uses the user mapping of medup's owner.
+ */
+CREATE FUNCTION medup.target_rows(name text, reader text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, medup, pg_temp
+AS $$
+BEGIN
+    IF reader NOT IN ('read_migration_states', 'read_jobs', 'read_durations',
+                      'read_progress', 'read_invalid_indexes') THEN
+        RAISE EXCEPTION 'medup has no reader "%" for a target', reader
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Read a target through the views medup.migrations, medup.jobs, medup.durations, medup.progress and medup.invalid_indexes, filtered on their column target.';
+    END IF;
+    PERFORM medup.use_target(name, CASE WHEN reader IN ('read_progress', 'read_invalid_indexes')
+                                        THEN 'row' ELSE 'all' END);
+    RETURN QUERY EXECUTE format('SELECT * FROM medup.%I()', reader);
+    PERFORM medup.snapshot_set(NULL);
+END
+$$;
+COMMENT ON FUNCTION medup.target_rows(text,text) IS 'The rows of one of the target views (migrations, jobs, progress, invalid_indexes, durations) for one remote target.';
+
+/*
  * The readers' side of a snapshot: what 40-inspect.sql's readers return
  * while a remote target's facts are held.  Each gives what the local
  * reader gives on the same database, and the tests compare them.

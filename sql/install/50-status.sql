@@ -391,64 +391,6 @@ $$;
 COMMENT ON FUNCTION medup.read_migration_states() IS 'The rows of medup.migrations for the target being answered for.';
 
 /*
- * The views' rows of one remote target: its facts are read once (every
- * data-migration job for migrations and jobs), and the same readers
- * answer on them.  SECURITY DEFINER: the connection uses the user mapping
- * of medup's owner.
- */
-CREATE FUNCTION medup.target_migrations(name text)
-RETURNS SETOF record
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, medup, pg_temp
-AS $$
-BEGIN
-    PERFORM medup.use_target(name, 'all');
-    RETURN QUERY SELECT * FROM medup.read_migration_states();
-    PERFORM medup.snapshot_set(NULL);
-END
-$$;
-COMMENT ON FUNCTION medup.target_migrations(text) IS 'medup.migrations of one remote target.';
-
-CREATE FUNCTION medup.target_jobs(name text)
-RETURNS SETOF medup.job
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, medup, pg_temp
-AS $$
-BEGIN
-    PERFORM medup.use_target(name, 'all');
-    RETURN QUERY SELECT * FROM medup.read_jobs();
-    PERFORM medup.snapshot_set(NULL);
-END
-$$;
-COMMENT ON FUNCTION medup.target_jobs(text) IS 'medup.jobs of one remote target.';
-
-CREATE FUNCTION medup.target_progress(name text)
-RETURNS SETOF record
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, medup, pg_temp
-AS $$
-BEGIN
-    PERFORM medup.use_target(name);
-    RETURN QUERY SELECT * FROM medup.read_progress();
-    PERFORM medup.snapshot_set(NULL);
-END
-$$;
-COMMENT ON FUNCTION medup.target_progress(text) IS 'medup.progress of one remote target.';
-
-CREATE FUNCTION medup.target_invalid_indexes(name text)
-RETURNS SETOF record
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, medup, pg_temp
-AS $$
-BEGIN
-    PERFORM medup.use_target(name);
-    RETURN QUERY SELECT * FROM medup.read_invalid_indexes();
-    PERFORM medup.snapshot_set(NULL);
-END
-$$;
-COMMENT ON FUNCTION medup.target_invalid_indexes(text) IS 'medup.invalid_indexes of one remote target.';
-
-/*
  * The views: this database's rows, then each remote target's (column
  * target, last).  A filter on target reads only that target: this
  * database's rows are not computed for another name, and a remote target
@@ -460,7 +402,7 @@ CREATE VIEW medup.migrations AS
     SELECT m.*, current_database()::text AS target FROM medup.read_migration_states() m
     UNION ALL
     SELECT m.*, t.name FROM medup.target t,
-           LATERAL medup.target_migrations(t.name)
+           LATERAL medup.target_rows(t.name, 'read_migration_states')
              AS m(data_version integer, server_version medup.version, required_before medup.version,
                   state text, job_id uuid, attempts integer, requested_at timestamptz,
                   last_updated timestamptz, duration interval, progress double precision,
@@ -471,7 +413,12 @@ COMMENT ON VIEW medup.migrations IS
 CREATE VIEW medup.jobs AS
     SELECT j.*, current_database()::text AS target FROM medup.read_jobs() j
     UNION ALL
-    SELECT j.*, t.name FROM medup.target t, LATERAL medup.target_jobs(t.name) j;
+    SELECT j.*, t.name FROM medup.target t,
+           LATERAL medup.target_rows(t.name, 'read_jobs')
+             AS j(job_id uuid, data_version integer, status text, requested_at timestamptz,
+                  finished_at timestamptz, last_updated timestamptz, min_server_version text,
+                  steps_done integer, steps_running integer, steps_failed integer,
+                  rows_done bigint, running_step text, error text, parse_error text);
 COMMENT ON VIEW medup.jobs IS
     'Every data-migration AsyncJob of each target, parsed: migration fields only';
 
@@ -479,7 +426,7 @@ CREATE VIEW medup.progress AS
     SELECT p.*, current_database()::text AS target FROM medup.read_progress() p
     UNION ALL
     SELECT p.*, t.name FROM medup.target t,
-           LATERAL medup.target_progress(t.name)
+           LATERAL medup.target_rows(t.name, 'read_progress')
              AS p(pid integer, command text, phase text, relation text, index_name text,
                   fraction double precision, blocks_done bigint, blocks_total bigint,
                   tuples_done bigint, tuples_total bigint, wait_event text,
@@ -491,7 +438,7 @@ CREATE VIEW medup.invalid_indexes AS
     SELECT i.*, current_database()::text AS target FROM medup.read_invalid_indexes() i
     UNION ALL
     SELECT i.*, t.name FROM medup.target t,
-           LATERAL medup.target_invalid_indexes(t.name)
+           LATERAL medup.target_rows(t.name, 'read_invalid_indexes')
              AS i(table_name text, index_name text, definition text, size bigint, fix text);
 COMMENT ON VIEW medup.invalid_indexes IS
     'Indexes on Medplum''s tables left invalid by a failed concurrent build in each target, and the statement that would rebuild them';

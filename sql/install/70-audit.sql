@@ -817,30 +817,14 @@ END
 $$;
 COMMENT ON FUNCTION medup.read_durations() IS 'The rows of medup.durations.';
 
-/*
- * medup.durations of one remote target: from its jobs, read once with
- * the others of its snapshot (50-status.sql's target_jobs() does the same
- * for medup.jobs).
- */
-CREATE FUNCTION medup.target_durations(name text)
-RETURNS TABLE (data_version integer, server_version medup.version, attempts integer,
-               started timestamptz, finished timestamptz, duration interval,
-               rows_done bigint, rows_per_second double precision)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, medup, pg_temp
-AS $$
-BEGIN
-    PERFORM medup.use_target(name, 'all');
-    RETURN QUERY SELECT * FROM medup.read_durations();
-    PERFORM medup.snapshot_set(NULL);
-END
-$$;
-COMMENT ON FUNCTION medup.target_durations(text) IS 'medup.durations of one remote target.';
-
 CREATE VIEW medup.durations AS
     SELECT d.*, current_database()::text AS target FROM medup.read_durations() d
     UNION ALL
-    SELECT d.*, t.name FROM medup.target t, LATERAL medup.target_durations(t.name) d;
+    SELECT d.*, t.name FROM medup.target t,
+           LATERAL medup.target_rows(t.name, 'read_durations')
+             AS d(data_version integer, server_version medup.version, attempts integer,
+                  started timestamptz, finished timestamptz, duration interval,
+                  rows_done bigint, rows_per_second double precision);
 COMMENT ON VIEW medup.durations IS
     'How long each completed post-deploy migration took in each target';
 
