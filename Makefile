@@ -6,7 +6,7 @@
 
 EXTENSION = medup
 MODULE_big = medup
-OBJS = src/medup.o src/version.o src/compat.o src/worker.o src/plan_cache.o src/job.o src/http.o src/periodic.o src/grants.o src/target.o src/memo.o
+OBJS = src/medup.o src/version.o src/compat.o src/worker.o src/plan_cache.o src/job.o src/http.o src/periodic.o src/grants.o src/target.o src/memo.o src/progress.o
 # libcurl, for the servers' healthchecks and the catalog refresh (src/http.c).
 # "override": added even when SHLIB_LINK is given on the command line, as
 # test/memcheck.sh does for AddressSanitizer.

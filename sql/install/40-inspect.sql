@@ -382,6 +382,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT d.oid FROM pg_database d WHERE d.datname = current_database() $$;
 COMMENT ON FUNCTION medup.current_database_oid() IS 'This database''s OID, as pg_locks and the progress views name it.';
 
+CREATE FUNCTION medup.progress_reported()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'medup_progress_reported' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medup.progress_reported() IS 'Whether a session of this database reports CREATE INDEX, VACUUM or ANALYZE progress now.';
+
 CREATE FUNCTION medup.read_progress(medplum_only boolean DEFAULT false)
 RETURNS TABLE (pid integer, command text, phase text, relation text, index_name text,
                fraction double precision, blocks_done bigint, blocks_total bigint,
@@ -392,24 +397,18 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    this_database constant oid := medup.current_database_oid();
+    this_database oid;
 BEGIN
     IF medup.remote_active() THEN
         RETURN QUERY SELECT * FROM medup.snapshot_progress();
         RETURN;
     END IF;
     -- The progress views are costly to set up; most of the time nothing
-    -- runs, which their underlying function tells cheaply.
-    IF NOT EXISTS (SELECT FROM pg_stat_get_progress_info('CREATE INDEX') p
-                    WHERE p.datid = this_database
-                   UNION ALL
-                   SELECT FROM pg_stat_get_progress_info('VACUUM') p
-                    WHERE p.datid = this_database
-                   UNION ALL
-                   SELECT FROM pg_stat_get_progress_info('ANALYZE') p
-                    WHERE p.datid = this_database) THEN
+    -- runs, which progress_reported() tells cheaply (src/progress.c).
+    IF NOT medup.progress_reported() THEN
         RETURN;
     END IF;
+    this_database := medup.current_database_oid();
     RETURN QUERY
     WITH work AS (
         SELECT p.pid, p.command, p.phase, p.relid, p.index_relid,

@@ -336,6 +336,25 @@ $_->quit for @builds;
 $snapshot->quit;
 $node->safe_psql('medplum', 'DROP INDEX IF EXISTS "AsyncJob_probe_idx"; DROP SCHEMA other CASCADE;');
 
+# A VACUUM and an ANALYZE are seen too: a VACUUM (FREEZE) waits for the
+# cleanup lock on a page an open cursor holds pinned, and reports its
+# progress meanwhile.  medup asks whether anything reports progress before
+# it reads the views (progress_reported(), src/progress.c).
+is(sql_as('grafana', q{SELECT count(*) FROM medup.progress}), '0', 'progress: nothing runs now');
+my $pin = $node->background_psql('medplum');
+$pin->query_safe(q{BEGIN; DECLARE pin CURSOR FOR SELECT * FROM public."AsyncJob"; FETCH 1 FROM pin;});
+my $vacuum = $node->background_psql('medplum', wait => 1);
+$vacuum->query_until(qr/started/, q{\echo started
+VACUUM (FREEZE) public."AsyncJob";
+});
+ok($node->poll_query_until('medplum', q{SELECT count(*) = 1 FROM pg_stat_progress_vacuum}),
+	'progress: the VACUUM waits for the pinned page');
+is(sql_as('grafana', q{SELECT command || ' ' || relation FROM medup.progress}),
+	'VACUUM public."AsyncJob"', 'progress: medup.progress shows the VACUUM');
+$pin->query_safe('COMMIT');
+$vacuum->quit;
+$pin->quit;
+
 # --- 9. DROP EXTENSION: Medplum's tables stay, the worker goes quiet -------
 my $tables_before = $node->safe_psql('medplum',
 	q{SELECT (SELECT count(*) FROM "AsyncJob") || '/' || (SELECT count(*) FROM "DatabaseMigration")});
