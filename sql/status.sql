@@ -163,6 +163,10 @@ SELECT count(*) FROM medup.invalid_indexes;
 CREATE UNIQUE INDEX CONCURRENTLY "AsyncJob_status_unique" ON mp_up_to_date."AsyncJob" (status);
 SELECT table_name, index_name, fix FROM medup.invalid_indexes;
 SELECT invalid_indexes FROM medup.status();
+-- Its definition; an index that no longer exists has none, and is left
+-- out (one dropped while medup reads it, as a migration may do).
+SELECT medup.index_definition('mp_up_to_date."AsyncJob_status_unique"'::regclass);
+SELECT medup.index_definition(0) IS NULL AS gone_has_no_definition;
 DROP INDEX mp_up_to_date."AsyncJob_status_unique";
 
 -- The pre-deploy migration lock (advisory lock 1), held by this session:

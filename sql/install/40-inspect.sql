@@ -462,23 +462,47 @@ BEGIN
         RETURN QUERY SELECT * FROM medup.snapshot_invalid_indexes();
         RETURN;
     END IF;
+    -- An index dropped while it is read has no definition: it is gone.
     RETURN QUERY
-    SELECT t.relname::text, c.relname::text, pg_get_indexdef(i.indexrelid),
-           pg_relation_size(i.indexrelid),
-           format('REINDEX INDEX CONCURRENTLY %I.%I;', n.nspname, c.relname)
-      FROM pg_index i
-      JOIN pg_class c ON c.oid = i.indexrelid
-      JOIN pg_class t ON t.oid = i.indrelid
-      JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE NOT i.indisvalid
-       AND n.nspname = medup.medplum_schema()
-       AND t.relowner = medup.medplum_owner()
-       AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
-                        WHERE p.index_relid = i.indexrelid OR p.relid = i.indrelid)
+    SELECT x.* FROM (
+        SELECT t.relname::text AS tbl, c.relname::text AS idx, medup.index_definition(i.indexrelid) AS definition,
+               pg_relation_size(i.indexrelid),
+               format('REINDEX INDEX CONCURRENTLY %I.%I;', n.nspname, c.relname)
+          FROM pg_index i
+          JOIN pg_class c ON c.oid = i.indexrelid
+          JOIN pg_class t ON t.oid = i.indrelid
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE NOT i.indisvalid
+           AND n.nspname = medup.medplum_schema()
+           AND t.relowner = medup.medplum_owner()
+           AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p
+                            WHERE p.index_relid = i.indexrelid OR p.relid = i.indrelid)) x
+     WHERE x.definition IS NOT NULL
      ORDER BY 1, 2;
 END
 $$;
 COMMENT ON FUNCTION medup.read_invalid_indexes() IS 'The rows of medup.invalid_indexes for this database.';
+
+/*
+ * An index's definition, or NULL when it no longer exists.  medup reads
+ * the catalogs without locking Medplum's indexes (a lock could hold up a
+ * migration's DROP INDEX or REINDEX), so an index can be dropped while
+ * pg_get_indexdef() reads it: it then fails with "cache lookup failed"
+ * (XX000), which here means the index is gone, not that the sample
+ * failed.
+ */
+CREATE FUNCTION medup.index_definition(index_oid oid)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN pg_get_indexdef(index_oid);
+EXCEPTION WHEN internal_error THEN
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION medup.index_definition(oid) IS 'An index''s definition, or NULL when it was dropped while being read.';
 
 /* The owner of "DatabaseMigration": Medplum's app role; NULL without the table. */
 CREATE FUNCTION medup.medplum_owner()
