@@ -123,119 +123,173 @@ warn_credentials_in_catalog(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-static void
-define_http_settings(void)
+/*
+ * Every setting of medup but the remote targets' (src/target.c): one row
+ * each, defined in this order by define_settings() below.
+ */
+typedef struct StringSetting
 {
-	DefineCustomStringVariable("medup.servers",
-							   "Base URLs of the Medplum servers whose /healthcheck medup probes, comma-separated.",
-							   "One per server, or a load balancer.  Credentials in a URL are never shown.",
-							   &medup_servers, "",
-							   PGC_SUSET, GUC_LIST_INPUT | GUC_SUPERUSER_ONLY,
-							   warn_credentials_in_catalog, NULL, NULL);
-	DefineCustomStringVariable("medup.releases_url",
-							   "URL of Medplum's releases, in the GitHub releases API format.",
-							   "Its pages are followed on the same host.  Empty: releases are not refreshed.",
-							   &medup_releases_url,
-							   "https://api.github.com/repos/medplum/medplum/releases?per_page=100",
-							   PGC_SUSET, GUC_SUPERUSER_ONLY, warn_credentials_in_catalog, NULL, NULL);
-	DefineCustomStringVariable("medup.manifest_url",
-							   "URL of Medplum's data-version-manifest.json.",
-							   "Empty: the migration manifest is not refreshed.",
-							   &medup_manifest_url,
-							   "https://raw.githubusercontent.com/medplum/medplum/main/packages/server/src/migrations/data/data-version-manifest.json",
-							   PGC_SUSET, GUC_SUPERUSER_ONLY, warn_credentials_in_catalog, NULL, NULL);
-	DefineCustomStringVariable("medup.netrc_file",
-							   "A netrc file with the user names and passwords of medup's URLs.",
-							   "Read by libcurl for every fetch; it must be readable by the server's operating system user only.  Empty: none.",
-							   &medup_netrc_file, "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
-	DefineCustomIntVariable("medup.http_connect_timeout",
-							"How long medup waits for a connection to a server.",
-							NULL,
-							&medup_http_connect_timeout, 5000, 100, 60 * 1000,
-							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("medup.http_timeout",
-							"How long one fetch may take in all, redirects included.",
-							NULL,
-							&medup_http_timeout, 30000, 100, 10 * 60 * 1000,
-							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("medup.http_max_kb",
-							"The largest answer medup accepts from a server.",
-							NULL,
-							&medup_http_max_kb, 4096, 16, 256 * 1024,
-							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
-	DefineCustomIntVariable("medup.http_max_bytes",
-							"Deprecated: medup.http_max_kb's old name; -1 (the default) leaves the limit to it.",
-							NULL,
-							&http_max_bytes_deprecated, -1, -1, 256 * 1024,
-							PGC_SUSET, GUC_UNIT_KB, check_http_max_bytes, NULL, NULL);
-	DefineCustomIntVariable("medup.probe_interval",
-							"Time between two probes of medup.servers by the worker; 0 turns them off.",
-							NULL,
-							&medup_probe_interval, 60, 0, 86400,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomIntVariable("medup.refresh_interval",
-							"Time between two catalog refreshes by the worker; 0 (the default) turns them off.",
-							NULL,
-							&medup_refresh_interval, 0, 0, 30 * 86400,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-}
+	const char *name;
+	const char *short_desc;
+	const char *long_desc;
+	char	  **variable;
+	const char *boot_value;
+	GucContext	context;
+	int			flags;
+	GucStringCheckHook check_hook;
+} StringSetting;
 
-void
-_PG_init(void)
+typedef struct IntSetting
 {
+	const char *name;
+	const char *short_desc;
+	const char *long_desc;
+	int		   *variable;
+	int			boot_value;
+	int			min_value;
+	int			max_value;
+	GucContext	context;
+	int			flags;
+	GucIntCheckHook check_hook;
+} IntSetting;
+
+static const StringSetting string_settings[] = {
 	/*
 	 * Superuser-only: it steers what medup's SECURITY DEFINER functions and
 	 * the worker read.  PostgreSQL then refuses it in a non-superuser's SET
 	 * and ALTER DATABASE/ROLE ... SET, and ignores a value a non-superuser
 	 * set as a placeholder before medup was loaded.
 	 */
-	DefineCustomStringVariable("medup.medplum_schema",
-							   "Schema that holds Medplum's tables.",
-							   "medup reads \"DatabaseMigration\" and \"AsyncJob\" from this schema.",
-							   &medup_medplum_schema, "public",
-							   PGC_SUSET, 0, NULL, NULL, NULL);
+	{"medup.medplum_schema",
+		"Schema that holds Medplum's tables.",
+		"medup reads \"DatabaseMigration\" and \"AsyncJob\" from this schema.",
+		&medup_medplum_schema, "public",
+		PGC_SUSET, 0, NULL},
+
 	/*
 	 * Superuser-only for the same reason: a session of one of these roles,
 	 * named 'medplum-server', is taken for Medplum's server (progress, stall,
 	 * downtime, who holds the migration lock).
 	 */
-	DefineCustomStringVariable("medup.medplum_roles",
-							   "Roles besides the owner of \"DatabaseMigration\" whose sessions are Medplum's servers, comma-separated.",
-							   "A session counts as Medplum's server when its role is the owner of Medplum's tables or one of these, and its application_name is 'medplum-server'.",
-							   &medup_medplum_roles, "",
-							   PGC_SUSET, GUC_LIST_INPUT, check_role_list, NULL, NULL);
-	DefineCustomStringVariable("medup.databases",
-							   "Databases the medup worker samples, comma-separated.",
-							   "Each must have the medup extension installed.",
-							   &medup_databases, "",
-							   PGC_SIGHUP, GUC_LIST_INPUT, NULL, NULL, NULL);
-	DefineCustomIntVariable("medup.naptime",
-							"Time between two samples.",
-							NULL,
-							&medup_naptime, 10, 1, 3600,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomIntVariable("medup.max_samplers",
-							"How many samplers may run at once.",
-							"Each takes a background worker slot (max_worker_processes) while it samples one database.",
-							&medup_max_samplers, 2, 1, 64,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("medup.retention",
-							"How long samples are kept.",
-							NULL,
-							&medup_retention, 30 * 86400, 3600, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomIntVariable("medup.event_retention",
-							"How long events are kept.",
-							NULL,
-							&medup_event_retention, 365 * 86400, 3600, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomIntVariable("medup.stall_after",
-							"A running migration without progress for this long is stalled.",
-							NULL,
-							&medup_stall_after, 30 * 60, 1, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-	define_http_settings();
+	{"medup.medplum_roles",
+		"Roles besides the owner of \"DatabaseMigration\" whose sessions are Medplum's servers, comma-separated.",
+		"A session counts as Medplum's server when its role is the owner of Medplum's tables or one of these, and its application_name is 'medplum-server'.",
+		&medup_medplum_roles, "",
+		PGC_SUSET, GUC_LIST_INPUT, check_role_list},
+	{"medup.databases",
+		"Databases the medup worker samples, comma-separated.",
+		"Each must have the medup extension installed.",
+		&medup_databases, "",
+		PGC_SIGHUP, GUC_LIST_INPUT, NULL},
+
+	/* The URLs: superuser-only (see medup_servers above). */
+	{"medup.servers",
+		"Base URLs of the Medplum servers whose /healthcheck medup probes, comma-separated.",
+		"One per server, or a load balancer.  Credentials in a URL are never shown.",
+		&medup_servers, "",
+		PGC_SUSET, GUC_LIST_INPUT | GUC_SUPERUSER_ONLY, warn_credentials_in_catalog},
+	{"medup.releases_url",
+		"URL of Medplum's releases, in the GitHub releases API format.",
+		"Its pages are followed on the same host.  Empty: releases are not refreshed.",
+		&medup_releases_url,
+		"https://api.github.com/repos/medplum/medplum/releases?per_page=100",
+		PGC_SUSET, GUC_SUPERUSER_ONLY, warn_credentials_in_catalog},
+	{"medup.manifest_url",
+		"URL of Medplum's data-version-manifest.json.",
+		"Empty: the migration manifest is not refreshed.",
+		&medup_manifest_url,
+		"https://raw.githubusercontent.com/medplum/medplum/main/packages/server/src/migrations/data/data-version-manifest.json",
+		PGC_SUSET, GUC_SUPERUSER_ONLY, warn_credentials_in_catalog},
+	{"medup.netrc_file",
+		"A netrc file with the user names and passwords of medup's URLs.",
+		"Read by libcurl for every fetch; it must be readable by the server's operating system user only.  Empty: none.",
+		&medup_netrc_file, "",
+		PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL},
+};
+
+static const IntSetting int_settings[] = {
+	{"medup.naptime",
+		"Time between two samples.",
+		NULL,
+		&medup_naptime, 10, 1, 3600,
+		PGC_SIGHUP, GUC_UNIT_S, NULL},
+	{"medup.max_samplers",
+		"How many samplers may run at once.",
+		"Each takes a background worker slot (max_worker_processes) while it samples one database.",
+		&medup_max_samplers, 2, 1, 64,
+		PGC_SIGHUP, 0, NULL},
+	{"medup.retention",
+		"How long samples are kept.",
+		NULL,
+		&medup_retention, 30 * 86400, 3600, INT_MAX,
+		PGC_SIGHUP, GUC_UNIT_S, NULL},
+	{"medup.event_retention",
+		"How long events are kept.",
+		NULL,
+		&medup_event_retention, 365 * 86400, 3600, INT_MAX,
+		PGC_SIGHUP, GUC_UNIT_S, NULL},
+	{"medup.stall_after",
+		"A running migration without progress for this long is stalled.",
+		NULL,
+		&medup_stall_after, 30 * 60, 1, INT_MAX,
+		PGC_SIGHUP, GUC_UNIT_S, NULL},
+	{"medup.http_connect_timeout",
+		"How long medup waits for a connection to a server.",
+		NULL,
+		&medup_http_connect_timeout, 5000, 100, 60 * 1000,
+		PGC_SUSET, GUC_UNIT_MS, NULL},
+	{"medup.http_timeout",
+		"How long one fetch may take in all, redirects included.",
+		NULL,
+		&medup_http_timeout, 30000, 100, 10 * 60 * 1000,
+		PGC_SUSET, GUC_UNIT_MS, NULL},
+	{"medup.http_max_kb",
+		"The largest answer medup accepts from a server.",
+		NULL,
+		&medup_http_max_kb, 4096, 16, 256 * 1024,
+		PGC_SUSET, GUC_UNIT_KB, NULL},
+	{"medup.http_max_bytes",
+		"Deprecated: medup.http_max_kb's old name; -1 (the default) leaves the limit to it.",
+		NULL,
+		&http_max_bytes_deprecated, -1, -1, 256 * 1024,
+		PGC_SUSET, GUC_UNIT_KB, check_http_max_bytes},
+	{"medup.probe_interval",
+		"Time between two probes of medup.servers by the worker; 0 turns them off.",
+		NULL,
+		&medup_probe_interval, 60, 0, 86400,
+		PGC_SIGHUP, GUC_UNIT_S, NULL},
+	{"medup.refresh_interval",
+		"Time between two catalog refreshes by the worker; 0 (the default) turns them off.",
+		NULL,
+		&medup_refresh_interval, 0, 0, 30 * 86400,
+		PGC_SIGHUP, GUC_UNIT_S, NULL},
+};
+
+static void
+define_settings(void)
+{
+	for (size_t i = 0; i < lengthof(string_settings); i++)
+	{
+		const StringSetting *s = &string_settings[i];
+
+		DefineCustomStringVariable(s->name, s->short_desc, s->long_desc,
+								   s->variable, s->boot_value, s->context, s->flags,
+								   s->check_hook, NULL, NULL);
+	}
+	for (size_t i = 0; i < lengthof(int_settings); i++)
+	{
+		const IntSetting *s = &int_settings[i];
+
+		DefineCustomIntVariable(s->name, s->short_desc, s->long_desc,
+								s->variable, s->boot_value, s->min_value, s->max_value,
+								s->context, s->flags, s->check_hook, NULL, NULL);
+	}
+}
+
+void
+_PG_init(void)
+{
+	define_settings();
 	medup_define_target_settings();
 	MarkGUCPrefixReserved("medup");
 
