@@ -36,6 +36,18 @@ export FAKE_MEDPLUM_LOG="$dir/deploys.log" FAKE_MEDPLUM_STEP=0.02 PGDATABASE=med
 
 fail=0
 check() { if eval "$2"; then echo "  ok: $1"; else echo "  FAILED: $1"; fail=1; fi; }
+# wait_for WHAT SQL: runs SQL (a count, in database medplum) every 0.2 s
+# until it is above 0, for 30 s at most; a check named WHAT either way.
+wait_for() {
+  local what="$1" sql="$2" count
+  for _ in $(seq 150); do
+    count=$("${psql[@]}" -d medplum -At -c "$sql")
+    if [ "$count" -gt 0 ]; then echo "  ok: $what (within 30 s)"; return; fi
+    sleep 0.2
+  done
+  echo "  FAILED: $what: still $count after 30 s of: $sql"
+  fail=1
+}
 run_walk() {   # run_walk NAME ARGS...: output in $dir/NAME.out, exit status in $status
   local name="$1"; shift
   local start=$SECONDS
@@ -51,12 +63,7 @@ latest_v=$("${psql[@]}" -d medplum -At -c "SELECT max(data_version) FROM medup.d
 
 # The worker's first sample of medplum comes before the first deploy, so
 # that every completion of the walk falls between two of its samples.
-for _ in $(seq 150); do
-  first_seen=$("${psql[@]}" -d medplum -At -c "SELECT count(*) FROM medup.sample")
-  [ "$first_seen" -gt 0 ] && break
-  sleep 0.2
-done
-check "the worker sampled medplum before the walk (within 30 s)" '[ "$first_seen" -gt 0 ]'
+wait_for "the worker sampled medplum before the walk" "SELECT count(*) FROM medup.sample"
 
 # --- the plan ------------------------------------------------------------
 SHOW_LINES=20 run_walk plan -d medplum --dry-run latest
@@ -104,12 +111,7 @@ check "and passes an allowed one ($hook_ok_status)" '[ "$hook_ok_status" -eq 0 ]
 # A real failure stays until someone acts; here the retry comes within a
 # second or two, maybe between two samples (naptime 1 s): it waits until
 # the worker has sampled the failure, which the events are checked for.
-for _ in $(seq 150); do
-  failed_seen=$("${psql[@]}" -d medplum -At -c "SELECT count(*) FROM medup.sample WHERE failed_migration = 9")
-  [ "$failed_seen" -gt 0 ] && break
-  sleep 0.2
-done
-check "the worker sampled v9's failure within 30 s" '[ "$failed_seen" -gt 0 ]'
+wait_for "the worker sampled v9's failure" "SELECT count(*) FROM medup.sample WHERE failed_migration = 9"
 
 # --- the retry: 4.1.18 redeployed, and the walk goes on to the end -------
 # (slower, so that the walk finds v9-v12 running: 1.5 s between two writes)
@@ -128,12 +130,7 @@ attempts=$("${psql[@]}" -d medplum -At -c "SELECT attempts FROM medup.migrations
 check "v9 took two attempts ($attempts)" '[ "$attempts" = 2 ]'
 # The walk polls status() every 0.2 s; the worker samples every naptime
 # (1 s): the completions are in medup.event once a sample has seen v$latest_v.
-for _ in $(seq 150); do
-  seen=$("${psql[@]}" -d medplum -At -c "SELECT count(*) FROM medup.sample WHERE data_version = $latest_v")
-  [ "$seen" -gt 0 ] && break
-  sleep 0.2
-done
-check "the worker sampled v$latest_v within 30 s" '[ "$seen" -gt 0 ]'
+wait_for "the worker sampled v$latest_v" "SELECT count(*) FROM medup.sample WHERE data_version = $latest_v"
 events=$("${psql[@]}" -d medplum -At -c "SELECT count(*) FILTER (WHERE kind = 'migration_failed' AND data_version = 9) || ' ' ||
                                                 count(*) FILTER (WHERE kind = 'migration_completed') FROM medup.event")
 check "medup's worker recorded v9's failure and every completion ($events)" '[ "$events" = "1 $((latest_v - 1))" ]'
