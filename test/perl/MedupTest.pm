@@ -13,7 +13,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(medup_node remote_node dblink_server_sql medplum_database load_medplum fixtures_sql poll_ok);
+our @EXPORT = qw(medup_node remote_node dblink_server_sql medplum_database give_medplum_tables load_medplum
+  fixtures_sql poll_ok);
 
 # The SQL files the fixtures come from; test/check.sh names them by their
 # absolute paths in the copy of the tree it runs in.
@@ -107,6 +108,24 @@ sub medplum_database
 		my $version = defined $opt{version} ? " VERSION '$opt{version}'" : '';
 		$node->safe_psql($db, "CREATE EXTENSION medup$version");
 	}
+	return;
+}
+
+# give_medplum_tables(NODE, DB, ROLE): Medplum's tables in schema public of
+# DB change hands to ROLE, as when Medplum's app role owns them.
+sub give_medplum_tables
+{
+	my ($node, $db, $role) = @_;
+	$node->safe_psql($db, qq{
+DO \$\$
+DECLARE t regclass;
+BEGIN
+    FOR t IN SELECT c.oid FROM pg_class c
+              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO %I', t, '$role');
+    END LOOP;
+END \$\$;
+});
 	return;
 }
 

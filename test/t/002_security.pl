@@ -28,16 +28,9 @@ CREATE ROLE grafana LOGIN;
 CREATE DATABASE squatted OWNER db_owner;
 });
 medplum_database($node, 'medplum', owner => 'db_owner', extension => 0);
+give_medplum_tables($node, 'medplum', 'medplum_app');
 $node->safe_psql('medplum', q{
 GRANT CREATE ON SCHEMA public TO medplum_app;
-DO $$
-DECLARE t regclass;
-BEGIN
-    FOR t IN SELECT c.oid FROM pg_class c
-              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' LOOP
-        EXECUTE format('ALTER TABLE %s OWNER TO medplum_app', t);
-    END LOOP;
-END $$;
 CREATE EXTENSION medup;
 GRANT medup_reader TO grafana;
 });

@@ -15,22 +15,11 @@ use Time::HiRes qw(time sleep);
 use IO::Socket::INET;
 use MedupTest;
 
-# make installcheck runs the tests from the top of the tree.
-my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // 'test/medplum.sql';
-my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // 'test/sample-medplum.sql';
-
-my $node = PostgreSQL::Test::Cluster->new('dba');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
+my $node = medup_node('dba', q{
 medup.databases = 'medplum'
 medup.naptime = 1
 });
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE medplum');
-$node->safe_psql('medplum', slurp_file($medplum_sql));
-$node->safe_psql('medplum', slurp_file($sample_sql));
-$node->safe_psql('medplum', 'CREATE EXTENSION medup');
+medplum_database($node, 'medplum');
 
 sub samples { return $node->safe_psql('medplum', 'SELECT count(*) FROM medup.sample'); }
 sub wait_for_samples

@@ -10,25 +10,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-
-# make installcheck runs the tests from the top of the tree.
-my $medplum_sql = $ENV{MEDUP_MEDPLUM_SQL} // 'test/medplum.sql';
-my $sample_sql = $ENV{MEDUP_SAMPLE_SQL} // 'test/sample-medplum.sql';
+use MedupTest;
 
 my @dbs = ('medplum_global', map { "medplum_shard$_" } 1 .. 11);
-my $node = PostgreSQL::Test::Cluster->new('pool');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
-medup.naptime = 2
-});
-$node->start;
+my $node = medup_node('pool', "medup.naptime = 2\n");
 is($node->safe_psql('postgres', 'SHOW max_worker_processes'), '8', 'PostgreSQL\'s default max_worker_processes');
 is($node->safe_psql('postgres', 'SHOW medup.max_samplers'), '2', 'medup.max_samplers defaults to 2');
-$node->safe_psql('postgres', 'CREATE DATABASE medplum_template');
-$node->safe_psql('medplum_template', slurp_file($medplum_sql));
-$node->safe_psql('medplum_template', slurp_file($sample_sql));
-$node->safe_psql('medplum_template', 'CREATE EXTENSION medup');
+medplum_database($node, 'medplum_template');
 $node->safe_psql('postgres', "CREATE DATABASE $_ TEMPLATE medplum_template") for @dbs;
 
 my $log_offset = -s $node->logfile;
@@ -69,18 +57,11 @@ $node->stop;
 # Three databases, medup.max_samplers = 1, and reading medplum_shard1's
 # "AsyncJob" takes seconds: the others wait more than a naptime, for as
 # long as it lasts.
-my $busy = PostgreSQL::Test::Cluster->new('busy');
-$busy->init;
-$busy->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
+my $busy = medup_node('busy', q{
 medup.naptime = 1
 medup.max_samplers = 1
 });
-$busy->start;
-$busy->safe_psql('postgres', 'CREATE DATABASE medplum_template');
-$busy->safe_psql('medplum_template', slurp_file($medplum_sql));
-$busy->safe_psql('medplum_template', slurp_file($sample_sql));
-$busy->safe_psql('medplum_template', 'CREATE EXTENSION medup');
+medplum_database($busy, 'medplum_template');
 $busy->safe_psql('postgres', "CREATE DATABASE $_ TEMPLATE medplum_template") for @dbs[0 .. 2];
 $busy->safe_psql('medplum_shard1', q{
 ALTER TABLE "AsyncJob" RENAME TO "AsyncJob_real";
@@ -115,15 +96,11 @@ $busy->stop;
 
 # --- no worker slot at all: logged once ----------------------------------
 # Two slots: the logical replication launcher's and medup's launcher's.
-my $small = PostgreSQL::Test::Cluster->new('no_slot');
-$small->init;
-$small->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
+my $small = medup_node('no_slot', q{
 medup.naptime = 1
 max_worker_processes = 2
 medup.databases = 'postgres'
 });
-$small->start;
 sleep(6);
 $log = slurp_file($small->logfile);
 $warnings = () = $log =~ /waits for a sampler past its naptime/g;

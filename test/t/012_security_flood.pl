@@ -25,15 +25,8 @@ CREATE ROLE db_owner LOGIN;
 CREATE ROLE intruder LOGIN;     -- CONNECT, as every role has, and nothing else
 });
 medplum_database($node, 'medplum', owner => 'db_owner', extension => 0);
+give_medplum_tables($node, 'medplum', 'medplum_app');
 $node->safe_psql('medplum', q{
-DO $$
-DECLARE t regclass;
-BEGIN
-    FOR t IN SELECT c.oid FROM pg_class c
-              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' LOOP
-        EXECUTE format('ALTER TABLE %s OWNER TO medplum_app', t);
-    END LOOP;
-END $$;
 GRANT CREATE ON SCHEMA public TO db_owner, medplum_app;
 CREATE EXTENSION medup;
 });

@@ -19,6 +19,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use lib 'test/perl';
 use MedupHttpFixture;
+use MedupTest;
 
 my ($web, $port, $other_port, $closed_port) = start_http_fixture();
 my $base = "http://127.0.0.1:$port";
@@ -38,15 +39,12 @@ my %password = (
 	database => 'Pw7-database-secret',       # ALTER DATABASE ... SET
 	netrc => 'Pw8-netrc-secret');            # only in the netrc file
 
-my $node = PostgreSQL::Test::Cluster->new('network');
-$node->init;
 # Down: four servers that answer after two minutes, three refused ports.
 my $servers = join(', ',
 	"http://medplum:$password{plain}\@127.0.0.1:$port/good",
 	(map { "$base/slow$_" } 1 .. 4),
 	("http://127.0.0.1:$closed_port/down") x 3);
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'medup'
+my $node = medup_node('network', qq{
 medup.databases = 'medplum'
 medup.naptime = 2
 medup.probe_interval = 1
@@ -59,15 +57,13 @@ medup.manifest_url = '$base/manifest.json'
 log_statement = 'none'
 log_min_error_statement = panic
 });
-$node->start;
 $node->safe_psql('postgres', q{
 CREATE ROLE grafana LOGIN;
 CREATE ROLE intruder LOGIN;     -- CONNECT, as every role has, and nothing else
-CREATE DATABASE medplum;});
+});
 # A Medplum database (test/medplum.sql): the samples are what must go on.
-$node->safe_psql('medplum', slurp_file($ENV{MEDUP_MEDPLUM_SQL} // "test/medplum.sql"));
-$node->safe_psql('medplum', slurp_file($ENV{MEDUP_SAMPLE_SQL} // "test/sample-medplum.sql"));
-$node->safe_psql('medplum', 'CREATE EXTENSION medup; GRANT medup_reader TO grafana;');
+medplum_database($node, 'medplum');
+$node->safe_psql('medplum', 'GRANT medup_reader TO grafana;');
 sub medplum { return $node->safe_psql('medplum', shift); }
 
 # --- 1. Servers down and slow: sampling goes on -------------------------------
