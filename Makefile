@@ -53,28 +53,12 @@ include $(PGXS)
 PROVE_FLAGS = --timer -I test/perl
 
 # The install script is the SQL surface, one file per concern in sql/install/
-# concatenated in this order (the tables, types and views of each part use
+# concatenated in name order (the tables, types and views of each part use
 # only what the parts before it define; function bodies, resolved when they
 # run, also call functions of later parts, as 40-inspect.sql calls the
 # remote targets' snapshot_*() of 47-targets.sql), followed by the shipped
-# catalog, generated from the data
-# files in sql/install/catalog/.
-INSTALL_PARTS = \
-	sql/install/00-header.sql \
-	sql/install/05-schema-guard.sql \
-	sql/install/10-version.sql \
-	sql/install/20-catalog.sql \
-	sql/install/30-path.sql \
-	sql/install/40-inspect.sql \
-	sql/install/45-estimate.sql \
-	sql/install/47-targets.sql \
-	sql/install/48-shards.sql \
-	sql/install/50-status.sql \
-	sql/install/60-gate.sql \
-	sql/install/70-audit.sql \
-	sql/install/80-servers.sql \
-	sql/install/85-fleet.sql \
-	sql/install/90-access.sql
+# catalog, generated from the data files in sql/install/catalog/.
+INSTALL_PARTS = $(sort $(wildcard sql/install/[0-9][0-9]-*.sql))
 
 CATALOG_DATA = sql/install/catalog/releases.tsv sql/install/catalog/data_migrations.tsv \
 	sql/install/catalog/schema_versions.tsv sql/install/catalog/migration_work.tsv \
@@ -135,3 +119,6 @@ print-version:
 
 print-built:
 	@echo $(DATA_built)
+
+print-install-parts:
+	@echo $(INSTALL_PARTS)

@@ -12,7 +12,6 @@ sub slurp { my ($path) = @_; open(my $fh, '<', $path) or die "$path: $!"; local 
 
 my %control = slurp('medup.control') =~ /^(\w+)\s*=\s*'([^']*)'/mg;
 my $meta = decode_json(slurp('META.json'));
-my $makefile = slurp('Makefile');
 # What the Makefile builds, as make itself works it out from the version.
 my $data_built = `make -s --no-print-directory print-built`;
 die "make print-built failed" if $?;
@@ -33,9 +32,11 @@ like(slurp('LICENSE'), qr/\APostgreSQL License\n\nCopyright \(c\) \d{4}, The med
 	'and LICENSE is it');
 is($meta->{'meta-spec'}{version}, '1.0.0', 'META.json follows PGXN meta spec 1.0.0');
 
-# Every install part is in the install script, and the header names it.
-my ($parts) = $makefile =~ /^INSTALL_PARTS\s*=\s*((?:.*\\\n)*.*)$/m;
-my %in_makefile = map { $_ => 1 } grep { /\.sql$/ } split /[\s\\]+/, $parts;
+# Every install part is in the install script (the Makefile takes the
+# parts named NN-concern.sql), and the header names it.
+my $install_parts = `make -s --no-print-directory print-install-parts`;
+die "make print-install-parts failed" if $?;
+my %in_makefile = map { $_ => 1 } split ' ', $install_parts;
 my $header = slurp('sql/install/00-header.sql');
 for my $part (glob('sql/install/*.sql'))
 {
