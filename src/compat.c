@@ -10,7 +10,8 @@
  * and the update from 0.1 to 0.2 still run them, and a database not yet
  * updated to 0.3 still calls them.  Each old name calls the function that
  * replaced it.  The update to 0.3 points the kept functions at the new
- * names (sql/updates/0.3/60-tree.sql).
+ * names (their CREATE OR REPLACE in sql/install/10-version.sql, which
+ * every update runs again).
  */
 #include "postgres.h"
 

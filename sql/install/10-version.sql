@@ -2,18 +2,26 @@
 -- The medup.version type
 ------------------------------------------------------------------------
 
+/*
+ * The type, its operators, operator classes and aggregates are state.  Its
+ * support functions are code between the STATE blocks: an update keeps
+ * them (the prologue drops no function the type needs), and their CREATE
+ * OR REPLACE, run again by it, points them at this release's C functions.
+ */
 -- STATE: kept by update scripts; a change here needs a step in sql/updates/
 CREATE TYPE medup.version;
+-- END STATE
 
-CREATE FUNCTION medup.version_in(cstring) RETURNS medup.version
+CREATE OR REPLACE FUNCTION medup.version_in(cstring) RETURNS medup.version
     AS 'MODULE_PATHNAME', 'medup_version_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_out(medup.version) RETURNS cstring
+CREATE OR REPLACE FUNCTION medup.version_out(medup.version) RETURNS cstring
     AS 'MODULE_PATHNAME', 'medup_version_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_recv(internal) RETURNS medup.version
+CREATE OR REPLACE FUNCTION medup.version_recv(internal) RETURNS medup.version
     AS 'MODULE_PATHNAME', 'medup_version_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_send(medup.version) RETURNS bytea
+CREATE OR REPLACE FUNCTION medup.version_send(medup.version) RETURNS bytea
     AS 'MODULE_PATHNAME', 'medup_version_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- STATE: kept by update scripts; a change here needs a step in sql/updates/
 CREATE TYPE medup.version (
     INPUT = medup.version_in,
     OUTPUT = medup.version_out,
@@ -25,26 +33,28 @@ CREATE TYPE medup.version (
 );
 COMMENT ON TYPE medup.version IS
     'A Medplum server version, MAJOR.MINOR.PATCH[-suffix]; the suffix takes no part in comparison';
+-- END STATE
 
-CREATE FUNCTION medup.version_cmp(medup.version, medup.version) RETURNS integer
+CREATE OR REPLACE FUNCTION medup.version_cmp(medup.version, medup.version) RETURNS integer
     AS 'MODULE_PATHNAME', 'medup_version_cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_lt(medup.version, medup.version) RETURNS boolean
+CREATE OR REPLACE FUNCTION medup.version_lt(medup.version, medup.version) RETURNS boolean
     AS 'MODULE_PATHNAME', 'medup_version_lt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_le(medup.version, medup.version) RETURNS boolean
+CREATE OR REPLACE FUNCTION medup.version_le(medup.version, medup.version) RETURNS boolean
     AS 'MODULE_PATHNAME', 'medup_version_le' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_eq(medup.version, medup.version) RETURNS boolean
+CREATE OR REPLACE FUNCTION medup.version_eq(medup.version, medup.version) RETURNS boolean
     AS 'MODULE_PATHNAME', 'medup_version_eq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_ne(medup.version, medup.version) RETURNS boolean
+CREATE OR REPLACE FUNCTION medup.version_ne(medup.version, medup.version) RETURNS boolean
     AS 'MODULE_PATHNAME', 'medup_version_ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_ge(medup.version, medup.version) RETURNS boolean
+CREATE OR REPLACE FUNCTION medup.version_ge(medup.version, medup.version) RETURNS boolean
     AS 'MODULE_PATHNAME', 'medup_version_ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_gt(medup.version, medup.version) RETURNS boolean
+CREATE OR REPLACE FUNCTION medup.version_gt(medup.version, medup.version) RETURNS boolean
     AS 'MODULE_PATHNAME', 'medup_version_gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_hash(medup.version) RETURNS integer
+CREATE OR REPLACE FUNCTION medup.version_hash(medup.version) RETURNS integer
     AS 'MODULE_PATHNAME', 'medup_version_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_hash_extended(medup.version, bigint) RETURNS bigint
+CREATE OR REPLACE FUNCTION medup.version_hash_extended(medup.version, bigint) RETURNS bigint
     AS 'MODULE_PATHNAME', 'medup_version_hash_extended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- STATE: kept by update scripts; a change here needs a step in sql/updates/
 /*
  * The comparison operators live in pg_catalog, which every search_path
  * includes, so that a DBA's  WHERE version >= '4.1.0'  works without
@@ -91,12 +101,14 @@ CREATE OPERATOR CLASS medup.version_hash_ops
         OPERATOR 1 pg_catalog.= ,
         FUNCTION 1 medup.version_hash(medup.version),
         FUNCTION 2 medup.version_hash_extended(medup.version, bigint);
+-- END STATE
 
-CREATE FUNCTION medup.version_larger(medup.version, medup.version) RETURNS medup.version
+CREATE OR REPLACE FUNCTION medup.version_larger(medup.version, medup.version) RETURNS medup.version
     AS 'MODULE_PATHNAME', 'medup_version_larger' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION medup.version_smaller(medup.version, medup.version) RETURNS medup.version
+CREATE OR REPLACE FUNCTION medup.version_smaller(medup.version, medup.version) RETURNS medup.version
     AS 'MODULE_PATHNAME', 'medup_version_smaller' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- STATE: kept by update scripts; a change here needs a step in sql/updates/
 -- Beside the operators, for the same reason: max(version) must just work.
 CREATE AGGREGATE pg_catalog.max(medup.version) (
     SFUNC = medup.version_larger, STYPE = medup.version,
