@@ -32,14 +32,6 @@ ALTER TABLE medup.job_downtime DROP CONSTRAINT job_downtime_pkey;
 ALTER TABLE medup.job_downtime ADD CONSTRAINT job_downtime_pkey PRIMARY KEY (target, job_id);
 
 -- A remote target that cannot be read is a sample of state 'unreachable'
--- with its error, and an event when that starts and ends.
+-- with its error, and an event when that starts and ends (its kinds:
+-- 20-event-kinds.sql).
 ALTER TABLE medup.sample ADD COLUMN error text;
-ALTER TABLE medup.event DROP CONSTRAINT event_kind_check;
-ALTER TABLE medup.event ADD CONSTRAINT event_kind_check CHECK (kind IN (
-    'sampling_started', 'migration_started', 'migration_retried',
-    'migration_completed', 'migration_failed', 'migration_cancelled',
-    'schema_changed', 'lock_taken', 'lock_released',
-    'stall_started', 'stall_ended', 'invalid_index',
-    'deploy', 'server_ok', 'server_not_ok', 'server_unreachable',
-    'server_error', 'catalog_refreshed', 'data_version_jump',
-    'events_suppressed', 'target_unreachable', 'target_reachable'));
