@@ -34,8 +34,7 @@ CALL medplum_fixture.add_other_jobs('mp_pre_3_3', '3.1.12', 15, '2024-09-02 08:0
 -- done, Observation past its first 50,000 rows (cursor only, no count).
 CALL medplum_fixture.create_tables('mp_v3_3', '3.3.1', 85, 0);
 CALL medplum_fixture.add_other_jobs('mp_v3_3', '3.3.1', 40, '2025-01-06 07:00+00', '2025-02-11 20:00+00');
-CALL medplum_fixture.write_job('mp_v3_3', '3.3.1', medplum_fixture.job_id('mp_v3_3', 1), 1, 'accepted',
-  '2025-02-11 21:04:17.318+00', '2025-02-11 21:04:17.318+00');
+CALL medplum_fixture.start_job('mp_v3_3', '3.3.1', 1, '2025-02-11 21:04:17.318+00');
 CALL medplum_fixture.write_job('mp_v3_3', '3.3.1', medplum_fixture.job_id('mp_v3_3', 1), 1, 'accepted',
   '2025-02-11 21:04:17.318+00', '2025-02-11 21:19:40.902+00',
   medplum_fixture.parameters(medplum_fixture.reindex_done('Patient', 48211, 301877),
@@ -44,8 +43,7 @@ CALL medplum_fixture.write_job('mp_v3_3', '3.3.1', medplum_fixture.job_id('mp_v3
 -- mp_v3_3_failed (7): 3.3.1, v1 ended in error: one resource type failed
 -- (Medplum went on with the next), no top-level error.
 CALL medplum_fixture.create_tables('mp_v3_3_failed', '3.3.1', 85, 0);
-CALL medplum_fixture.write_job('mp_v3_3_failed', '3.3.1', medplum_fixture.job_id('mp_v3_3_failed', 1), 1,
-  'accepted', '2025-02-11 21:04:17.318+00', '2025-02-11 21:04:17.318+00');
+CALL medplum_fixture.start_job('mp_v3_3_failed', '3.3.1', 1, '2025-02-11 21:04:17.318+00');
 CALL medplum_fixture.write_job('mp_v3_3_failed', '3.3.1', medplum_fixture.job_id('mp_v3_3_failed', 1), 1,
   'error', '2025-02-11 21:04:17.318+00', '2025-02-11 23:40:02.115+00',
   medplum_fixture.parameters(medplum_fixture.reindex_done('Patient', 48211, 301877),
@@ -68,8 +66,7 @@ CALL medplum_fixture.create_tables('mp_fresh_4_0', '4.0.4', 86, 1);
 CALL medplum_fixture.create_tables('mp_mid_4_1', '4.1.12', 93, 10);
 CALL medplum_fixture.add_other_jobs('mp_mid_4_1', '4.1.12', 2000, '2025-01-06 07:00+00', '2025-06-01 06:55+00');
 CALL medplum_fixture.complete_migrations('mp_mid_4_1', 10, '2025-02-11 21:04:17.318+00');
-CALL medplum_fixture.write_job('mp_mid_4_1', '4.1.12', medplum_fixture.job_id('mp_mid_4_1', 11), 11,
-  'accepted', '2025-06-01 07:08:02.270+00', '2025-06-01 07:08:02.270+00');
+CALL medplum_fixture.start_job('mp_mid_4_1', '4.1.12', 11, '2025-06-01 07:08:02.270+00');
 CALL medplum_fixture.write_job('mp_mid_4_1', '4.1.12', medplum_fixture.job_id('mp_mid_4_1', 11), 11,
   'accepted', '2025-06-01 07:08:02.270+00', '2025-06-01 09:12:40.118+00',
   medplum_fixture.parameters(medplum_fixture.reindex_done('Task', 1843200, 4870310),
@@ -81,25 +78,21 @@ CALL medplum_fixture.write_job('mp_mid_4_1', '4.1.12', medplum_fixture.job_id('m
 -- migration writes nothing until it ends.
 CALL medplum_fixture.create_tables('mp_failed_retry', '4.1.12', 93, 11);
 CALL medplum_fixture.complete_migrations('mp_failed_retry', 11, '2025-02-11 21:04:17.318+00');
-CALL medplum_fixture.write_job('mp_failed_retry', '4.1.12', medplum_fixture.job_id('mp_failed_retry', 12, 1), 12,
-  'accepted', '2025-06-01 10:00:00+00', '2025-06-01 10:00:00+00');
+CALL medplum_fixture.start_job('mp_failed_retry', '4.1.12', 12, '2025-06-01 10:00:00+00');
 CALL medplum_fixture.write_job('mp_failed_retry', '4.1.12', medplum_fixture.job_id('mp_failed_retry', 12, 1), 12,
   'error', '2025-06-01 10:00:00+00', '2025-06-01 11:42:17.664+00',
   medplum_fixture.parameters(VARIADIC medplum_fixture.custom_failure('4.1.12', 'canceling statement due to statement timeout')),
   '2025-06-01 11:42:17.664+00');
-CALL medplum_fixture.write_job('mp_failed_retry', '4.1.12', medplum_fixture.job_id('mp_failed_retry', 12, 2), 12,
-  'accepted', '2025-06-02 08:15:00+00', '2025-06-02 08:15:00+00');
+CALL medplum_fixture.start_job('mp_failed_retry', '4.1.12', 12, '2025-06-02 08:15:00+00', 2);
 
 -- mp_failed (3): 4.1.12, v1..v11 done; v12 was cancelled once, then its
 -- latest attempt failed after its first action (disk full).
 CALL medplum_fixture.create_tables('mp_failed', '4.1.12', 93, 11);
 CALL medplum_fixture.complete_migrations('mp_failed', 11, '2025-02-11 21:04:17.318+00');
-CALL medplum_fixture.write_job('mp_failed', '4.1.12', medplum_fixture.job_id('mp_failed', 12, 1), 12,
-  'accepted', '2025-06-01 10:00:00+00', '2025-06-01 10:00:00+00');
+CALL medplum_fixture.start_job('mp_failed', '4.1.12', 12, '2025-06-01 10:00:00+00');
 CALL medplum_fixture.write_job('mp_failed', '4.1.12', medplum_fixture.job_id('mp_failed', 12, 1), 12,
   'cancelled', '2025-06-01 10:00:00+00', '2025-06-01 10:21:13.505+00');
-CALL medplum_fixture.write_job('mp_failed', '4.1.12', medplum_fixture.job_id('mp_failed', 12, 2), 12,
-  'accepted', '2025-06-01 10:35:42.019+00', '2025-06-01 10:35:42.019+00');
+CALL medplum_fixture.start_job('mp_failed', '4.1.12', 12, '2025-06-01 10:35:42.019+00', 2);
 CALL medplum_fixture.write_job('mp_failed', '4.1.12', medplum_fixture.job_id('mp_failed', 12, 2), 12,
   'error', '2025-06-01 10:35:42.019+00', '2025-06-01 13:08:55.387+00',
   medplum_fixture.parameters(VARIADIC
@@ -111,8 +104,7 @@ CALL medplum_fixture.write_job('mp_failed', '4.1.12', medplum_fixture.job_id('mp
 -- dataVersion is a string, one whose content was cut off.
 CALL medplum_fixture.create_tables('mp_malformed', '4.1.0', 89, 3);
 CALL medplum_fixture.complete_migrations('mp_malformed', 3, '2025-04-15 20:41:09.552+00');
-CALL medplum_fixture.write_job('mp_malformed', '4.1.0', medplum_fixture.job_id('mp_malformed', 4), 4,
-  'accepted', '2025-04-16 00:12:03.117+00', '2025-04-16 00:12:03.117+00');
+CALL medplum_fixture.start_job('mp_malformed', '4.1.0', 4, '2025-04-16 00:12:03.117+00');
 UPDATE mp_malformed."AsyncJob" SET content = replace(content, '"dataVersion":4', '"dataVersion":"four"')
  WHERE id = medplum_fixture.job_id('mp_malformed', 4);
 INSERT INTO mp_malformed."AsyncJob" (id, content, "lastUpdated", "__version", compartments, type, status)
@@ -124,8 +116,7 @@ VALUES (medplum_fixture.job_id('mp_malformed', 4, 2), '{"resourceType":"AsyncJob
 -- epoch), Communication in progress.  The job will end in error.
 CALL medplum_fixture.create_tables('mp_type_failed', '4.3.12', 97, 25);
 CALL medplum_fixture.complete_migrations('mp_type_failed', 25, '2025-02-11 21:04:17.318+00');
-CALL medplum_fixture.write_job('mp_type_failed', '4.3.12', medplum_fixture.job_id('mp_type_failed', 26), 26,
-  'accepted', '2025-10-15 03:30:12.804+00', '2025-10-15 03:30:12.804+00');
+CALL medplum_fixture.start_job('mp_type_failed', '4.3.12', 26, '2025-10-15 03:30:12.804+00');
 CALL medplum_fixture.write_job('mp_type_failed', '4.3.12', medplum_fixture.job_id('mp_type_failed', 26), 26,
   'accepted', '2025-10-15 03:30:12.804+00', '2025-10-15 05:02:51.377+00',
   medplum_fixture.parameters(medplum_fixture.reindex_done('Task', 950114, 2730005),
@@ -138,8 +129,7 @@ CALL medplum_fixture.write_job('mp_type_failed', '4.3.12', medplum_fixture.job_i
 -- resumed from its cursor.  One attempt.
 CALL medplum_fixture.create_tables('mp_reused', '4.3.12', 97, 22);
 CALL medplum_fixture.complete_migrations('mp_reused', 22, '2025-02-11 21:04:17.318+00');
-CALL medplum_fixture.write_job('mp_reused', '4.3.11', medplum_fixture.job_id('mp_reused', 23), 23,
-  'accepted', '2025-10-14 21:11:03.512+00', '2025-10-14 21:11:03.512+00');
+CALL medplum_fixture.start_job('mp_reused', '4.3.11', 23, '2025-10-14 21:11:03.512+00');
 CALL medplum_fixture.write_job('mp_reused', '4.3.11', medplum_fixture.job_id('mp_reused', 23), 23,
   'accepted', '2025-10-14 21:11:03.512+00', '2025-10-14 23:40:19.006+00',
   medplum_fixture.parameters(medplum_fixture.reindex_running('Patient', '2022-03-01 10:00:00+00')));
@@ -153,43 +143,37 @@ CALL medplum_fixture.write_job('mp_reused', '4.3.11', medplum_fixture.job_id('mp
 -- runs and has written nothing since it was created.
 CALL medplum_fixture.create_tables('mp_custom_running', '4.3.12', 97, 26);
 CALL medplum_fixture.complete_migrations('mp_custom_running', 26, '2025-02-11 21:04:17.318+00');
-CALL medplum_fixture.write_job('mp_custom_running', '4.3.12', medplum_fixture.job_id('mp_custom_running', 27), 27,
-  'accepted', '2025-10-15 09:14:26.370+00', '2025-10-15 09:14:26.370+00');
+CALL medplum_fixture.start_job('mp_custom_running', '4.3.12', 27, '2025-10-15 09:14:26.370+00');
 
 -- mp_completing: the moment between Medplum raising "dataVersion" to 27
 -- and marking job v27 completed.
 CALL medplum_fixture.create_tables('mp_completing', '4.3.12', 97, 27);
 CALL medplum_fixture.complete_migrations('mp_completing', 26, '2025-02-11 21:04:17.318+00');
-CALL medplum_fixture.write_job('mp_completing', '4.3.12', medplum_fixture.job_id('mp_completing', 27), 27,
-  'accepted', '2025-10-15 09:14:26.370+00', '2025-10-15 09:14:26.370+00');
+CALL medplum_fixture.start_job('mp_completing', '4.3.12', 27, '2025-10-15 09:14:26.370+00');
 
 -- mp_rollback_open (5): 4.3.15 deployed over 4.2.6 (schema version 97),
 -- 4.1's migrations done, none of 4.3's applied yet: v13 runs.
 CALL medplum_fixture.create_tables('mp_rollback_open', '4.3.15', 97, 12);
 CALL medplum_fixture.complete_migrations('mp_rollback_open', 12, '2025-02-11 21:04:17.318+00');
-CALL medplum_fixture.write_job('mp_rollback_open', '4.3.15', medplum_fixture.job_id('mp_rollback_open', 13), 13,
-  'accepted', '2025-11-10 21:02:33.190+00', '2025-11-10 21:02:33.190+00');
+CALL medplum_fixture.start_job('mp_rollback_open', '4.3.15', 13, '2025-11-10 21:02:33.190+00');
 
 -- mp_rollback_closed (5): the same a while later: v13 applied, v14 runs.
 CALL medplum_fixture.create_tables('mp_rollback_closed', '4.3.15', 97, 13);
 CALL medplum_fixture.complete_migrations('mp_rollback_closed', 12, '2025-02-11 21:04:17.318+00');
 CALL medplum_fixture.complete_migrations('mp_rollback_closed', 13, '2025-11-10 21:02:33.190+00', '4.3.15', "from" => 13);
-CALL medplum_fixture.write_job('mp_rollback_closed', '4.3.15', medplum_fixture.job_id('mp_rollback_closed', 14), 14,
-  'accepted', '2025-11-10 22:31:40.077+00', '2025-11-10 22:31:40.077+00');
+CALL medplum_fixture.start_job('mp_rollback_closed', '4.3.15', 14, '2025-11-10 22:31:40.077+00');
 
 -- mp_first_boot (4): a fresh 5.0.10 install, still in first-boot mode at
 -- data version 12 (reindexes skipped), v13 running.
 CALL medplum_fixture.create_tables('mp_first_boot', '5.0.10', 100, 12, first_boot => true);
 CALL medplum_fixture.complete_migrations('mp_first_boot', 12, '2026-11-20 09:00:04.512+00', '5.0.10', first_boot => true);
-CALL medplum_fixture.write_job('mp_first_boot', '5.0.10', medplum_fixture.job_id('mp_first_boot', 13), 13,
-  'accepted', '2026-11-20 09:00:31.977+00', '2026-11-20 09:00:31.977+00');
+CALL medplum_fixture.start_job('mp_first_boot', '5.0.10', 13, '2026-11-20 09:00:31.977+00');
 
 -- mp_outcome (7): 5.0.10, v1..v30 done; v31 (custom) failed: its error is
 -- an OperationOutcome (4.3.13+).
 CALL medplum_fixture.create_tables('mp_outcome', '5.0.10', 100, 30);
 CALL medplum_fixture.complete_migrations('mp_outcome', 30, '2025-02-11 21:04:17.318+00');
-CALL medplum_fixture.write_job('mp_outcome', '5.0.10', medplum_fixture.job_id('mp_outcome', 31), 31,
-  'accepted', '2026-02-02 21:10:09.145+00', '2026-02-02 21:10:09.145+00');
+CALL medplum_fixture.start_job('mp_outcome', '5.0.10', 31, '2026-02-02 21:10:09.145+00');
 CALL medplum_fixture.write_job('mp_outcome', '5.0.10', medplum_fixture.job_id('mp_outcome', 31), 31,
   'error', '2026-02-02 21:10:09.145+00', '2026-02-02 21:58:45.157+00',
   medplum_fixture.parameters(VARIADIC medplum_fixture.custom_failure('5.0.10',

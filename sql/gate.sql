@@ -36,8 +36,7 @@ CALL medplum_fixture.write_job('mp_failed_5_1', '5.1.20', medplum_fixture.job_id
 -- mp_on_5_2: 5.2.4 over a 5.1.x that had done v32 only; v33 (5.1.7, no
 -- required_before) runs under 5.2.4.
 CALL medplum_fixture.create_tables('mp_on_5_2', '5.2.4', 100, 32);
-CALL medplum_fixture.write_job('mp_on_5_2', '5.2.4', medplum_fixture.job_id('mp_on_5_2', 33), 33,
-  'accepted', '2026-08-11 21:00:00.118+00', '2026-08-11 21:00:00.118+00');
+CALL medplum_fixture.start_job('mp_on_5_2', '5.2.4', 33, '2026-08-11 21:00:00.118+00');
 -- mp_ancient: 3.1.2, before schema version 70 (reached at 3.1.6); its
 -- exact schema version is not known, any lower one tells the same.
 CALL medplum_fixture.create_tables('mp_ancient', '3.1.2', 65, 0);

@@ -245,6 +245,28 @@ BEGIN
     USING id, md5(id || '/' || last_updated)::uuid, content, last_updated;
 END $$;
 
+-- A data-migration job as created: its first version, 'accepted', written
+-- at request_time.  attempt: the migration's first job (1), its second...
+CREATE PROCEDURE medplum_fixture.start_job(s text, release text, data_version integer,
+    request_time timestamptz, attempt integer DEFAULT 1)
+LANGUAGE plpgsql AS $$
+BEGIN
+  CALL medplum_fixture.write_job(s, release, medplum_fixture.job_id(s, data_version, attempt), data_version,
+                                 'accepted', request_time, request_time);
+END $$;
+
+-- Medplum completes job id, of migration data_version: "DatabaseMigration"
+-- raised to it, then the job written completed at completed_at with
+-- completed_output()'s output.  A NULL request_time keeps the job's own.
+CREATE PROCEDURE medplum_fixture.complete_job(s text, release text, id uuid, data_version integer,
+    request_time timestamptz, completed_at timestamptz)
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('UPDATE %I."DatabaseMigration" SET "dataVersion" = $1', s) USING data_version;
+  CALL medplum_fixture.write_job(s, release, id, data_version, 'completed', request_time, completed_at,
+                                 medplum_fixture.completed_output(data_version), completed_at);
+END $$;
+
 --
 -- output (a FHIR Parameters resource) and its entries.
 --

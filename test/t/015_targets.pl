@@ -202,8 +202,7 @@ ok($took < 25, "the fleet answered in ${took}s (timeout 10 s, targets read concu
 $remote->safe_psql('medplum', q{
 CALL medplum_fixture.create_tables('sh_global', '4.1.12', 93, 10);
 CALL medplum_fixture.complete_migrations('sh_global', 10, '2025-02-11 21:04:17.318+00');
-CALL medplum_fixture.write_job('sh_global', '4.1.12', medplum_fixture.job_id('sh_global', 11), 11,
-  'accepted', '2025-06-01 07:08:02.270+00', '2025-06-01 07:08:02.270+00');
+CALL medplum_fixture.start_job('sh_global', '4.1.12', 11, '2025-06-01 07:08:02.270+00');
 CALL medplum_fixture.create_tables('sh_shard1', '4.1.12', 93, 10);
 CALL medplum_fixture.create_tables('sh_shard2', '4.1.12', 93, 11);
 GRANT USAGE ON SCHEMA sh_global, sh_shard1, sh_shard2 TO medup_monitor;
