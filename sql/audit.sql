@@ -50,10 +50,8 @@ SELECT duration = now() - requested_at - (SELECT downtime FROM medup.job_downtim
   FROM medup.migrations WHERE data_version = 11;
 
 -- Medplum completes v11 and starts v12: both are recorded, once.
-UPDATE mp_audit."DatabaseMigration" SET "dataVersion" = 11;
-CALL medplum_fixture.write_job('mp_audit', '4.1.12', medplum_fixture.job_id('mp_mid_4_1', 11), 11,
-  'completed', '2025-06-01 07:08:02.270+00', '2025-06-01 09:59:58.041+00',
-  medplum_fixture.completed_output(11), '2025-06-01 09:59:58.041+00');
+CALL medplum_fixture.complete_job('mp_audit', '4.1.12', medplum_fixture.job_id('mp_mid_4_1', 11), 11,
+  '2025-06-01 07:08:02.270+00', '2025-06-01 09:59:58.041+00');
 CALL medplum_fixture.write_job('mp_audit', '4.1.12', '00000000-0000-0000-0000-000000000012', 12,
   'accepted', '2025-06-01 10:00:00.117+00', now());
 SELECT medup.take_sample();

@@ -123,10 +123,8 @@ DELETE FROM medup.sample WHERE target = current_database();
 DELETE FROM medup.event WHERE target = current_database();
 -- Progress on the target: v11 completes, v12 starts.  The events carry
 -- the target; durations and timeline too.
-UPDATE mp_tsample."DatabaseMigration" SET "dataVersion" = 11;
-CALL medplum_fixture.write_job('mp_tsample', '4.1.12', medplum_fixture.job_id('mp_mid_4_1', 11), 11,
-  'completed', '2025-06-01 07:08:02.270+00', '2025-06-01 09:59:58.041+00',
-  medplum_fixture.completed_output(11), '2025-06-01 09:59:58.041+00');
+CALL medplum_fixture.complete_job('mp_tsample', '4.1.12', medplum_fixture.job_id('mp_mid_4_1', 11), 11,
+  '2025-06-01 07:08:02.270+00', '2025-06-01 09:59:58.041+00');
 CALL medplum_fixture.write_job('mp_tsample', '4.1.12', '00000000-0000-0000-0000-000000000012', 12,
   'accepted', '2025-06-01 10:00:00.117+00', now());
 SELECT medup.take_sample() IS NOT NULL AS took_sample;

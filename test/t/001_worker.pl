@@ -54,9 +54,8 @@ my $missing = () = $log =~ /database "not_yet_there" in medup.databases does not
 is($missing, 1, 'a missing database is logged once, not every naptime');
 
 # --- a migration advances: events in order --------------------------------
-medplum(q{UPDATE "DatabaseMigration" SET "dataVersion" = 10;
-          CALL medplum_fixture.write_job('public', '4.1.12', md5('sample-v10-retry')::uuid, 10, 'completed',
-                 '2026-11-26 02:00:00+00', now(), medplum_fixture.completed_output(10), now());}
+medplum(q{CALL medplum_fixture.complete_job('public', '4.1.12', md5('sample-v10-retry')::uuid, 10,
+                 '2026-11-26 02:00:00+00', now());}
 	  . job_sql('t-v11-a', 11, 'accepted', 1000));
 wait_for_event('migration_started', 11, 'v11 started');
 is(medplum("SELECT count(*) FROM medup.event WHERE kind = 'migration_completed' AND data_version = 10"),

@@ -67,9 +67,8 @@ $writer->quit;
 
 # --- a migration completes: the worker's sample sends its events ---------
 $node->safe_psql('medplum', q{
-	UPDATE "DatabaseMigration" SET "dataVersion" = 10;
-	CALL medplum_fixture.write_job('public', '4.1.12', md5('sample-v10-retry')::uuid, 10, 'completed',
-	  NULL, clock_timestamp(), medplum_fixture.completed_output(10), clock_timestamp());
+	CALL medplum_fixture.complete_job('public', '4.1.12', md5('sample-v10-retry')::uuid, 10,
+	  NULL, clock_timestamp());
 });
 my $completed = wait_for_notification(sub { $_[0]{kind} eq 'migration_completed' });
 ok($completed, 'the worker\'s migration_completed event is sent');

@@ -53,9 +53,8 @@ is(here(q{SELECT kind || ' v' || data_version FROM medup.event WHERE target = 'r
 is(here(q{SELECT count(*) FROM medup.sampling}), '1', 'one watched database: no sampler of its own for the target');
 
 # --- a migration progresses on the remote ---------------------------------
-there(q{UPDATE "DatabaseMigration" SET "dataVersion" = 10;
-        CALL medplum_fixture.write_job('public', '4.1.12', md5('sample-v10-retry')::uuid, 10, 'completed',
-               '2026-11-26 02:00:00+00', now(), medplum_fixture.completed_output(10), now());});
+there(q{CALL medplum_fixture.complete_job('public', '4.1.12', md5('sample-v10-retry')::uuid, 10,
+               '2026-11-26 02:00:00+00', now());});
 poll_ok($node, 'medplum',
 	q{SELECT count(*) = 1 FROM medup.event WHERE target = 'remote1' AND kind = 'migration_completed' AND data_version = 10},
 	'v10 completing on the remote is an event of the target');
