@@ -75,23 +75,25 @@ SELECT step, version, required, migrations, reason FROM medup.upgrade_path('5.2.
 DELETE FROM medup.release_loaded;
 DELETE FROM medup.data_migration_loaded;
 
--- Errors: 22023 with a hint, 22P02 for a malformed version.
-SELECT * FROM medup.upgrade_path('4.3.15', '4.1.12');
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT * FROM medup.upgrade_path('4.1.12', '4.1.14');
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT * FROM medup.upgrade_path('4.1.12', '9.0.0');
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT * FROM medup.upgrade_path('4.1.12', '4.9');
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT * FROM medup.upgrade_path('4.1.12', '4.x');
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT * FROM medup.upgrade_path('4.1', '4.2.6');
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT * FROM medup.upgrade_path('4.1.12', NULL);
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT * FROM medup.upgrade_path(NULL, '4.2.6');
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- Errors: 22023 with a hint, 22P02 for a malformed version, 22004 for a
+-- NULL.  Each call on its own; its SQLSTATE, message, DETAIL and HINT.
+CREATE FUNCTION pg_temp.error_of(statement text,
+    OUT code text, OUT message text, OUT detail text, OUT hint text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+EXCEPTION WHEN others THEN
+    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+END $$;
+\x on
+SELECT format('upgrade_path(%L, %L)', c, t) AS call, e.*
+  FROM (VALUES (1, '4.3.15', '4.1.12'), (2, '4.1.12', '4.1.14'), (3, '4.1.12', '9.0.0'),
+               (4, '4.1.12', '4.9'), (5, '4.1.12', '4.x'), (6, '4.1', '4.2.6'),
+               (7, '4.1.12', NULL), (8, NULL, '4.2.6')) AS v(n, c, t),
+       pg_temp.error_of(format('SELECT * FROM medup.upgrade_path(%L, %L)', c, t)) e
+ ORDER BY n;
+\x off
 
 -- A manifest that no known release can satisfy is reported, not papered over.
 SELECT medup.load_data_migrations('{"v13": {"serverVersion": "4.2.7", "requiredBefore": "4.3.0"}}');
