@@ -120,10 +120,23 @@ CALL medplum_fixture.write_job('est_db', '4.3.12', md5('est-v23')::uuid, 23, 'ac
   '2026-10-01 02:00:00+00', '2026-10-01 02:10:00+00',
   medplum_fixture.parameters(medplum_fixture.reindex_running('ServiceRequest', '2026-05-01 00:00+00')));
 SELECT state, running_migration, est_time_left_low, est_time_left_high FROM medup.status();
+-- The session remembers that time left for the running job as it read it
+-- (src/memo.c): a change the job's row does not show, here newer
+-- knowledge of v23 (100 to 200 s more), is not seen while the job stays
+-- as it was (for up to a minute); a fresh estimate sees it.
+SELECT * FROM medup.load_migration_work(
+  E'23\treindex\tconfirmed\tServiceRequest,Task\t8\teligible\t0\t0\t100\t200\ta reindex, then a wait\n');
+SELECT s.est_time_left_low, s.est_time_left_high, e.est_low AS fresh_low, e.est_high AS fresh_high
+  FROM medup.status() s, medup.estimate_migrations('{23}', 22, NULL, 23, md5('est-v23')::uuid) e;
+-- The job moves on (ServiceRequest done): the time left is computed
+-- again at once, with all that changed.
 CALL medplum_fixture.write_job('est_db', '4.3.12', md5('est-v23')::uuid, 23, 'accepted',
   '2026-10-01 02:00:00+00', '2026-10-01 02:20:00+00',
   medplum_fixture.parameters(medplum_fixture.reindex_done('ServiceRequest', 6000, 5000)));
-SELECT state, running_migration, est_time_left_low, est_time_left_high FROM medup.status();
+SELECT s.state, s.running_migration, s.est_time_left_low, s.est_time_left_high,
+       (s.est_time_left_low, s.est_time_left_high) = (e.est_low, e.est_high) AS fresh
+  FROM medup.status() s, medup.estimate_migrations('{23}', 22, NULL, 23, md5('est-v23')::uuid) e;
+DELETE FROM medup.migration_work_loaded;
 SELECT migration, est_work, est_low, est_high, est_basis FROM medup.estimate('4.3.15') WHERE migration = 23;
 -- Completed: costs nothing, wherever the path starts.
 UPDATE est_db."DatabaseMigration" SET "dataVersion" = 23;

@@ -9,8 +9,13 @@
  * one.  Its inputs move slowly (a job completes, ANALYZE runs) except the
  * running job itself, so status() keys the answer on the running job's
  * facts (its id, last update and progress) and the data version, and
- * recomputes it when the key changes or the answer is older than a
- * naptime.  One entry: a session asks about one Medplum schema at a time.
+ * recomputes it when the key changes or the answer is older than
+ * MEMO_MAX_AGE_S, which bounds how late a change the key does not see
+ * (new statistics, a loaded catalog, an index build of a custom migration
+ * that writes its job only at its end) shows.  A sampler that stays
+ * connected takes many samples a minute: it recomputes the time left once
+ * a minute, or when the job moves on, not at every sample.  One entry: a
+ * session asks about one Medplum schema at a time.
  *
  * Internal: EXECUTE is revoked from everyone but medup's owner
  * (90-access.sql).
@@ -24,7 +29,7 @@
 
 #include "medup.h"
 
-/* The longest an answer is remembered, whatever medup.naptime says. */
+/* The longest an answer is remembered while its key stays the same. */
 #define MEMO_MAX_AGE_S 60
 
 static char *memo_key = NULL;	/* in TopMemoryContext */
@@ -36,8 +41,7 @@ PG_FUNCTION_INFO_V1(medup_memo_put);
 
 /*
  * medup.memo_get(key text) RETURNS text
- * What was remembered for key, if it is at most a naptime old (and at most
- * MEMO_MAX_AGE_S, whatever the naptime), else NULL.
+ * What was remembered for key, if it is at most MEMO_MAX_AGE_S old, else NULL.
  */
 Datum
 medup_memo_get(PG_FUNCTION_ARGS)
@@ -46,7 +50,7 @@ medup_memo_get(PG_FUNCTION_ARGS)
 
 	if (memo_key == NULL || strcmp(key, memo_key) != 0 ||
 		TimestampDifferenceExceeds(memo_at, GetCurrentTimestamp(),
-								   Min(medup_naptime, MEMO_MAX_AGE_S) * 1000))
+								   MEMO_MAX_AGE_S * 1000))
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(memo_value));
 }

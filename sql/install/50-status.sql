@@ -1,7 +1,7 @@
 /*
  * The session's one remembered answer (src/memo.c): status() keeps the
- * running migration's time left there, for at most a naptime (60 s at
- * most).  Internal.
+ * running migration's time left there, for at most 60 s while its key
+ * stays the same.  Internal.
  */
 CREATE FUNCTION medup.memo_get(key text)
 RETURNS text
@@ -9,7 +9,7 @@ AS 'MODULE_PATHNAME', 'medup_memo_get' LANGUAGE C VOLATILE STRICT;
 CREATE FUNCTION medup.memo_put(key text, value text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'medup_memo_put' LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION medup.memo_get(text) IS 'What the session remembered for a key, at most a naptime old (status()''s time left).';
+COMMENT ON FUNCTION medup.memo_get(text) IS 'What the session remembered for a key, at most 60 s old (status()''s time left).';
 COMMENT ON FUNCTION medup.memo_put(text, text) IS 'Remembers one answer for the session (status()''s time left).';
 
 CREATE FUNCTION medup.status(target text DEFAULT NULL,
@@ -153,7 +153,7 @@ BEGIN
             -- database's statistics: none for a remote target yet.
             -- It costs milliseconds (every completed job's output, the
             -- tables' statistics), so the session remembers it for these
-            -- facts of the running job, for at most a naptime (memo.c).
+            -- facts of the running job, for at most 60 s (memo.c).
             memo_key := concat_ws('|', 'time_left', current_database(), medplum_schema, data_version,
                                   first_boot, running_job, running_job_updated_at, running_steps_done,
                                   running_rows_done, running_step);
