@@ -57,6 +57,9 @@ CREATE TABLE medup.migration_index_shipped (
     confidence   text NOT NULL CHECK (confidence IN ('confirmed', 'likely', 'uncertain', 'guess')),
     PRIMARY KEY (data_version, index_name)
 );
+-- estimate_rates() looks builds up by the index name Medplum's durations
+-- carry: without this, every look-up reads the whole catalog.
+CREATE INDEX ON medup.migration_index_shipped (index_name);
 
 CREATE TABLE medup.migration_index_loaded (
     data_version integer NOT NULL CHECK (data_version > 0),
@@ -240,8 +243,6 @@ RETURNS SETOF medup.table_stat
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    schema_oid oid := to_regnamespace(quote_ident(medup.medplum_schema()));
 BEGIN
     -- pg_statistic directly, not the pg_stats view (which checks column
     -- privileges row by row): the slot of kind 1 holds the most common
@@ -270,7 +271,11 @@ BEGIN
                               AND d.atttypid = 'pg_catalog.bool'::regtype
       LEFT JOIN pg_statistic sv ON sv.starelid = c.oid AND sv.staattnum = v.attnum AND NOT sv.stainherit
       LEFT JOIN pg_statistic sd ON sd.starelid = c.oid AND sd.staattnum = d.attnum AND NOT sd.stainherit
-     WHERE c.relnamespace = schema_oid AND c.relkind IN ('r', 'p');
+     -- The schema in a subquery, not a variable: a query without parameters
+     -- is planned once per session, where one with a parameter was planned
+     -- again at every call (its custom plan looked cheaper).
+     WHERE c.relnamespace = (SELECT to_regnamespace(quote_ident(medup.medplum_schema())))
+       AND c.relkind IN ('r', 'p');
 END
 $$;
 COMMENT ON FUNCTION medup.read_table_stats() IS 'The statistics of Medplum''s tables the estimates use.';
@@ -339,8 +344,9 @@ AS $$
 DECLARE
     t      record;
     raw    record;
-    job    jsonb;
     source text;
+    ids    uuid[];
+    jobs   jsonb[];
 BEGIN
     SELECT * INTO t FROM medplum_tables();
     IF t.job_table IS NULL THEN
@@ -351,43 +357,64 @@ BEGIN
                           ELSE $q$content LIKE '%"data-migration"%'$q$ END,
                      CASE WHEN t.job_has_status THEN $q$ AND status IN ('completed', 'accepted', 'active')$q$
                           ELSE '' END);
-    FOR raw IN SELECT * FROM medup.cached_query(t.job_table, source, NULL)
-                          AS j(id uuid, content text, "lastUpdated" timestamptz) LOOP
-        -- One job's steps (a running migration's): the others are not parsed.
-        CONTINUE WHEN raw.id IS DISTINCT FROM coalesce(only_job, raw.id);
-        -- Only what medup's own bounded parser reads whole (src/job.c: at
-        -- most 1 MB, 64 levels deep) is parsed again here as jsonb.
-        BEGIN
-            CONTINUE WHEN (medup.parse_job(raw.id, raw.content, raw."lastUpdated")).parse_error IS NOT NULL
-                          OR raw.content IS NULL;
-            job := raw.content::jsonb;
-        EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
-            CONTINUE;
-        END;
-        CONTINUE WHEN jsonb_typeof(job) <> 'object' OR jsonb_typeof(job -> 'dataVersion') <> 'number'
-                      OR job ->> 'status' NOT IN ('completed', 'accepted', 'active')
-                      OR jsonb_typeof(job #> '{output,parameter}') <> 'array';
-        RETURN QUERY
-        SELECT raw.id, (job ->> 'dataVersion')::numeric::integer, job ->> 'status',
-               s.resource_type, s.index_name, s.rows, s.ms, s.ms IS NOT NULL
-          FROM jsonb_array_elements(job #> '{output,parameter}') p,
-               LATERAL (SELECT
-                   (SELECT q ->> 'valueCode' FROM jsonb_array_elements(p -> 'part') q
-                     WHERE q ->> 'name' = 'resourceType' LIMIT 1) AS resource_type,
-                   (regexp_match(p ->> 'name', '^\s*create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?"([^"]+)"', 'i'))[1] AS index_name,
-                   (SELECT CASE WHEN jsonb_typeof(q -> 'valueInteger') = 'number'
-                                THEN (q ->> 'valueInteger')::numeric::bigint END
-                      FROM jsonb_array_elements(p -> 'part') q WHERE q ->> 'name' = 'count' LIMIT 1) AS rows,
-                   coalesce(
-                     (SELECT CASE WHEN jsonb_typeof(q #> '{valueQuantity,value}') = 'number'
-                                  THEN (q #>> '{valueQuantity,value}')::numeric::bigint END
-                        FROM jsonb_array_elements(p -> 'part') q WHERE q ->> 'name' = 'elapsedTime' LIMIT 1),
-                     (SELECT CASE WHEN jsonb_typeof(p -> 'valueInteger') = 'number' OR jsonb_typeof(q -> 'valueInteger') = 'number'
-                                  THEN (coalesce(q ->> 'valueInteger', p ->> 'valueInteger'))::numeric::bigint END
-                        FROM jsonb_array_elements(coalesce(p -> 'part', '[]')) q WHERE q ->> 'name' = 'durationMs' LIMIT 1))
-                     AS ms) s
-         WHERE jsonb_typeof(p) = 'object' AND jsonb_typeof(coalesce(p -> 'part', '[]')) = 'array';
-    END LOOP;
+    -- The jobs as jsonb, all in one statement.  Only what medup's own
+    -- bounded parser reads whole (src/job.c: at most 1 MB, 64 levels deep)
+    -- is parsed again as jsonb; should one of those still fail the cast,
+    -- they are cast again one by one, and that one is left out.
+    BEGIN
+        SELECT coalesce(array_agg(j.id), '{}'), coalesce(array_agg(j.job), '{}') INTO ids, jobs
+          FROM (SELECT r.id, r.content::jsonb AS job
+                  FROM medup.cached_query(t.job_table, source, NULL)
+                       AS r(id uuid, content text, "lastUpdated" timestamptz)
+                 WHERE r.id IS NOT DISTINCT FROM coalesce(only_job, r.id) AND r.content IS NOT NULL
+                   AND (medup.parse_job(r.id, r.content, r."lastUpdated")).parse_error IS NULL
+                OFFSET 0) j;   -- each job cast once
+    EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+        ids := '{}';
+        jobs := '{}';
+        FOR raw IN SELECT * FROM medup.cached_query(t.job_table, source, NULL)
+                              AS r(id uuid, content text, "lastUpdated" timestamptz)
+                    WHERE r.id IS NOT DISTINCT FROM coalesce(only_job, r.id) LOOP
+            BEGIN
+                CONTINUE WHEN (medup.parse_job(raw.id, raw.content, raw."lastUpdated")).parse_error IS NOT NULL
+                              OR raw.content IS NULL;
+                jobs := array_append(jobs, raw.content::jsonb);
+                ids := array_append(ids, raw.id);
+            EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+                CONTINUE;
+            END;
+        END LOOP;
+    END;
+    RETURN QUERY
+    SELECT x.id, (x.job ->> 'dataVersion')::numeric::integer, x.job ->> 'status',
+           f.type_part ->> 'valueCode',
+           (regexp_match(p ->> 'name', '^\s*create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?"([^"]+)"', 'i'))[1],
+           CASE WHEN jsonb_typeof(f.count_part -> 'valueInteger') = 'number'
+                THEN (f.count_part ->> 'valueInteger')::numeric::bigint END,
+           s.ms, s.ms IS NOT NULL
+      FROM unnest(ids, jobs) AS x(id, job),
+           jsonb_array_elements(x.job #> '{output,parameter}') p,
+           -- The first part of each name, in one pass over the parts.
+           LATERAL (SELECT (array_agg(q) FILTER (WHERE q ->> 'name' = 'resourceType'))[1] AS type_part,
+                           (array_agg(q) FILTER (WHERE q ->> 'name' = 'count'))[1] AS count_part,
+                           (array_agg(q) FILTER (WHERE q ->> 'name' = 'elapsedTime'))[1] AS elapsed_part,
+                           (array_agg(q) FILTER (WHERE q ->> 'name' = 'durationMs'))[1] AS duration_part
+                      FROM jsonb_array_elements(p -> 'part') q) f,
+           -- A reindexed type's elapsedTime, else a custom action's durationMs.
+           LATERAL (SELECT coalesce(
+                        CASE WHEN jsonb_typeof(f.elapsed_part #> '{valueQuantity,value}') = 'number'
+                             THEN (f.elapsed_part #>> '{valueQuantity,value}')::numeric::bigint END,
+                        CASE WHEN f.duration_part IS NOT NULL
+                                  AND (jsonb_typeof(p -> 'valueInteger') = 'number'
+                                       OR jsonb_typeof(f.duration_part -> 'valueInteger') = 'number')
+                             THEN (coalesce(f.duration_part ->> 'valueInteger', p ->> 'valueInteger'))::numeric::bigint END)
+                    AS ms) s
+     -- A job of another shape has no steps (the filter is on the job
+     -- alone: it runs before its parameters are read).
+     WHERE (jsonb_typeof(x.job) <> 'object' OR jsonb_typeof(x.job -> 'dataVersion') <> 'number'
+            OR x.job ->> 'status' NOT IN ('completed', 'accepted', 'active')
+            OR jsonb_typeof(x.job #> '{output,parameter}') <> 'array') IS NOT TRUE
+       AND jsonb_typeof(p) = 'object' AND jsonb_typeof(coalesce(p -> 'part', '[]')) = 'array';
 EXCEPTION
     WHEN lock_not_available THEN
         RETURN;   -- no history this time: the defaults answer
@@ -500,11 +527,6 @@ BEGIN
     RETURN QUERY
     WITH steps AS (SELECT * FROM medup.read_job_steps() s WHERE s.done AND s.ms > 0),
     tables AS (SELECT * FROM unnest(coalesce(stats, ARRAY(SELECT t FROM medup.read_table_stats() t)))),
-    -- The catalog's index builds that these steps name, once each.
-    known AS (SELECT DISTINCT ON (m.index_name) m.index_name, m.kind, m.table_name
-                FROM medup.migration_index m
-               WHERE m.index_name IN (SELECT s.index_name FROM steps s)
-               ORDER BY m.index_name, m.data_version),
     -- Builds the samples watched, now valid, seen over at least three
     -- naptimes: a build ran from up to a naptime before its first sample
     -- to up to one after its last, so half of each is added.
@@ -519,6 +541,13 @@ BEGIN
            AND w.last_seen - w.first_seen >= 3 * medup.setting_interval('medup.naptime')
          ORDER BY w.index_name, w.last_seen DESC
     ),
+    -- The catalog's index builds that the steps or the samples name, once
+    -- each (an array, not a join: the catalog's views then read only these).
+    known AS (SELECT DISTINCT ON (m.index_name) m.index_name, m.kind, m.table_name
+                FROM medup.migration_index m
+               WHERE m.index_name = ANY (ARRAY(SELECT s.index_name FROM steps s
+                                               UNION SELECT w.index_name FROM watched w))
+               ORDER BY m.index_name, m.data_version),
     observed AS (
         SELECT 'reindex' AS work, s.rows::float8 * 1000 / s.ms AS rate, s.data_version, s.rows::float8 AS amount
           FROM steps s
@@ -534,11 +563,7 @@ BEGIN
         SELECT 'build_' || i.kind, medup.build_work(t.live_rows, t.heap_bytes) / w.seconds, NULL,
                medup.build_work(t.live_rows, t.heap_bytes)
           FROM watched w
-          JOIN (SELECT DISTINCT ON (m.index_name) m.index_name, m.kind, m.table_name
-                  FROM medup.migration_index m
-                 WHERE m.index_name IN (SELECT w2.index_name FROM watched w2)
-                 ORDER BY m.index_name, m.data_version) i
-            ON i.index_name = w.index_name
+          JOIN known i ON i.index_name = w.index_name
           JOIN tables t ON t.table_name = i.table_name
          WHERE t.heap_bytes >= 1048576
     ),
@@ -658,6 +683,13 @@ COMMENT ON FUNCTION medup.format_count(double precision) IS 'A count written wit
  * migrations' reindexes; running, running_job: the types a running
  * reindex has done, and the indexes a running custom migration has built,
  * cost nothing.  Only statistics are read, never Medplum's rows.
+ *
+ * One statement prices them all (a loop per migration cost a millisecond
+ * or more each at the path's length): each distinct list of table
+ * patterns is expanded once, the tables and index builds of every
+ * migration are summed in one pass each, and the helpers that cost a call
+ * (build_work(), confidence_rank()) run once per table or level, not per
+ * index build.
  */
 CREATE FUNCTION medup.estimate_migrations(numbers integer[], completed_upto integer DEFAULT NULL,
                                           skip_reindex_upto integer DEFAULT NULL,
@@ -667,158 +699,177 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, medup, pg_temp
 AS $$
 DECLARE
-    stats    medup.table_stat[] := ARRAY(SELECT s FROM read_table_stats() s);
-    rates    record;
-    rate     jsonb;
-    existing text[];
-    done_types text[] := '{}';
-    m        record;
-    e        medup.migration_estimate;
-    t        record;
-    b        record;
-    low_s    double precision;
-    high_s   double precision;
-    used     text[];
-    notes    text[];
-    tables_text text;
-BEGIN
-    SELECT jsonb_object_agg(r.work, jsonb_build_object('low', r.rate_low, 'high', r.rate_high,
-                                                       'source', r.source))
-      INTO rate FROM estimate_rates(stats) r;
+    stats      medup.table_stat[] := ARRAY(SELECT s FROM read_table_stats() s);
     -- Valid indexes of Medplum's schema: Medplum skips those (idempotentCreateIndex).
-    existing := ARRAY(SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-                       WHERE c.relnamespace = to_regnamespace(quote_ident(medplum_schema()))
-                         AND i.indisvalid);
+    existing   text[] := ARRAY(SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                                WHERE c.relnamespace = to_regnamespace(quote_ident(medplum_schema()))
+                                  AND i.indisvalid);
+    done_types text[] := '{}';
+BEGIN
     IF running_job IS NOT NULL THEN
         done_types := ARRAY(SELECT s.resource_type FROM read_job_steps(running_job) s
                              WHERE s.done AND s.resource_type IS NOT NULL);
     END IF;
-
-    FOR m IN SELECT n AS data_version, w.* FROM unnest(numbers) n
-               LEFT JOIN migration_work w ON w.data_version = n ORDER BY n LOOP
-        e := NULL;
-        e.data_version := m.data_version;
-        e.kind := m.kind;
-        e.confidence := m.confidence;
-        IF m.data_version <= completed_upto THEN
-            e.est_work := 'none: completed in this database';
-            e.est_tables := 0; e.est_live_rows := 0; e.est_heap_bytes := 0;
-            e.est_index_builds := 0; e.est_rows_to_rewrite := 0;
-            e.est_low := interval '0'; e.est_high := interval '0';
-            e.est_basis := 'completed';
-            RETURN NEXT e;
-            CONTINUE;
-        ELSIF m.kind IS NULL THEN
-            e.est_work := 'unknown';
-            e.est_low := interval '0';
-            e.est_basis := format('v%s is not in medup''s catalog of migration work: load it with medup.load_migration_work(); no upper bound', m.data_version);
-            RETURN NEXT e;
-            CONTINUE;
-        END IF;
-        used := '{}';
-        notes := '{}';
-
-        -- The tables it works on, their rows and heap, and the rows it rewrites.
-        SELECT count(*)::integer AS tables, coalesce(sum(x.live_rows), 0) AS live_rows,
-               coalesce(sum(x.heap_bytes), 0)::bigint AS heap_bytes,
-               coalesce(sum(x.live_rows * CASE m.rewrites
+    RETURN QUERY
+    WITH wanted AS (
+        SELECT n AS data_version, w.kind, w.confidence, coalesce(n <= completed_upto, false) AS completed
+          FROM unnest(numbers) n LEFT JOIN migration_work w ON w.data_version = n
+    ),
+    -- The migrations to price, once each: in the catalog, not completed.
+    -- A first boot skips a reindex (Medplum completes it at once).
+    priced AS (
+        SELECT w.*, coalesce(w.kind = 'reindex' AND w.data_version <= skip_reindex_upto, false) AS skipped
+          FROM migration_work w
+         WHERE w.data_version = ANY (numbers) AND NOT coalesce(w.data_version <= completed_upto, false)
+    ),
+    rate AS (SELECT * FROM estimate_rates(stats)),
+    -- The rates every migration may use, in one row: (work)_low gives the
+    -- long end of an estimate, (work)_high the short one.
+    unit_rate AS (
+        SELECT max(r.rate_low) FILTER (WHERE r.work = 'reindex') AS reindex_low,
+               max(r.rate_high) FILTER (WHERE r.work = 'reindex') AS reindex_high,
+               max(r.rate_low) FILTER (WHERE r.work = 'rewrite') AS rewrite_low,
+               max(r.rate_high) FILTER (WHERE r.work = 'rewrite') AS rewrite_high,
+               max(r.rate_low) FILTER (WHERE r.work = 'scan') AS scan_low,
+               max(r.rate_high) FILTER (WHERE r.work = 'scan') AS scan_high,
+               max(r.rate_low) FILTER (WHERE r.work = 'statement') AS statement_low,
+               max(r.rate_high) FILTER (WHERE r.work = 'statement') AS statement_high,
+               max(r.rate_low) FILTER (WHERE r.work = 'build_overhead') AS overhead_low,
+               max(r.rate_high) FILTER (WHERE r.work = 'build_overhead') AS overhead_high
+          FROM rate r
+    ),
+    levels AS (
+        SELECT l AS confidence, confidence_rank(l) AS rank
+          FROM unnest(ARRAY['confirmed', 'likely', 'uncertain', 'guess']) l
+    ),
+    -- The tables each distinct list of patterns names, expanded once.
+    expanded AS MATERIALIZED (
+        SELECT p.tables, x.*
+          FROM (SELECT DISTINCT m.tables FROM priced m) p, expand_tables(p.tables, stats) x
+    ),
+    -- Each migration's tables: their rows and heap, and the rows it rewrites.
+    worked AS (
+        SELECT m.data_version, count(*)::integer AS tables, sum(x.live_rows) AS live_rows,
+               sum(x.heap_bytes)::bigint AS heap_bytes,
+               sum(x.live_rows * CASE m.rewrites
                    WHEN 'eligible' THEN coalesce(eligible_share(m.max_version, x.deleted_share,
                                                    x.version_null_share, x.version_values,
                                                    x.version_shares, x.version_bounds), 1)
-                   WHEN 'none' THEN 0 ELSE 1 END), 0) AS rewrite_high,
+                   WHEN 'none' THEN 0 ELSE 1 END) AS rewrite_high,
                count(*) FILTER (WHERE m.rewrites = 'eligible' AND NOT x.analyzed AND x.live_rows > 0) AS unanalyzed
-          INTO t
-          FROM expand_tables(m.tables, stats) x
-         WHERE m.data_version IS DISTINCT FROM running OR NOT x.table_name = ANY (done_types);
-        IF t.unanalyzed > 0 THEN
-            notes := array_append(notes, format('%s table(s) without usable statistics of "__version" (never analyzed, or not an integer column): every row counted', t.unanalyzed));
-        END IF;
-        IF m.data_version = running AND cardinality(done_types) > 0 THEN
-            notes := array_append(notes, format('running: %s type(s) done', cardinality(done_types)));
-        END IF;
-
-        -- The index builds still to do, and the heap each reads, by kind.
-        SELECT count(*)::integer AS builds,
-               coalesce(sum(coalesce(x.heap_bytes, 0)), 0)::bigint AS bytes,
-               coalesce(sum(build_work(x.live_rows, x.heap_bytes) / (rate -> ('build_' || i.kind) ->> 'high')::float8), 0) AS low_s,
-               coalesce(sum(build_work(x.live_rows, x.heap_bytes) / (rate -> ('build_' || i.kind) ->> 'low')::float8), 0) AS high_s,
+          FROM priced m JOIN expanded x ON x.tables = m.tables
+         WHERE m.data_version IS DISTINCT FROM running OR NOT x.table_name = ANY (done_types)
+         GROUP BY m.data_version
+    ),
+    -- The index builds still to do, on which tables.
+    builds AS (
+        SELECT i.* FROM migration_index i
+         WHERE i.data_version = ANY (numbers) AND i.data_version IN (SELECT m.data_version FROM priced m)
+           AND NOT i.index_name = ANY (existing)
+    ),
+    build_tables AS (
+        SELECT x.table_name, x.heap_bytes, build_work(x.live_rows, x.heap_bytes) AS work
+          FROM unnest(stats) x WHERE x.table_name IN (SELECT i.table_name FROM builds i)
+    ),
+    -- Each migration's builds, the heap each reads, their time at both
+    -- rates of their kind (a build on a table that does not exist: none).
+    built AS (
+        SELECT i.data_version, count(*)::integer AS builds,
+               sum(coalesce(x.heap_bytes, 0))::bigint AS bytes,
+               sum(coalesce(x.work, 0) / r.rate_high) AS low_s,
+               sum(coalesce(x.work, 0) / r.rate_low) AS high_s,
                array_agg(DISTINCT 'build_' || i.kind) FILTER (WHERE x.heap_bytes > 0) AS kinds,
-               count(*) FILTER (WHERE x.table_name IS NULL) AS no_table,
-               max(confidence_rank(i.confidence)) AS least_sure
-          INTO b
-          FROM migration_index i
-          LEFT JOIN unnest(stats) x ON x.table_name = i.table_name
-         WHERE i.data_version = m.data_version AND NOT i.index_name = ANY (existing);
-        IF b.least_sure > confidence_rank(m.confidence) THEN
-            e.confidence := (ARRAY['confirmed', 'likely', 'uncertain', 'guess'])[b.least_sure];
-        END IF;
-        IF e.confidence = 'guess' THEN
-            notes := array_prepend('built on a guess: what this migration does is not known for sure (see its summary in medup.migration_work)', notes);
-        ELSIF e.confidence = 'uncertain' THEN
-            notes := array_prepend('built on the likelier of rival versions of this migration', notes);
-        END IF;
-
-        e.est_tables := t.tables;
-        e.est_live_rows := round(t.live_rows)::bigint;
-        e.est_heap_bytes := t.heap_bytes;
-        e.est_index_builds := b.builds;
-        e.est_rows_to_rewrite := round(t.rewrite_high)::bigint;
-
-        low_s := extract(epoch FROM m.fixed_low) + b.low_s
-                 + b.builds * (rate -> 'build_overhead' ->> 'high')::float8
-                 + m.statements / (rate -> 'statement' ->> 'high')::float8
-                 + m.scans * t.heap_bytes / (rate -> 'scan' ->> 'high')::float8;
-        high_s := extract(epoch FROM m.fixed_high) + b.high_s
-                  + b.builds * (rate -> 'build_overhead' ->> 'low')::float8
-                  + m.statements / (rate -> 'statement' ->> 'low')::float8
-                  + m.scans * t.heap_bytes / (rate -> 'scan' ->> 'low')::float8;
-        IF b.builds > 0 THEN used := used || coalesce(b.kinds, '{}') || 'build_overhead'::text; END IF;
-        IF m.statements > 0 THEN used := used || 'statement'::text; END IF;
-        IF m.scans > 0 AND t.heap_bytes > 0 THEN used := used || 'scan'::text; END IF;
-        IF m.rewrites = 'eligible' THEN
-            low_s := low_s + t.rewrite_high / (rate -> 'reindex' ->> 'high')::float8;
-            high_s := high_s + t.rewrite_high / (rate -> 'reindex' ->> 'low')::float8;
-            used := used || 'reindex'::text;
-        ELSIF m.rewrites = 'all' THEN
-            low_s := low_s + t.rewrite_high / (rate -> 'rewrite' ->> 'high')::float8;
-            high_s := high_s + t.rewrite_high / (rate -> 'rewrite' ->> 'low')::float8;
-            used := used || 'rewrite'::text;
-        ELSIF m.rewrites = 'some' THEN
-            -- an unknown share of the rows: from none to all
-            high_s := high_s + t.rewrite_high / (rate -> 'rewrite' ->> 'low')::float8;
-            used := used || 'rewrite'::text;
-            notes := array_append(notes, 'rewrites the rows a condition picks: from none to all of them');
-        END IF;
-        IF m.fixed_high > interval '0' THEN
-            notes := array_append(notes, format('a fixed %s to %s independent of your data', m.fixed_low, m.fixed_high));
-        END IF;
-        IF m.kind = 'reindex' AND m.data_version <= skip_reindex_upto THEN
-            low_s := 0; high_s := 0; used := '{}';
-            e.est_rows_to_rewrite := 0;
-            notes := ARRAY['skipped: Medplum completes a reindex at once in first-boot mode'];
-        END IF;
-
-        tables_text := t.tables || CASE WHEN t.tables = 1 THEN ' table' ELSE ' tables' END;
-        e.est_work := concat_ws('; ',
-            CASE WHEN m.rewrites = 'eligible'
-                 THEN format('reindex %s of %s rows in %s', format_count(e.est_rows_to_rewrite),
-                             format_count(t.live_rows), tables_text)
-                 WHEN m.rewrites = 'all' THEN format('rewrite %s rows in %s', format_count(t.live_rows), tables_text)
-                 WHEN m.rewrites = 'some' THEN format('rewrite up to %s rows in %s', format_count(t.live_rows), tables_text) END,
-            CASE WHEN b.builds > 0 THEN format('%s index builds over %s of heap', b.builds, pg_size_pretty(b.bytes)) END,
-            CASE WHEN m.scans > 0 THEN format('%s scan(s) of %s', m.scans, pg_size_pretty(t.heap_bytes)) END,
-            CASE WHEN m.statements > 0 THEN format('%s catalog statements', m.statements) END,
-            CASE WHEN m.fixed_high > interval '0' THEN 'fixed work' END);
-        IF e.est_work = '' THEN
-            e.est_work := 'none left on this database';
-        END IF;
-        e.est_low := make_interval(secs => round(low_s::numeric, 3)::float8);
-        e.est_high := make_interval(secs => round(high_s::numeric, 3)::float8);
-        e.est_rate_source := (SELECT string_agg(format('%s: %s', u, rate -> u ->> 'source'), '; ' ORDER BY u)
-                                FROM (SELECT DISTINCT u FROM unnest(used) u) x);
-        e.est_basis := nullif(array_to_string(notes, '; '), '');
-        RETURN NEXT e;
-    END LOOP;
+               max(l.rank) AS least_sure
+          FROM builds i
+          LEFT JOIN build_tables x ON x.table_name = i.table_name
+          LEFT JOIN rate r ON r.work = 'build_' || i.kind
+          LEFT JOIN levels l ON l.confidence = i.confidence
+         GROUP BY i.data_version
+    ),
+    -- What each priced migration will cost, and the words for it.
+    priced_rows AS (
+        SELECT m.data_version, m.kind, s.confidence,
+               coalesce(nullif(concat_ws('; ',
+                   CASE WHEN m.rewrites = 'eligible'
+                        THEN format('reindex %s of %s rows in %s', format_count(s.rows_to_rewrite),
+                                    format_count(s.live_rows), s.tables_text)
+                        WHEN m.rewrites = 'all' THEN format('rewrite %s rows in %s', format_count(s.live_rows), s.tables_text)
+                        WHEN m.rewrites = 'some' THEN format('rewrite up to %s rows in %s', format_count(s.live_rows), s.tables_text) END,
+                   CASE WHEN s.builds > 0 THEN format('%s index builds over %s of heap', s.builds, pg_size_pretty(s.build_bytes)) END,
+                   CASE WHEN m.scans > 0 THEN format('%s scan(s) of %s', m.scans, pg_size_pretty(s.heap_bytes)) END,
+                   CASE WHEN m.statements > 0 THEN format('%s catalog statements', m.statements) END,
+                   CASE WHEN m.fixed_high > interval '0' THEN 'fixed work' END), ''),
+                   'none left on this database'),
+               s.tables, round(s.live_rows)::bigint, s.heap_bytes, s.builds, s.rows_to_rewrite,
+               make_interval(secs => round(CASE WHEN m.skipped THEN 0 ELSE c.low_s END::numeric, 3)::float8),
+               make_interval(secs => round(CASE WHEN m.skipped THEN 0 ELSE c.high_s END::numeric, 3)::float8),
+               (SELECT string_agg(format('%s: %s', u.work, src.source), '; ' ORDER BY u.work)
+                  FROM (SELECT DISTINCT work FROM unnest(c.used) work) u LEFT JOIN rate src ON src.work = u.work
+                 WHERE NOT m.skipped),
+               CASE WHEN m.skipped THEN 'skipped: Medplum completes a reindex at once in first-boot mode'
+               ELSE nullif(concat_ws('; ',
+                   CASE s.confidence
+                       WHEN 'guess' THEN 'built on a guess: what this migration does is not known for sure (see its summary in medup.migration_work)'
+                       WHEN 'uncertain' THEN 'built on the likelier of rival versions of this migration' END,
+                   CASE WHEN s.unanalyzed > 0 THEN format('%s table(s) without usable statistics of "__version" (never analyzed, or not an integer column): every row counted', s.unanalyzed) END,
+                   CASE WHEN m.data_version = running AND cardinality(done_types) > 0 THEN format('running: %s type(s) done', cardinality(done_types)) END,
+                   CASE WHEN m.rewrites = 'some' THEN 'rewrites the rows a condition picks: from none to all of them' END,
+                   CASE WHEN m.fixed_high > interval '0' THEN format('a fixed %s to %s independent of your data', m.fixed_low, m.fixed_high) END),
+                   '') END
+          FROM priced m
+          LEFT JOIN worked t ON t.data_version = m.data_version
+          LEFT JOIN built b ON b.data_version = m.data_version
+          LEFT JOIN levels lm ON lm.confidence = m.confidence
+          LEFT JOIN levels lb ON lb.rank = b.least_sure
+          CROSS JOIN unit_rate r
+          -- No table or no build: zero.
+          CROSS JOIN LATERAL (SELECT
+                   coalesce(t.tables, 0) AS tables, coalesce(t.live_rows, 0) AS live_rows,
+                   coalesce(t.heap_bytes, 0) AS heap_bytes, coalesce(t.rewrite_high, 0) AS rewrite_high,
+                   coalesce(t.unanalyzed, 0) AS unanalyzed,
+                   coalesce(t.tables, 0) || CASE WHEN t.tables = 1 THEN ' table' ELSE ' tables' END AS tables_text,
+                   coalesce(b.builds, 0) AS builds, coalesce(b.bytes, 0) AS build_bytes,
+                   coalesce(b.low_s, 0) AS build_low_s, coalesce(b.high_s, 0) AS build_high_s,
+                   CASE WHEN b.least_sure > lm.rank THEN lb.confidence ELSE m.confidence END AS confidence,
+                   CASE WHEN m.skipped THEN 0 ELSE round(coalesce(t.rewrite_high, 0))::bigint END AS rows_to_rewrite) s
+          -- The range, and the kinds of work it used (for their rates'
+          -- sources).  'some' rewrites an unknown share of the rows: none at
+          -- the low end, all at the high end.
+          CROSS JOIN LATERAL (SELECT
+                   extract(epoch FROM m.fixed_low) + s.build_low_s
+                     + s.builds * r.overhead_high
+                     + m.statements / r.statement_high
+                     + m.scans * s.heap_bytes / r.scan_high
+                     + CASE m.rewrites WHEN 'eligible' THEN s.rewrite_high / r.reindex_high
+                                       WHEN 'all' THEN s.rewrite_high / r.rewrite_high
+                                       ELSE 0 END AS low_s,
+                   extract(epoch FROM m.fixed_high) + s.build_high_s
+                     + s.builds * r.overhead_low
+                     + m.statements / r.statement_low
+                     + m.scans * s.heap_bytes / r.scan_low
+                     + CASE m.rewrites WHEN 'eligible' THEN s.rewrite_high / r.reindex_low
+                                       WHEN 'none' THEN 0
+                                       ELSE s.rewrite_high / r.rewrite_low END AS high_s,
+                   CASE WHEN s.builds > 0 THEN coalesce(b.kinds, '{}') || 'build_overhead'::text ELSE '{}' END
+                     || CASE WHEN m.statements > 0 THEN '{statement}'::text[] ELSE '{}' END
+                     || CASE WHEN m.scans > 0 AND s.heap_bytes > 0 THEN '{scan}'::text[] ELSE '{}' END
+                     || CASE m.rewrites WHEN 'eligible' THEN '{reindex}'::text[] WHEN 'none' THEN '{}'
+                                        ELSE '{rewrite}'::text[] END AS used) c
+    )
+    -- Each migration asked for: completed, not in the catalog, or priced.
+    SELECT x.* FROM (
+        SELECT m.data_version, m.kind, m.confidence, 'none: completed in this database', 0, 0::bigint,
+               0::bigint, 0, 0::bigint, interval '0', interval '0', NULL::text, 'completed'
+          FROM wanted m WHERE m.completed
+        UNION ALL
+        SELECT m.data_version, NULL, NULL, 'unknown', NULL, NULL, NULL, NULL, NULL, interval '0', NULL, NULL,
+               format('v%s is not in medup''s catalog of migration work: load it with medup.load_migration_work(); no upper bound', m.data_version)
+          FROM wanted m WHERE NOT m.completed AND m.kind IS NULL
+        UNION ALL
+        SELECT e.* FROM wanted m JOIN priced_rows e ON e.data_version = m.data_version
+         WHERE NOT m.completed
+    ) x
+    ORDER BY x.data_version;
 END
 $$;
 COMMENT ON FUNCTION medup.estimate_migrations(integer[],integer,integer,integer,uuid) IS 'What each of some migrations will cost on this database, as a range of durations.';
@@ -901,37 +952,41 @@ CREATE FUNCTION medup.upgrade_path(from_version medup.version, to_version text,
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, medup, pg_temp
+-- The planner takes each set-returning function for 1000 rows: this
+-- query of a dozen stops would look costly enough to be compiled (JIT),
+-- which takes hundreds of times longer than running it.
+SET jit = off
 AS $$
-DECLARE
-    stops  record;
-    ctx    record;
-    priced medup.migration_estimate[];
 BEGIN
     -- The stops first: a bad version or catalog raises before anything is
-    -- read; the prices of all the stops' migrations at the first stop.
-    FOR stops IN SELECT * FROM path_stops(from_version, to_version, required_only) LOOP
-        step := stops.step; version := stops.version; crosses_major := stops.crosses_major;
-        required := stops.required; migrations := stops.migrations; reason := stops.reason;
-        IF priced IS NULL THEN
-            SELECT * INTO ctx FROM estimate_context();
-            priced := ARRAY(SELECT e FROM estimate_migrations(
-                                ARRAY(SELECT m FROM path_stops(from_version, to_version, required_only) p,
-                                                    unnest(p.migrations) m),
-                                ctx.data_version, ctx.skip_reindex_upto, ctx.running, ctx.running_job) e);
-        END IF;
-        SELECT coalesce(sum(e.est_tables), 0), coalesce(sum(e.est_live_rows), 0),
-               coalesce(sum(e.est_heap_bytes), 0), coalesce(sum(e.est_index_builds), 0),
-               coalesce(sum(e.est_rows_to_rewrite), 0), coalesce(sum(e.est_low), interval '0'),
-               CASE WHEN bool_or(e.est_high IS NULL) THEN NULL ELSE coalesce(sum(e.est_high), interval '0') END,
-               (SELECT string_agg(DISTINCT src, '; ')
-                  FROM unnest(priced) e2, regexp_split_to_table(e2.est_rate_source, '; ') src
-                 WHERE e2.data_version = ANY (stops.migrations)),
-               (ARRAY['confirmed', 'likely', 'uncertain', 'guess'])[max(confidence_rank(e.confidence))]
-          INTO est_tables, est_live_rows, est_heap_bytes, est_index_builds, est_rows_to_rewrite,
-               est_duration_low, est_duration_high, est_rate_source, est_confidence
-          FROM unnest(priced) e WHERE e.data_version = ANY (stops.migrations);
-        RETURN NEXT;
-    END LOOP;
+    -- read (the prices are read for the first stop, which needs them: a
+    -- path without stops reads nothing).  All the stops' migrations are
+    -- priced in one call, then summed per stop.
+    RETURN QUERY
+    WITH stops AS MATERIALIZED (SELECT * FROM path_stops(from_version, to_version, required_only)),
+    priced AS MATERIALIZED (
+        SELECT e.* FROM estimate_context() ctx,
+               estimate_migrations(ARRAY(SELECT m FROM stops s, unnest(s.migrations) m),
+                                   ctx.data_version, ctx.skip_reindex_upto, ctx.running, ctx.running_job) e
+    ),
+    levels AS (
+        SELECT l AS confidence, confidence_rank(l) AS rank
+          FROM unnest(ARRAY['confirmed', 'likely', 'uncertain', 'guess']) l
+    )
+    SELECT s.step, s.version, s.crosses_major, s.required, s.migrations, s.reason, p.*
+      FROM stops s
+      CROSS JOIN LATERAL (
+          SELECT coalesce(sum(e.est_tables), 0)::integer, coalesce(sum(e.est_live_rows), 0)::bigint,
+                 coalesce(sum(e.est_heap_bytes), 0)::bigint, coalesce(sum(e.est_index_builds), 0)::integer,
+                 coalesce(sum(e.est_rows_to_rewrite), 0)::bigint, coalesce(sum(e.est_low), interval '0'),
+                 CASE WHEN bool_or(e.est_high IS NULL) THEN NULL ELSE coalesce(sum(e.est_high), interval '0') END,
+                 (SELECT string_agg(DISTINCT src, '; ')
+                    FROM priced e2, regexp_split_to_table(e2.est_rate_source, '; ') src
+                   WHERE e2.data_version = ANY (s.migrations)),
+                 (SELECT l.confidence FROM levels l WHERE l.rank = max(c.rank))
+            FROM priced e LEFT JOIN levels c ON c.confidence = e.confidence
+           WHERE e.data_version = ANY (s.migrations)) p
+     ORDER BY s.step;
 END
 $$;
 COMMENT ON FUNCTION medup.upgrade_path(medup.version,text,boolean) IS 'The versions to deploy, in order, from one version to a target, with what each stop costs here.';

@@ -46,6 +46,9 @@ CREATE TABLE medup.migration_index_shipped (
     confidence   text NOT NULL CHECK (confidence IN ('confirmed', 'likely', 'uncertain', 'guess')),
     PRIMARY KEY (data_version, index_name)
 );
+-- estimate_rates() looks builds up by the index name Medplum's durations
+-- carry: without this, every look-up reads the whole catalog.
+CREATE INDEX ON medup.migration_index_shipped (index_name);
 
 CREATE TABLE medup.migration_index_loaded (
     data_version integer NOT NULL CHECK (data_version > 0),
