@@ -96,7 +96,9 @@ CREATE VIEW medup.migration_work AS
     SELECT s.data_version, s.kind, s.confidence, s.tables, s.max_version, s.rewrites, s.scans,
            s.statements, s.fixed_low, s.fixed_high, s.summary, 'medup'
       FROM medup.migration_work_shipped s
-     WHERE NOT EXISTS (SELECT FROM medup.migration_work_loaded l WHERE l.data_version = s.data_version);
+     -- The loaded migrations as one array, read once (few or none): as a
+     -- NOT EXISTS, the planner probed the loaded table once per row.
+     WHERE s.data_version <> ALL (ARRAY(SELECT l.data_version FROM medup.migration_work_loaded l));
 COMMENT ON VIEW medup.migration_work IS
     'What each Medplum post-deploy migration does, for estimates: shipped with medup, or loaded with medup.load_migration_work()';
 
@@ -108,8 +110,8 @@ CREATE VIEW medup.migration_index AS
     UNION ALL
     SELECT s.data_version, s.table_name, s.index_name, s.kind, s.confidence, 'medup'
       FROM medup.migration_index_shipped s
-     WHERE NOT EXISTS (SELECT FROM medup.migration_index_loaded l WHERE l.data_version = s.data_version)
-       AND NOT EXISTS (SELECT FROM medup.migration_work_loaded w WHERE w.data_version = s.data_version);
+     WHERE s.data_version <> ALL (ARRAY(SELECT l.data_version FROM medup.migration_index_loaded l
+                                        UNION SELECT w.data_version FROM medup.migration_work_loaded w));
 COMMENT ON VIEW medup.migration_index IS
     'The index builds (CREATE INDEX CONCURRENTLY) of each Medplum post-deploy migration';
 
