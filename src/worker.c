@@ -68,6 +68,13 @@
 /* Databases medup.databases may list; more are logged once and left out. */
 #define MEDUP_MAX_DATABASES 500
 
+/*
+ * A shortage of samplers is over once no database has been late for this
+ * many naptimes: the launcher then logs its end, and medup.sampling's
+ * late_now (medup.fleet's sampling_late) turns false.
+ */
+#define SHORTAGE_OVER_NAPTIMES 10
+
 /* One watched database: what the launcher and its samplers share. */
 typedef struct MedupDatabase
 {
@@ -203,8 +210,8 @@ medup_sampling(PG_FUNCTION_ARGS)
 
 	for (int i = 0; i < n; i++)
 	{
-		Datum		values[9];
-		bool		nulls[9] = {false};
+		Datum		values[10];
+		bool		nulls[10] = {false};
 		NameData	name;
 
 		namestrcpy(&name, copy[i].name);
@@ -222,6 +229,9 @@ medup_sampling(PG_FUNCTION_ARGS)
 								   ? (double) copy[i].cpu_us / copy[i].cpu_samples / 1000.0 : 0);
 		nulls[7] = copy[i].cpu_samples == 0;
 		values[8] = Int64GetDatum(copy[i].gave_way);
+		values[9] = BoolGetDatum(copy[i].last_late_at != 0 &&
+								 !TimestampDifferenceExceeds(copy[i].last_late_at, GetCurrentTimestamp(),
+															 SHORTAGE_OVER_NAPTIMES * medup_naptime * 1000L));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_VOID();
@@ -660,7 +670,8 @@ start_sampler(int i, const char *name, Oid dboid)
 /*
  * A shortage (a database waiting for a sampler more than a naptime past its
  * due time: every sampler busy, or no worker slot free) is logged when it
- * begins, and its end once no database has been late for ten naptimes:
+ * begins, and its end once no database has been late for
+ * SHORTAGE_OVER_NAPTIMES:
  * never every naptime.  medup.sampling counts the late samples per
  * database.
  */
@@ -694,7 +705,8 @@ note_shortage(TimestampTz now, bool no_slot)
 		shortage_logged = true;
 		last_overdue_at = now;
 	}
-	else if (shortage_logged && TimestampDifferenceExceeds(last_overdue_at, now, 10 * naptime_ms))
+	else if (shortage_logged &&
+			 TimestampDifferenceExceeds(last_overdue_at, now, SHORTAGE_OVER_NAPTIMES * naptime_ms))
 	{
 		ereport(LOG, errmsg("medup: every watched database is sampled on time again"));
 		shortage_logged = false;

@@ -115,15 +115,31 @@ CREATE VIEW medup.migration_index AS
 COMMENT ON VIEW medup.migration_index IS
     'The index builds (CREATE INDEX CONCURRENTLY) of each Medplum post-deploy migration';
 
-/* The confidence levels, most sure first: the least sure of several is their greatest rank. */
+/*
+ * The confidence levels, most sure first, each with its rank (1 the
+ * surest): the least sure of several is their greatest rank.
+ */
+CREATE FUNCTION medup.confidence_levels(OUT confidence text, OUT rank integer)
+RETURNS SETOF record
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- PL/pgSQL: a SQL function with a SET clause is planned on every call.
+    RETURN QUERY SELECT l.confidence, l.rank::integer
+                   FROM unnest(ARRAY['confirmed', 'likely', 'uncertain', 'guess'])
+                        WITH ORDINALITY AS l(confidence, rank);
+END
+$$;
+COMMENT ON FUNCTION medup.confidence_levels() IS 'The catalog''s confidence levels with their ranks, most sure first.';
+
 CREATE FUNCTION medup.confidence_rank(confidence text)
 RETURNS integer
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- PL/pgSQL: a SQL function with a SET clause is planned on every call.
-    RETURN array_position(ARRAY['confirmed', 'likely', 'uncertain', 'guess'], confidence);
+    RETURN (SELECT l.rank FROM medup.confidence_levels() l WHERE l.confidence = confidence_rank.confidence);
 END
 $$;
 COMMENT ON FUNCTION medup.confidence_rank(text) IS 'Orders the catalog''s confidence levels, most sure first.';
@@ -690,7 +706,7 @@ COMMENT ON FUNCTION medup.format_count(double precision) IS 'A count written wit
  * or more each at the path's length): each distinct list of table
  * patterns is expanded once, the tables and index builds of every
  * migration are summed in one pass each, and the helpers that cost a call
- * (build_work(), confidence_rank()) run once per table or level, not per
+ * (build_work(), the confidence levels) run once per table or level, not per
  * index build.
  */
 CREATE FUNCTION medup.estimate_migrations(numbers integer[], completed_upto integer DEFAULT NULL,
@@ -740,10 +756,7 @@ BEGIN
                max(r.rate_high) FILTER (WHERE r.work = 'build_overhead') AS overhead_high
           FROM rate r
     ),
-    levels AS (
-        SELECT l AS confidence, confidence_rank(l) AS rank
-          FROM unnest(ARRAY['confirmed', 'likely', 'uncertain', 'guess']) l
-    ),
+    levels AS (SELECT * FROM confidence_levels()),
     -- The tables each distinct list of patterns names, expanded once.
     expanded AS MATERIALIZED (
         SELECT p.tables, x.*
@@ -971,10 +984,7 @@ BEGIN
                estimate_migrations(ARRAY(SELECT m FROM stops s, unnest(s.migrations) m),
                                    ctx.data_version, ctx.skip_reindex_upto, ctx.running, ctx.running_job) e
     ),
-    levels AS (
-        SELECT l AS confidence, confidence_rank(l) AS rank
-          FROM unnest(ARRAY['confirmed', 'likely', 'uncertain', 'guess']) l
-    )
+    levels AS (SELECT * FROM confidence_levels())
     SELECT s.step, s.version, s.crosses_major, s.required, s.migrations, s.reason, p.*
       FROM stops s
       CROSS JOIN LATERAL (

@@ -62,7 +62,7 @@ BEGIN
     -- invalid indexes, the worker, the newest sample.
     SELECT h.pid, h.role_name, h.application_name, h.is_medplum, count_invalid_indexes(),
            medup.worker_pid() IS NOT NULL AND NOT remote,
-           (SELECT max(s.sampled_at) FROM sample s WHERE s.target = medup.target_key() AND s.state <> 'unreachable')
+           medup.last_sample_at(medup.target_key())
       INTO migration_lock_pid, migration_lock_role, migration_lock_application, lock_is_medplum,
            invalid_indexes,
            worker_running, last_sample_at

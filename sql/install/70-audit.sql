@@ -99,20 +99,37 @@ SELECT pg_catalog.pg_extension_config_dump('medup.job_downtime', '');
 -- END STATE
 
 /*
+ * When the worker last sampled a target and reached it (a sample of a
+ * target that could not be read does not count): status() and
+ * medup.fleet say it.
+ */
+CREATE FUNCTION medup.last_sample_at(target text)
+RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT max(s.sampled_at) FROM medup.sample s
+     WHERE s.target = last_sample_at.target AND s.state <> 'unreachable'
+$$;
+COMMENT ON FUNCTION medup.last_sample_at(text) IS 'When the worker last sampled a target and reached it.';
+
+/*
  * The background worker's sampling, from shared memory (src/worker.c): one
  * row per database in medup.databases, whether it exists now, the sampler
  * sampling it now, how many samplers it had, how many of them started more
  * than a naptime late (too few samplers or worker slots: the launcher logs
  * it once), a sampler's CPU time, its backend start included, and how many
  * samples were given up or put off for a DBA's DROP DATABASE, ALTER
- * DATABASE or CREATE DATABASE ... TEMPLATE of the database.  Empty
+ * DATABASE or CREATE DATABASE ... TEMPLATE of the database, and whether
+ * it was late within the naptimes the launcher still counts as a shortage
+ * (late_now: src/worker.c, SHORTAGE_OVER_NAPTIMES).  Empty
  * when medup is not preloaded; counters start again at a server restart.
  */
 CREATE FUNCTION medup.read_sampling(
     OUT database_name name, OUT database_exists boolean, OUT sampler_pid integer,
     OUT last_started_at timestamptz, OUT samplers bigint, OUT late bigint,
     OUT last_late_at timestamptz, OUT cpu_ms_per_sample double precision,
-    OUT gave_way bigint)
+    OUT gave_way bigint, OUT late_now boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medup_sampling' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION medup.read_sampling() IS 'The rows of medup.sampling, from shared memory.';

@@ -87,19 +87,17 @@ COMMENT ON FUNCTION medup.read_fleet(text) IS 'The rows of medup.fleet.';
 
 /*
  * Beside each target's answer, how the background worker keeps up with it:
- * its last sample that reached it (as status() says), and whether the database that samples it
- * (this one: remote targets are sampled by this database's sampler) waited
- * for a sampler past its naptime within the last ten naptimes: the window
- * in which the launcher considers a shortage of samplers or worker slots
- * ongoing (it logs its start and end once, src/worker.c).  NULL when the
+ * its last sample that reached it (as status() says), and whether the
+ * database that samples it (this one: remote targets are sampled by this
+ * database's sampler) is late now, as medup.sampling says: late within the
+ * naptimes the launcher still counts as a shortage of samplers or worker
+ * slots (it logs its start and end once, src/worker.c).  NULL when the
  * worker does not watch this database.
  */
 CREATE VIEW medup.fleet AS
-    SELECT f.*,
-           (SELECT max(s.sampled_at) FROM medup.sample s
-             WHERE s.target = f.name AND s.state <> 'unreachable') AS last_sample_at,
-           (SELECT coalesce(w.last_late_at > now() - 10 * medup.setting_interval('medup.naptime'), false)
-              FROM medup.read_sampling() w WHERE w.database_name = current_database()) AS sampling_late
+    SELECT f.*, medup.last_sample_at(f.name) AS last_sample_at,
+           (SELECT w.late_now FROM medup.read_sampling() w
+             WHERE w.database_name = current_database()) AS sampling_late
       FROM medup.read_fleet() f;
 COMMENT ON VIEW medup.fleet IS
     'Every target, read concurrently: its state, versions, running and failed migration, next step and server range, or why it could not be read; its last sample, and whether its sampling runs late';
