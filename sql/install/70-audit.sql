@@ -105,11 +105,15 @@ SELECT pg_catalog.pg_extension_config_dump('medup.job_downtime', '');
  */
 CREATE FUNCTION medup.last_sample_at(target text)
 RETURNS timestamptz
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT max(s.sampled_at) FROM medup.sample s
-     WHERE s.target = last_sample_at.target AND s.state <> 'unreachable'
+BEGIN
+    -- PL/pgSQL: a SQL function with a SET clause is planned on every call
+    -- (status() calls this every time).
+    RETURN (SELECT max(s.sampled_at) FROM medup.sample s
+             WHERE s.target = last_sample_at.target AND s.state <> 'unreachable');
+END
 $$;
 COMMENT ON FUNCTION medup.last_sample_at(text) IS 'When the worker last sampled a target and reached it.';
 
